@@ -1,0 +1,47 @@
+# giaitrinh: the commands a developer types. Every target sets up what it needs.
+SHELL := /bin/bash
+VENV := .venv/bin
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: setup system-deps db demo train run test test-fast lint nlu-report bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+# Debian packages the test suite needs (headless Chromium for the browser tests).
+system-deps:
+	@bash scripts/system-deps.sh
+
+db: setup
+	@$(VENV)/giaitrinh db upgrade
+
+demo: db
+	@$(VENV)/giaitrinh demo load
+
+train: setup
+	@bash scripts/train.sh >/dev/null
+
+# Web chat on http://127.0.0.1:8080/ with the engine on 127.0.0.1:5005; Ctrl-C stops both.
+run: demo
+	@$(VENV)/giaitrinh up --model "$$(bash scripts/train.sh)"
+
+test: setup system-deps
+	@bash scripts/train.sh >/dev/null
+	@$(VENV)/ruff check bot connectors actions nlu tests bench
+	@$(VENV)/mypy
+	@$(VENV)/pytest -q -ra
+
+lint: setup
+	@$(VENV)/ruff check bot connectors actions nlu tests bench
+	@$(VENV)/ruff format --check bot connectors actions nlu tests bench
+	@$(VENV)/mypy
+
+# Cross-validated intent metrics (5 folds); the report lands in docs/nlu-report.md.
+nlu-report: setup
+	@bash scripts/nlu_report.sh
+
+bench: setup
+	@$(VENV)/python -m bench.gateway_vs_rasa --model "$$(bash scripts/train.sh)"
+
+clean:
+	rm -rf .venv .venv-rasa models var results

@@ -1,0 +1,1 @@
+"""Rasa custom actions, run by the gateway's action endpoint (rasa_sdk executor)."""

@@ -1,0 +1,1 @@
+"""giaitrinh gateway and domain core."""

@@ -1,0 +1,132 @@
+"""The `giaitrinh` command line: serve, database migrations, demo data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.logging import configure_logging
+from bot.settings import Settings, get_settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.web.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"giaitrinh gateway on http://{host}:{port}/  (web chat at /, health at /healthz)")
+    web.run_app(create_app(settings), host=host, port=port, print=None)
+    return 0
+
+
+def _up(settings: Settings, args: argparse.Namespace) -> int:
+    """Engine and gateway together, for `make run`; Ctrl-C stops both."""
+    import secrets
+    from pathlib import Path
+
+    from bot.enginectl import EngineConfig, EngineProcess
+    from bot.settings import PROJECT_ROOT
+    from bot.web.app import create_app
+
+    rasa_port = int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0])
+    rasa_token = settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
+    action_token = settings.action_token.get_secret_value() or secrets.token_urlsafe(24)
+    settings = settings.model_copy(
+        update={"rasa_token": SecretStr(rasa_token), "action_token": SecretStr(action_token)}
+    )
+    host, port = settings.host, settings.port
+    engine = EngineProcess(
+        EngineConfig(
+            model=Path(args.model).resolve(),
+            port=rasa_port,
+            token=rasa_token,
+            action_url=f"http://127.0.0.1:{port}/webhooks/actions",
+            action_token=action_token,
+            tracker_db=PROJECT_ROOT / "var" / "rasa-tracker.db",
+            log_file=PROJECT_ROOT / "var" / "log" / "rasa.log",
+        )
+    )
+    print(f"starting the Rasa engine on 127.0.0.1:{rasa_port} (log: var/log/rasa.log)...", flush=True)
+    engine.start()
+    try:
+        engine.wait_ready()
+        print("", flush=True)
+        print(f"  Web chat:  http://{host}:{port}/", flush=True)
+        print(f"  Health:    http://{host}:{port}/healthz", flush=True)
+        print(f"  Engine:    {settings.rasa_url} (API token in this process only)", flush=True)
+        print("  Press Ctrl-C to stop both.", flush=True)
+        web.run_app(create_app(settings), host=host, port=port, print=None)
+    finally:
+        engine.stop()
+        print("stopped gateway and engine", flush=True)
+    return 0
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.store.migrate import upgrade_sync
+
+    upgrade_sync(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def _demo_load(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.services.demo import load_demo
+    from bot.store.db import Database
+
+    async def run() -> None:
+        db = Database(settings.database_url)
+        try:
+            result = await load_demo(db)
+        finally:
+            await db.dispose()
+        print(
+            f"demo data: {result.topics} topics, explanations added {result.explanations_added}, "
+            f"unchanged {result.explanations_unchanged}"
+        )
+
+    asyncio.run(run())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All sub-commands; later features add theirs here."""
+    parser = argparse.ArgumentParser(prog="giaitrinh", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway (web chat, webhooks, action endpoint)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=_serve)
+
+    up = sub.add_parser("up", help="run the engine and the gateway together (make run)")
+    up.add_argument("--model", required=True, help="trained model, e.g. from scripts/train.sh")
+    up.set_defaults(func=_up)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply migrations")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(func=_db_upgrade)
+
+    demo = sub.add_parser("demo", help="demo data")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    load = demo_sub.add_parser("load", help="load the demo agency and explanations")
+    load.set_defaults(func=_demo_load)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `giaitrinh` script."""
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return int(args.func(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Start, watch and stop the Rasa engine process (for `giaitrinh up`, tests and benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from bot.settings import PROJECT_ROOT
+
+RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Everything the engine process needs; tokens are passed by environment, never argv logs."""
+
+    model: Path
+    port: int
+    token: str
+    action_url: str
+    action_token: str
+    tracker_db: Path
+    log_file: Path | None = None
+
+
+class EngineProcess:
+    """One `rasa run` on 127.0.0.1 with the REST channel and a token-protected HTTP API."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the engine."""
+        return f"http://127.0.0.1:{self.config.port}"
+
+    def start(self) -> None:
+        """Spawn the engine in its own process group (so stop() reaches its children)."""
+        cfg = self.config
+        cfg.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "GIAITRINH_ACTION_URL": cfg.action_url,
+            "GIAITRINH_ACTION_TOKEN": cfg.action_token,
+            "GIAITRINH_TRACKER_DB": str(cfg.tracker_db),
+            "RASA_AUTH_TOKEN": cfg.token,
+        }
+        if cfg.log_file is not None:
+            cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
+            self._log = cfg.log_file.open("ab")
+        # The token goes through a shell variable so it does not show in `ps` output.
+        command = (
+            f'exec "{RASA_BIN}" run --model "{cfg.model}" --enable-api --auth-token "$RASA_AUTH_TOKEN" '
+            f"--interface 127.0.0.1 --port {cfg.port} --endpoints endpoints.yml "
+            "--credentials credentials.yml --response-timeout 60"
+        )
+        self.process = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self._log or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def is_ready(self) -> bool:
+        """True once the API answers /status with a loaded model."""
+        request = urllib.request.Request(f"{self.url}/status?token={self.config.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=2) as resp:  # noqa: S310 (loopback)
+                return resp.status == 200 and b"model_file" in resp.read()
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        """Block until the model is loaded; raise with the log's tail if the process died."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"engine exited with code {self.process.returncode}")
+            if self.is_ready():
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"engine not ready after {timeout:.0f}s")
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is left."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        self.process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None

@@ -1,0 +1,51 @@
+"""Error types of the domain, mapped to HTTP in one place (bot/web/errors.py)."""
+
+from __future__ import annotations
+
+
+class GiaitrinhError(Exception):
+    """Base error: a stable machine code plus a message a person can read (Vietnamese)."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(GiaitrinhError):
+    """The request is malformed or a value is out of range."""
+
+    code = "invalid_input"
+    http_status = 400
+
+
+class Unauthorized(GiaitrinhError):
+    """Credentials are missing or wrong."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(GiaitrinhError):
+    """Authenticated but not allowed (or a webhook whose signature does not match)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(GiaitrinhError):
+    """The thing does not exist, or the caller may not know that it exists."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class EngineUnavailable(GiaitrinhError):
+    """The Rasa engine did not answer in time; the message stays queued."""
+
+    code = "engine_unavailable"
+    http_status = 503

@@ -1,0 +1,324 @@
+"""The message flow of DESIGN.md steps 1-7: store first, dedupe, order, engine, reply, retry."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine import EngineClient
+from bot.errors import EngineUnavailable
+from bot.store.db import Database
+from bot.store.models import Contact, Conversation, Message, utcnow
+from connectors.base import (
+    Button,
+    ChannelRegistry,
+    DeliveryOutcome,
+    InboundMessage,
+    OutboundMessage,
+    Recipient,
+)
+
+log = structlog.get_logger(__name__)
+
+APOLOGY = (
+    "Xin lỗi anh/chị, hệ thống trả lời tự động đang tạm gián đoạn. Tin nhắn của anh/chị "
+    "đã được ghi nhận và sẽ được trả lời ngay khi hệ thống hoạt động trở lại."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Where an inbound message was stored, and whether it had been stored before."""
+
+    message_id: int
+    conversation_id: int
+    duplicate: bool
+
+
+def _buttons_json(buttons: Sequence[Button]) -> list[Any]:
+    return [{"title": b.title, "payload": b.payload} for b in buttons]
+
+
+def _outbound(row: Message) -> OutboundMessage:
+    return OutboundMessage(
+        text=row.text,
+        buttons=tuple(Button(title=b["title"], payload=b["payload"]) for b in row.buttons or []),
+    )
+
+
+class MessageFlow:
+    """Takes inbound messages from any channel through the engine and back out."""
+
+    def __init__(
+        self,
+        db: Database,
+        engine: EngineClient,
+        channels: ChannelRegistry,
+        engine_max_chars: int = 2000,
+    ) -> None:
+        self._db = db
+        self._engine = engine
+        self._channels = channels
+        self._engine_max_chars = engine_max_chars
+        # One lock per conversation keeps its messages in order inside this process;
+        # weak values let locks of idle conversations disappear.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def receive(self, inbound: InboundMessage) -> Receipt:
+        """Store the message before anything else; a second delivery of it is recognised."""
+        for _attempt in range(3):
+            try:
+                async with self._db.session() as session:
+                    existing = await self._find(session, inbound.channel, inbound.external_id)
+                    if existing is not None:
+                        return Receipt(existing.id, existing.conversation_id, duplicate=True)
+                    conversation = await self._conversation_for(session, inbound)
+                    message = Message(
+                        conversation_id=conversation.id,
+                        direction="in",
+                        channel=inbound.channel,
+                        external_id=inbound.external_id,
+                        text=inbound.text,
+                        payload=inbound.payload,
+                        status="pending",
+                    )
+                    session.add(message)
+                    await session.flush()
+                    return Receipt(message.id, conversation.id, duplicate=False)
+            except IntegrityError:
+                # A concurrent delivery of the same message (or first message of the same
+                # contact) won the insert; the next attempt finds its row.
+                continue
+        raise RuntimeError("could not store inbound message after concurrent retries")
+
+    @staticmethod
+    async def _find(session: AsyncSession, channel: str, external_id: str) -> Message | None:
+        result = await session.execute(
+            select(Message).where(Message.channel == channel, Message.external_id == external_id)
+        )
+        return result.scalar_one_or_none()
+
+    @staticmethod
+    async def _conversation_for(session: AsyncSession, inbound: InboundMessage) -> Conversation:
+        contact = (
+            await session.execute(
+                select(Contact).where(
+                    Contact.channel == inbound.channel,
+                    Contact.channel_user_id == inbound.channel_user_id,
+                )
+            )
+        ).scalar_one_or_none()
+        now = utcnow()
+        if contact is None:
+            contact = Contact(
+                channel=inbound.channel,
+                channel_user_id=inbound.channel_user_id,
+                display_name=inbound.display_name[:200],
+                locale=inbound.locale or "vi",
+            )
+            session.add(contact)
+            await session.flush()
+        else:
+            contact.last_seen_at = now
+        conversation = (
+            await session.execute(
+                select(Conversation)
+                .where(Conversation.contact_id == contact.id)
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if conversation is None:
+            conversation = Conversation(contact_id=contact.id)
+            session.add(conversation)
+            await session.flush()
+        conversation.updated_at = now
+        return conversation
+
+    def _lock(self, conversation_id: int) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def process_conversation(self, conversation_id: int) -> bool:
+        """Hand this conversation's pending messages to the engine, oldest first.
+
+        Returns False when the engine is unavailable (messages stay pending).
+        """
+        async with self._lock(conversation_id):
+            while True:
+                async with self._db.session() as session:
+                    message = (
+                        await session.execute(
+                            select(Message)
+                            .where(
+                                Message.conversation_id == conversation_id,
+                                Message.direction == "in",
+                                Message.status == "pending",
+                            )
+                            .order_by(Message.id)
+                            .limit(1)
+                        )
+                    ).scalar_one_or_none()
+                    if message is None:
+                        return True
+                    conversation = await session.get(Conversation, conversation_id)
+                    assert conversation is not None
+                    contact = await session.get(Contact, conversation.contact_id)
+                    assert contact is not None
+                    if conversation.mode == "operator":
+                        message.status = "handed_off"
+                        continue
+                    message.attempts += 1
+                    message_id = message.id
+                    sender = conversation.engine_sender
+                    engine_text = message.payload or message.text[: self._engine_max_chars]
+                    metadata = {
+                        "channel": contact.channel,
+                        "contact_id": contact.id,
+                        "locale": contact.locale,
+                    }
+                    recipient = Recipient(contact.channel, contact.channel_user_id)
+                try:
+                    turn = await self._engine.send(sender, engine_text, metadata)
+                except EngineUnavailable as exc:
+                    log.warning(
+                        "engine_unavailable", conversation_id=conversation_id, reason=exc.message
+                    )
+                    await self._apologize(conversation_id, recipient)
+                    return False
+                async with self._db.session() as session:
+                    stored = await session.get(Message, message_id)
+                    assert stored is not None
+                    stored.status = "processed"
+                    stored.processed_at = utcnow()
+                    rows = self._reply_rows(conversation_id, recipient, message_id, turn.replies)
+                    session.add_all(rows)
+                await self._deliver(rows, recipient)
+
+    def _reply_rows(
+        self,
+        conversation_id: int,
+        recipient: Recipient,
+        in_reply_to: int,
+        replies: Sequence[OutboundMessage],
+        kind: str = "text",
+    ) -> list[Message]:
+        # A channel that cannot push (the web chat polls) has a reply delivered as soon
+        # as it is stored; others queue it for _deliver.
+        pushes = self._channels.get(recipient.channel).capabilities.pushes
+        return [
+            Message(
+                conversation_id=conversation_id,
+                direction="out",
+                channel=recipient.channel,
+                kind=kind,
+                text=reply.text,
+                buttons=_buttons_json(reply.buttons),
+                status="queued" if pushes else "sent",
+                in_reply_to_id=in_reply_to,
+            )
+            for reply in replies
+        ]
+
+    async def _deliver(self, rows: Sequence[Message], recipient: Recipient) -> None:
+        """Send queued replies through the channel and record each outcome."""
+        queued = [row for row in rows if row.status == "queued"]
+        if not queued:
+            return
+        channel = self._channels.get(recipient.channel)
+        outcomes: dict[int, tuple[str, str | None]] = {}
+        for row in queued:
+            result = await channel.send(recipient, _outbound(row))
+            status = "sent" if result.outcome is DeliveryOutcome.SENT else "failed"
+            outcomes[row.id] = (status, result.reason or None)
+            if result.outcome is not DeliveryOutcome.SENT:
+                log.warning(
+                    "reply_not_delivered",
+                    channel=recipient.channel,
+                    outcome=result.outcome.value,
+                    reason=result.reason,
+                )
+        async with self._db.session() as session:
+            for row_id, (status, error) in outcomes.items():
+                row = await session.get(Message, row_id)
+                if row is not None:
+                    row.status = status
+                    row.error = error[:500] if error else None
+
+    async def _apologize(self, conversation_id: int, recipient: Recipient) -> None:
+        """Tell the citizen once per waiting message that it is kept and will be answered."""
+        async with self._db.session() as session:
+            waiting = (
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(
+                            Message.conversation_id == conversation_id,
+                            Message.direction == "in",
+                            Message.status == "pending",
+                            Message.apologized_at.is_(None),
+                        )
+                        .order_by(Message.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not waiting:
+                return
+            now = utcnow()
+            for message in waiting:
+                message.apologized_at = now
+            rows = self._reply_rows(
+                conversation_id,
+                recipient,
+                waiting[-1].id,
+                [OutboundMessage(text=APOLOGY)],
+                kind="apology",
+            )
+            session.add_all(rows)
+        await self._deliver(rows, recipient)
+
+    async def retry_pending(self) -> int:
+        """Process conversations whose messages wait for the engine; returns how many ran."""
+        async with self._db.session() as session:
+            conversation_ids = (
+                (
+                    await session.execute(
+                        select(Message.conversation_id)
+                        .where(Message.direction == "in", Message.status == "pending")
+                        .distinct()
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if not conversation_ids or not await self._engine.is_ready():
+            return 0
+        for conversation_id in conversation_ids:
+            await self.process_conversation(conversation_id)
+        return len(conversation_ids)
+
+    async def run_retry_loop(self, interval: float) -> None:
+        """Background task: keep trying queued messages until the app stops."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                count = await self.retry_pending()
+                if count:
+                    log.info("queued_messages_retried", conversations=count)
+            except Exception:  # a bad round must not kill the loop
+                log.exception("retry_round_failed")

@@ -1,0 +1,94 @@
+"""Load the demo agency, topics and published explanations (idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+
+from bot.store.db import Database
+from bot.store.models import Agency, Explanation, Topic
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "demo_data.yaml"
+
+_EXPLANATION_FIELDS = ("title", "summary", "body", "source_document", "source_url")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLoadResult:
+    """What a load changed, for the CLI to print."""
+
+    agencies: int
+    topics: int
+    explanations_added: int
+    explanations_unchanged: int
+
+
+async def load_demo(db: Database, path: Path = DEMO_FILE) -> DemoLoadResult:
+    """Insert what is missing; an edited explanation becomes a new version."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    added = unchanged = 0
+    async with db.session() as session:
+        spec = data["agency"]
+        agency = (
+            await session.execute(select(Agency).where(Agency.slug == spec["slug"]))
+        ).scalar_one_or_none()
+        if agency is None:
+            agency = Agency(slug=spec["slug"])
+            session.add(agency)
+        agency.name = spec["name"]
+        agency.locality = spec.get("locality", "")
+        agency.contact = spec.get("contact", "")
+        await session.flush()
+
+        for topic_spec in data.get("topics", []):
+            topic = (
+                await session.execute(select(Topic).where(Topic.slug == topic_spec["slug"]))
+            ).scalar_one_or_none()
+            if topic is None:
+                session.add(Topic(slug=topic_spec["slug"], name=topic_spec["name"]))
+            else:
+                topic.name = topic_spec["name"]
+
+        for item in data.get("explanations", []):
+            current = (
+                await session.execute(
+                    select(Explanation).where(
+                        Explanation.slug == item["slug"], Explanation.is_current.is_(True)
+                    )
+                )
+            ).scalar_one_or_none()
+            fields = {name: str(item.get(name) or "") for name in _EXPLANATION_FIELDS}
+            topics = list(item.get("topics") or [])
+            localities = list(item.get("localities") or ["country"])
+            if current is not None and all(
+                getattr(current, name) == value for name, value in fields.items()
+            ) and current.topics == topics and current.localities == localities:
+                unchanged += 1
+                continue
+            version = 1
+            if current is not None:
+                current.is_current = False
+                version = current.version + 1
+                await session.flush()
+            session.add(
+                Explanation(
+                    agency_id=agency.id,
+                    slug=item["slug"],
+                    version=version,
+                    is_current=True,
+                    topics=topics,
+                    localities=localities,
+                    **fields,
+                )
+            )
+            added += 1
+    return DemoLoadResult(
+        agencies=1,
+        topics=len(data.get("topics", [])),
+        explanations_added=added,
+        explanations_unchanged=unchanged,
+    )

@@ -1,0 +1,49 @@
+"""Settings read once from the environment (and `.env`), in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway; environment variables are prefixed GIAITRINH_."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GIAITRINH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'giaitrinh.db'}",
+        description="SQLAlchemy async URL; SQLite file by default, postgresql+asyncpg in production.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = Field(default="", description="Public https URL when webhooks are used.")
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr = SecretStr("")
+    engine_timeout: float = Field(default=15.0, description="Seconds to wait for one engine turn.")
+    engine_max_chars: int = Field(
+        default=2000, description="Longer texts are stored whole but cut for the engine."
+    )
+    retry_interval: float = Field(
+        default=3.0, description="Seconds between attempts to hand queued messages to the engine."
+    )
+
+    action_token: SecretStr = SecretStr("")
+
+    web_max_chars: int = 2000
+    log_level: str = "INFO"
+    log_json: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for the CLI; the app factory takes them explicitly so tests can vary them."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""HTTP entrypoints: the aiohttp app factory, health, the action endpoint."""

@@ -1,0 +1,61 @@
+"""Rasa's action endpoint, served by the gateway: actions/ run through rasa_sdk's executor."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+import structlog
+from aiohttp import web
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import (
+    ActionExecutionRejection,
+    ActionMissingDomainException,
+    ActionNotFoundException,
+)
+
+from bot.web.errors import error_response
+from bot.web.keys import SETTINGS
+
+log = structlog.get_logger(__name__)
+
+EXECUTOR = web.AppKey("action_executor", ActionExecutor)
+
+
+def make_executor() -> ActionExecutor:
+    """An executor with every action class found in the actions package."""
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    return executor
+
+
+async def run_action(request: web.Request) -> web.Response:
+    """Execute one action call from the engine (token checked in constant time)."""
+    expected = request.app[SETTINGS].action_token.get_secret_value()
+    given = request.query.get("token", "")
+    if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+        return error_response(401, "unauthorized", "invalid action token")
+    try:
+        action_call = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "invalid_json", "body is not JSON")
+    if not isinstance(action_call, dict):
+        return error_response(400, "invalid_json", "body is not an object")
+    executor = request.app[EXECUTOR]
+    try:
+        result = await executor.run(action_call)
+    except ActionExecutionRejection as exc:
+        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=400)
+    except ActionNotFoundException as exc:
+        log.error("action_not_found", action=exc.action_name)
+        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=404)
+    except ActionMissingDomainException as exc:
+        # 449 asks the engine to resend the call with its domain (rasa_sdk protocol).
+        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=449)
+    return web.json_response(result.model_dump() if result else None)
+
+
+def setup(app: web.Application) -> None:
+    """Mount the endpoint where endpoints.yml points Rasa."""
+    app[EXECUTOR] = make_executor()
+    app.router.add_post("/webhooks/actions", run_action)

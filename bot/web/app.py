@@ -1,0 +1,82 @@
+"""The gateway's aiohttp app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import text
+
+import actions.deps
+from bot.engine import EngineClient
+from bot.services.conversations import MessageFlow
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.web import actions_endpoint
+from bot.web.errors import error_middleware
+from bot.web.keys import CHANNELS, DB, ENGINE, FLOW, HTTP, SETTINGS
+from connectors import web as web_channel
+from connectors.base import ChannelRegistry
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    """Open the database, the HTTP client and the flow; close them on shutdown."""
+    settings = app[SETTINGS]
+    db = Database(settings.database_url)
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
+    engine = EngineClient(
+        http, settings.rasa_url, settings.rasa_token.get_secret_value(), settings.engine_timeout
+    )
+    channels = ChannelRegistry()
+    channels.register(web_channel.WebChannel())
+    app[DB] = db
+    app[HTTP] = http
+    app[ENGINE] = engine
+    app[CHANNELS] = channels
+    app[FLOW] = MessageFlow(db, engine, channels, engine_max_chars=settings.engine_max_chars)
+    actions.deps.configure(db)
+    yield
+    await http.close()
+    await db.dispose()
+
+
+async def _retry_loop(app: web.Application) -> AsyncIterator[None]:
+    """Messages queued while the engine was down are retried in the background."""
+    task = asyncio.create_task(app[FLOW].run_retry_loop(app[SETTINGS].retry_interval))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness plus what an operator needs to see: database and engine reachability."""
+    db_ok = True
+    try:
+        async with request.app[DB].session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:
+        db_ok = False
+    engine_ok = await request.app[ENGINE].is_ready()
+    body = {
+        "status": "ok" if db_ok else "degraded",
+        "database": "ok" if db_ok else "unreachable",
+        "engine": "ok" if engine_ok else "unavailable",
+        "channels": request.app[CHANNELS].names(),
+    }
+    return web.json_response(body, status=200 if db_ok else 503)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the gateway: channels, action endpoint, health, background retry."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(_retry_loop)
+    app.router.add_get("/healthz", healthz)
+    actions_endpoint.setup(app)
+    web_channel.setup(app)
+    return app

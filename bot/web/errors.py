@@ -1,0 +1,35 @@
+"""Domain errors → JSON HTTP errors, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from bot.errors import GiaitrinhError
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    """The one JSON error shape: {"error": {"code", "message"}}."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render domain errors and unexpected failures as JSON with a stable code."""
+    try:
+        return await handler(request)
+    except GiaitrinhError as exc:
+        return error_response(exc.http_status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+    except Exception:
+        log.exception("unhandled_error", path=request.path)
+        return error_response(500, "internal_error", "Lỗi hệ thống, vui lòng thử lại sau.")

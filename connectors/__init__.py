@@ -1,0 +1,1 @@
+"""Channels: parse and verify inbound messages, render and send outbound ones."""

@@ -1,0 +1,103 @@
+"""The one interface every channel implements, so the gateway never branches on a channel name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A reply choice: what the citizen sees and what the engine receives."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A channel-neutral message from a citizen, as a connector parsed it."""
+
+    channel: str
+    channel_user_id: str
+    external_id: str
+    text: str = ""
+    payload: str | None = None
+    display_name: str = ""
+    locale: str = "vi"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message to a citizen, before the channel renders it."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where a channel delivers: the contact's id on that channel."""
+
+    channel: str
+    channel_user_id: str
+
+
+class DeliveryOutcome(StrEnum):
+    """What became of one send, in the same words for every channel."""
+
+    SENT = "sent"
+    RETRY = "retry"  # transient: try again later (network, rate limit)
+    FAILED = "failed"  # permanent for this message (bad request)
+    UNREACHABLE = "unreachable"  # the user blocked us or cannot be messaged now
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """The outcome of one send with the platform's reason, kept on the message row."""
+
+    outcome: DeliveryOutcome
+    reason: str = ""
+    retry_after: float | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can render; the renderer adapts text and buttons to it."""
+
+    max_text_length: int
+    max_buttons: int
+    pushes: bool  # True when the channel can send without the citizen asking (not web polling)
+
+
+class Channel(Protocol):
+    """A messaging channel as the gateway sees it."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
+        """Deliver one message; never raises for platform errors, returns the outcome."""
+        ...
+
+
+class ChannelRegistry:
+    """Channels by name, looked up from a contact's channel field."""
+
+    def __init__(self) -> None:
+        self._channels: dict[str, Channel] = {}
+
+    def register(self, channel: Channel) -> None:
+        """Add a channel (at app start-up)."""
+        self._channels[channel.name] = channel
+
+    def get(self, name: str) -> Channel:
+        """The channel that delivers to contacts of `name`."""
+        return self._channels[name]
+
+    def names(self) -> list[str]:
+        """Registered channel names (for health output)."""
+        return sorted(self._channels)

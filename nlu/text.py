@@ -1,0 +1,71 @@
+"""Vietnamese text normalisation shared by the NLU tokenizer and the gateway.
+
+Pure Python with no dependencies, because it is imported both by the Rasa engine
+(Python 3.10) and by the gateway (Python 3.11).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Chat abbreviations that Vietnamese citizens commonly type, mapped to the folded
+# (no diacritics, lower case) full form. Ambiguous ones ("bn": bạn / bao nhiêu) are
+# left out on purpose: a wrong expansion hurts more than none.
+ABBREVIATIONS: dict[str, str] = {
+    "ko": "khong",
+    "k": "khong",
+    "kh": "khong",
+    "kg": "khong",
+    "khg": "khong",
+    "hok": "khong",
+    "hong": "khong",
+    "dc": "duoc",
+    "dk": "dang ky",
+    "mk": "minh",
+    "mik": "minh",
+    "mh": "minh",
+    "mn": "moi nguoi",
+    "j": "gi",
+    "ji": "gi",
+    "vs": "voi",
+    "ntn": "nhu the nao",
+    "sdt": "so dien thoai",
+    "tks": "cam on",
+    "thks": "cam on",
+    "camon": "cam on",
+    "cmon": "cam on",
+    "oke": "ok",
+    "okie": "ok",
+    "okela": "ok",
+    "uk": "u",
+    "uh": "u",
+    "ukm": "u",
+    "um": "u",
+    "a": "a",
+    "ad": "admin",
+    "hs": "ho so",
+    "tt": "thu tuc",
+    "ng": "nguoi",
+    "ns": "noi",
+}
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip Vietnamese diacritics so "Thủ tục" and "thu tuc" compare equal."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped.replace("đ", "d"))
+
+
+def normalize_token(token: str) -> str:
+    """Fold one chat token and expand it when it is a known abbreviation."""
+    folded = fold(token)
+    return ABBREVIATIONS.get(folded, folded)
+
+
+def normalize(text: str) -> str:
+    """Fold a whole message and expand abbreviations, word by word."""
+    return " ".join(normalize_token(word) for word in _WORD.findall(text))

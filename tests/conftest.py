@@ -1,0 +1,226 @@
+"""Shared fixtures: a trained model, a real Rasa engine process, a real gateway on 127.0.0.1."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.enginectl import EngineConfig, EngineProcess
+from bot.services.demo import load_demo
+from bot.settings import PROJECT_ROOT, Settings
+from bot.store.db import Database
+from bot.store.migrate import upgrade
+from bot.web.app import create_app
+from bot.web.keys import FLOW
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Secrets shared by the engine and the gateway within one test session."""
+
+    rasa: str
+    action: str
+
+
+@pytest.fixture(scope="session")
+def tokens() -> Tokens:
+    """Fresh random tokens per session."""
+    return Tokens(rasa=secrets.token_urlsafe(16), action=secrets.token_urlsafe(16))
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The real model trained from nlu/ (reused when nlu/ and config.yml are unchanged)."""
+    out = subprocess.run(
+        ["bash", "scripts/train.sh"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0, f"training failed:\n{out.stderr[-3000:]}"
+    return PROJECT_ROOT / out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def gateway_port() -> int:
+    """The port every test gateway binds, so the engine's action endpoint URL stays valid."""
+    return free_port()
+
+
+def engine_process(
+    model: Path, tokens: Tokens, gateway_port: int, workdir: Path, port: int | None = None
+) -> EngineProcess:
+    """An engine process (not started) wired to the test gateway's action endpoint."""
+    return EngineProcess(
+        EngineConfig(
+            model=model,
+            port=port or free_port(),
+            token=tokens.rasa,
+            action_url=f"http://127.0.0.1:{gateway_port}/webhooks/actions",
+            action_token=tokens.action,
+            tracker_db=workdir / "tracker.db",
+            log_file=workdir / "rasa.log",
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(
+    model_path: Path, tokens: Tokens, gateway_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EngineProcess]:
+    """One real Rasa server for the session."""
+    proc = engine_process(model_path, tokens, gateway_port, tmp_path_factory.mktemp("engine"))
+    proc.start()
+    try:
+        proc.wait_ready()
+    except Exception:
+        log = (proc.config.log_file or Path("/dev/null")).read_text(errors="replace")[-4000:]
+        proc.stop()
+        pytest.fail(f"engine did not start:\n{log}")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> str:
+    """A migrated SQLite database of this test's own."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'giaitrinh.db'}"
+    await upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def demo_database_url(database_url: str) -> str:
+    """The test database with the demo agency and explanations loaded."""
+    db = Database(database_url)
+    await load_demo(db)
+    await db.dispose()
+    return database_url
+
+
+def gateway_settings(database_url: str, tokens: Tokens, rasa_url: str, **extra: Any) -> Settings:
+    """Settings for a test gateway; nothing comes from the developer's environment."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "rasa_url": rasa_url,
+        "rasa_token": SecretStr(tokens.rasa),
+        "action_token": SecretStr(tokens.action),
+        "retry_interval": 0.5,
+        "engine_timeout": 10.0,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class WebChat:
+    """A citizen on the web chat, driving the same JSON API as the page."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.session_id = ""
+
+    async def open(self) -> WebChat:
+        """Start a chat session like a first visit of the page."""
+        async with self.http.post(f"{self.base_url}/api/web/session", json={}) as resp:
+            assert resp.status == 200, await resp.text()
+            self.session_id = (await resp.json())["session_id"]
+        return self
+
+    async def post(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST one message body; returns status and JSON."""
+        async with self.http.post(f"{self.base_url}/api/web/messages", json=body) as resp:
+            return resp.status, await resp.json()
+
+    async def say(
+        self, text: str, *, payload: str | None = None, client_id: str | None = None
+    ) -> dict[str, Any]:
+        """Send text (or a button payload) and return the server's answer, asserting 200."""
+        body: dict[str, Any] = {
+            "session_id": self.session_id,
+            "client_message_id": client_id or uuid.uuid4().hex,
+            "text": text,
+        }
+        if payload is not None:
+            body["payload"] = payload
+        status, data = await self.post(body)
+        assert status == 200, data
+        return data
+
+    async def history(self, after: int = 0) -> list[dict[str, Any]]:
+        """Every message of this chat after `after`."""
+        async with self.http.get(
+            f"{self.base_url}/api/web/messages",
+            params={"session_id": self.session_id, "after": str(after)},
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            return list((await resp.json())["messages"])
+
+
+@dataclass
+class RunningGateway:
+    """A gateway serving real HTTP on 127.0.0.1 for one test."""
+
+    app: web.Application
+    base_url: str
+    http: aiohttp.ClientSession
+
+    async def chat(self) -> WebChat:
+        """A new web chat session."""
+        return await WebChat(self.http, self.base_url).open()
+
+    @property
+    def flow(self) -> Any:
+        """The app's message flow (to inspect or drive retries)."""
+        return self.app[FLOW]
+
+
+@asynccontextmanager
+async def running_gateway(settings: Settings, port: int) -> AsyncIterator[RunningGateway]:
+    """Serve create_app(settings) on 127.0.0.1:port until the block ends."""
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+    await site.start()
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield RunningGateway(app=app, base_url=f"http://127.0.0.1:{port}", http=http)
+        finally:
+            await runner.cleanup()
+
+
+@pytest.fixture
+async def gateway(
+    demo_database_url: str, tokens: Tokens, engine: EngineProcess, gateway_port: int
+) -> AsyncIterator[RunningGateway]:
+    """The gateway with demo data, talking to the session's real engine."""
+    settings = gateway_settings(demo_database_url, tokens, engine.url)
+    async with running_gateway(settings, gateway_port) as running:
+        yield running
+
+
+@pytest.fixture
+async def offline_gateway(database_url: str, tokens: Tokens) -> AsyncIterator[RunningGateway]:
+    """A gateway whose engine URL points at a closed port (no engine needed)."""
+    settings = gateway_settings(
+        database_url, tokens, f"http://127.0.0.1:{free_port()}", retry_interval=3600
+    )
+    async with running_gateway(settings, free_port()) as running:
+        yield running

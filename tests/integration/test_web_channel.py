@@ -1,0 +1,149 @@
+"""The web chat API against a real database, with the engine unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import func, select
+
+from bot.services.conversations import APOLOGY
+from bot.store.models import Message
+from bot.web.keys import DB
+from tests.conftest import RunningGateway
+
+
+async def _count_inbound(gw: RunningGateway) -> int:
+    async with gw.app[DB].session() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(Message).where(Message.direction == "in")
+            )
+            or 0
+        )
+
+
+async def test_message_is_stored_and_apologised_for_when_engine_is_down(
+    offline_gateway: RunningGateway,
+) -> None:
+    chat = await offline_gateway.chat()
+    data = await chat.say("xin chào")
+    assert data["message"]["text"] == "xin chào"
+    assert [r["text"] for r in data["replies"]] == [APOLOGY]
+    async with offline_gateway.app[DB].session() as session:
+        stored = await session.get(Message, data["message"]["id"])
+        assert stored is not None and stored.status == "pending", "message must wait for the engine"
+
+
+async def test_second_delivery_of_same_client_message_is_stored_once(
+    offline_gateway: RunningGateway,
+) -> None:
+    chat = await offline_gateway.chat()
+    client_id = uuid.uuid4().hex
+    first = await chat.say("cho mình hỏi thủ tục", client_id=client_id)
+    second = await chat.say("cho mình hỏi thủ tục", client_id=client_id)
+    assert second["duplicate"] is True and first["duplicate"] is False
+    assert second["message"]["id"] == first["message"]["id"]
+    assert await _count_inbound(offline_gateway) == 1
+
+
+async def test_concurrent_duplicates_are_stored_once(offline_gateway: RunningGateway) -> None:
+    chat = await offline_gateway.chat()
+    client_id = uuid.uuid4().hex
+    results = await asyncio.gather(*(chat.say("alo", client_id=client_id) for _ in range(5)))
+    assert len({r["message"]["id"] for r in results}) == 1
+    assert sum(not r["duplicate"] for r in results) == 1
+    assert await _count_inbound(offline_gateway) == 1
+
+
+async def test_same_client_id_from_two_browsers_are_two_messages(
+    offline_gateway: RunningGateway,
+) -> None:
+    client_id = uuid.uuid4().hex
+    a = await (await offline_gateway.chat()).say("một", client_id=client_id)
+    b = await (await offline_gateway.chat()).say("hai", client_id=client_id)
+    assert a["message"]["id"] != b["message"]["id"]
+    assert b["duplicate"] is False
+
+
+async def test_too_long_message_is_refused_with_the_limit_and_nothing_stored(
+    offline_gateway: RunningGateway,
+) -> None:
+    chat = await offline_gateway.chat()
+    status, body = await chat.post(
+        {"session_id": chat.session_id, "client_message_id": uuid.uuid4().hex, "text": "a" * 20_000}
+    )
+    assert status == 400
+    assert body["error"]["code"] == "text_too_long"
+    assert "2000" in body["error"]["message"]
+    assert await _count_inbound(offline_gateway) == 0
+
+
+async def test_invalid_utf8_and_non_json_bodies_get_clear_errors(
+    offline_gateway: RunningGateway,
+) -> None:
+    url = f"{offline_gateway.base_url}/api/web/messages"
+    for raw in (b'{"text": "\xff\xfe"}', b"not json", b"[1, 2]"):
+        async with offline_gateway.http.post(
+            url, data=raw, headers={"Content-Type": "application/json"}
+        ) as resp:
+            assert resp.status == 400, raw
+            assert (await resp.json())["error"]["code"] == "invalid_json"
+
+
+async def test_unknown_session_is_404_not_a_new_contact(offline_gateway: RunningGateway) -> None:
+    chat = await offline_gateway.chat()
+    chat.session_id = "x" * 32
+    status, body = await chat.post(
+        {"session_id": chat.session_id, "client_message_id": uuid.uuid4().hex, "text": "hi"}
+    )
+    assert status == 404 and body["error"]["code"] == "session_not_found"
+
+
+async def test_html_is_kept_as_text(offline_gateway: RunningGateway) -> None:
+    chat = await offline_gateway.chat()
+    text = '<script>alert("x")</script> Nguyễn <b>Văn</b> A'
+    await chat.say(text)
+    history = await chat.history()
+    assert history[0]["text"] == text
+
+
+async def test_history_survives_a_new_client_and_respects_after(
+    offline_gateway: RunningGateway,
+) -> None:
+    chat = await offline_gateway.chat()
+    first = await chat.say("một")
+    await chat.say("hai")
+    everything = await chat.history()
+    later = await chat.history(after=first["message"]["id"])
+    assert [m["text"] for m in everything if m["direction"] == "in"] == ["một", "hai"]
+    assert all(m["id"] > first["message"]["id"] for m in later)
+    assert len(later) == len(everything) - 1
+
+
+async def test_only_one_apology_per_waiting_message(offline_gateway: RunningGateway) -> None:
+    chat = await offline_gateway.chat()
+    await chat.say("một")
+    await chat.say("hai")
+    assert await offline_gateway.flow.process_conversation(
+        await _conversation_id(offline_gateway)
+    ) is False, "engine is down, the messages stay pending"
+    apologies = [m for m in await chat.history() if m["text"] == APOLOGY]
+    assert len(apologies) == 2, "each waiting message is acknowledged exactly once"
+
+
+async def _conversation_id(gw: RunningGateway) -> int:
+    async with gw.app[DB].session() as session:
+        return int(await session.scalar(select(Message.conversation_id).limit(1)) or 0)
+
+
+async def test_healthz_reports_engine_unavailable(offline_gateway: RunningGateway) -> None:
+    async with offline_gateway.http.get(f"{offline_gateway.base_url}/healthz") as resp:
+        body = await resp.json()
+    assert resp.status == 200
+    assert body == {
+        "status": "ok",
+        "database": "ok",
+        "engine": "unavailable",
+        "channels": ["web"],
+    }
