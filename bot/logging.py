@@ -11,6 +11,9 @@ import structlog
 def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
     """Route structlog and stdlib logging to stderr, as JSON in production."""
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
+    # Library chatter (Alembic's plugin list, per-request access lines) stays out of INFO.
+    for noisy in ("alembic", "aiohttp.access", "rasa_sdk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench...` targets print figures; they never run in the test suite."""

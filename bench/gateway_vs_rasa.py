@@ -1,0 +1,209 @@
+"""Conversation throughput and latency through the gateway's web channel vs. raw Rasa REST.
+
+Both paths use the same engine process and model, the same conversations and the same
+concurrency; custom actions run in the gateway in both. Prints messages/s, p50/p95 and the
+ratio gateway/raw. Usage: python -m bench.gateway_vs_rasa --model models/nlu-....tar.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+from bot.enginectl import EngineConfig, EngineProcess
+from bot.settings import PROJECT_ROOT
+
+# One citizen's conversation: greetings, the menu (a custom action), small talk.
+SCRIPT = [
+    "xin chào",
+    "hướng dẫn",
+    "bạn là bot à",
+    "cam on ban",
+    "thu tuc cap lai cccd o dau",
+    "tạm biệt",
+]
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Result:
+    """One measured run."""
+
+    name: str
+    messages: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def throughput(self) -> float:
+        """Messages per second."""
+        return self.messages / self.seconds
+
+    def pct(self, q: float) -> float:
+        """Latency percentile in milliseconds."""
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _raw_user(http: aiohttp.ClientSession, rasa: str, rounds: int, lat: list[float]) -> None:
+    sender = uuid.uuid4().hex
+    for _ in range(rounds):
+        for text in SCRIPT:
+            start = time.perf_counter()
+            async with http.post(
+                f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            ) as resp:
+                body = await resp.json()
+                assert resp.status == 200 and body, body
+            lat.append(time.perf_counter() - start)
+
+
+async def _gateway_user(http: aiohttp.ClientSession, gw: str, rounds: int, lat: list[float]) -> None:
+    async with http.post(f"{gw}/api/web/session", json={}) as resp:
+        session_id = (await resp.json())["session_id"]
+    for _ in range(rounds):
+        for text in SCRIPT:
+            start = time.perf_counter()
+            async with http.post(
+                f"{gw}/api/web/messages",
+                json={"session_id": session_id, "client_message_id": uuid.uuid4().hex, "text": text},
+            ) as resp:
+                body = await resp.json()
+                assert resp.status == 200 and body["replies"], body
+            lat.append(time.perf_counter() - start)
+
+
+async def measure(name: str, base: str, users: int, rounds: int) -> Result:
+    """Run `users` concurrent conversations of `rounds` × SCRIPT through one path."""
+    user = _raw_user if name == "rasa-rest" else _gateway_user
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(user(http, base, rounds, latencies) for _ in range(users)))
+        seconds = time.perf_counter() - start
+    return Result(name, len(latencies), seconds, latencies)
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    """Block until a URL answers."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback)
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+async def run(model: Path, users: int, rounds: int, repeats: int) -> None:
+    """Start engine + gateway, warm up, then alternate the two paths."""
+    work = Path(tempfile.mkdtemp(prefix="giaitrinh-bench-"))
+    rasa_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    gw_port = free_port()
+    db_url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
+    env = {
+        **os.environ,
+        "GIAITRINH_DATABASE_URL": db_url,
+        "GIAITRINH_RASA_URL": "",
+        "GIAITRINH_RASA_TOKEN": rasa_token,
+        "GIAITRINH_ACTION_TOKEN": action_token,
+        "GIAITRINH_LOG_LEVEL": "WARNING",
+    }
+    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
+    subprocess.run([giaitrinh, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([giaitrinh, "demo", "load"], env=env, check=True, capture_output=True)
+    engine = EngineProcess(
+        EngineConfig(
+            model=model.resolve(),
+            port=free_port(),
+            token=rasa_token,
+            action_url=f"http://127.0.0.1:{gw_port}/webhooks/actions",
+            action_token=action_token,
+            tracker_db=work / "tracker.db",
+            log_file=work / "rasa.log",
+        )
+    )
+    env["GIAITRINH_RASA_URL"] = engine.url
+    engine.start()
+    gateway = subprocess.Popen(
+        [giaitrinh, "serve", "--port", str(gw_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "gateway.log", "wb"),  # noqa: SIM115
+    )
+    try:
+        engine.wait_ready()
+        wait_http(f"http://127.0.0.1:{gw_port}/healthz")
+        paths = {"rasa-rest": engine.url, "gateway-web": f"http://127.0.0.1:{gw_port}"}
+        for name, base in paths.items():  # warm-up: caches, connections, JIT-free but lazy imports
+            await measure(name, base, users=4, rounds=1)
+        results: dict[str, list[Result]] = {name: [] for name in paths}
+        for _ in range(repeats):
+            for name, base in paths.items():
+                results[name].append(await measure(name, base, users, rounds))
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=20)
+        engine.stop()
+
+    def best(name: str) -> Result:
+        return max(results[name], key=lambda r: r.throughput)
+
+    raw, gw = best("rasa-rest"), best("gateway-web")
+    print(f"# gateway vs raw Rasa REST — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; model {model.name}")
+    print(f"workload: {users} concurrent conversations × {rounds} rounds × {len(SCRIPT)} messages, "
+          f"best of {repeats} alternating runs")
+    print()
+    print("| path | messages | msg/s | p50 ms | p95 ms | all runs msg/s |")
+    print("|---|---:|---:|---:|---:|---|")
+    for r in (raw, gw):
+        runs = ", ".join(f"{x.throughput:.1f}" for x in results[r.name])
+        print(f"| {r.name} | {r.messages} | {r.throughput:.1f} | {r.pct(0.5):.1f} | "
+              f"{r.pct(0.95):.1f} | {runs} |")
+    median_ratio = statistics.median(
+        g.throughput / r.throughput for g, r in zip(results["gateway-web"], results["rasa-rest"], strict=True)
+    )
+    print()
+    print(f"throughput ratio gateway/raw: best {gw.throughput / raw.throughput:.3f}, "
+          f"median of paired runs {median_ratio:.3f} (goal ≥ 0.9)")
+
+
+def main() -> None:
+    """CLI entry."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(run(args.model, args.users, args.rounds, args.repeats))
+
+
+if __name__ == "__main__":
+    main()
