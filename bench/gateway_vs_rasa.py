@@ -26,7 +26,6 @@ from pathlib import Path
 import aiohttp
 
 from bot.enginectl import EngineConfig, EngineProcess
-from bot.settings import PROJECT_ROOT
 
 # One citizen's conversation: greetings, the menu (a custom action), small talk.
 SCRIPT = [
@@ -79,7 +78,9 @@ async def _raw_user(http: aiohttp.ClientSession, rasa: str, rounds: int, lat: li
             lat.append(time.perf_counter() - start)
 
 
-async def _gateway_user(http: aiohttp.ClientSession, gw: str, rounds: int, lat: list[float]) -> None:
+async def _gateway_user(
+    http: aiohttp.ClientSession, gw: str, rounds: int, lat: list[float]
+) -> None:
     async with http.post(f"{gw}/api/web/session", json={}) as resp:
         session_id = (await resp.json())["session_id"]
     for _ in range(rounds):
@@ -87,7 +88,11 @@ async def _gateway_user(http: aiohttp.ClientSession, gw: str, rounds: int, lat: 
             start = time.perf_counter()
             async with http.post(
                 f"{gw}/api/web/messages",
-                json={"session_id": session_id, "client_message_id": uuid.uuid4().hex, "text": text},
+                json={
+                    "session_id": session_id,
+                    "client_message_id": uuid.uuid4().hex,
+                    "text": text,
+                },
             ) as resp:
                 body = await resp.json()
                 assert resp.status == 200 and body["replies"], body
@@ -112,30 +117,31 @@ def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback)
+            with urllib.request.urlopen(url, timeout=1):
                 return
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(url)
 
 
-async def run(model: Path, users: int, rounds: int, repeats: int) -> None:
-    """Start engine + gateway, warm up, then alternate the two paths."""
+async def measure_all(
+    paths: dict[str, str], users: int, rounds: int, repeats: int
+) -> dict[str, list[Result]]:
+    """Warm up both paths, then alternate them `repeats` times."""
+    for name, base in paths.items():  # warm-up: connections, lazy imports, caches
+        await measure(name, base, users=4, rounds=1)
+    results: dict[str, list[Result]] = {name: [] for name in paths}
+    for _ in range(repeats):
+        for name, base in paths.items():
+            results[name].append(await measure(name, base, users, rounds))
+    return results
+
+
+def run(model: Path, users: int, rounds: int, repeats: int) -> None:
+    """Start engine + gateway as real processes, measure, print the table."""
     work = Path(tempfile.mkdtemp(prefix="giaitrinh-bench-"))
     rasa_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     gw_port = free_port()
-    db_url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-    env = {
-        **os.environ,
-        "GIAITRINH_DATABASE_URL": db_url,
-        "GIAITRINH_RASA_URL": "",
-        "GIAITRINH_RASA_TOKEN": rasa_token,
-        "GIAITRINH_ACTION_TOKEN": action_token,
-        "GIAITRINH_LOG_LEVEL": "WARNING",
-    }
-    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
-    subprocess.run([giaitrinh, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([giaitrinh, "demo", "load"], env=env, check=True, capture_output=True)
     engine = EngineProcess(
         EngineConfig(
             model=model.resolve(),
@@ -147,51 +153,66 @@ async def run(model: Path, users: int, rounds: int, repeats: int) -> None:
             log_file=work / "rasa.log",
         )
     )
-    env["GIAITRINH_RASA_URL"] = engine.url
+    env = {
+        **os.environ,
+        "GIAITRINH_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bench.db'}",
+        "GIAITRINH_RASA_URL": engine.url,
+        "GIAITRINH_RASA_TOKEN": rasa_token,
+        "GIAITRINH_ACTION_TOKEN": action_token,
+        "GIAITRINH_LOG_LEVEL": "WARNING",
+    }
+    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
+    subprocess.run([giaitrinh, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([giaitrinh, "demo", "load"], env=env, check=True, capture_output=True)
     engine.start()
-    gateway = subprocess.Popen(
-        [giaitrinh, "serve", "--port", str(gw_port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(work / "gateway.log", "wb"),  # noqa: SIM115
-    )
-    try:
-        engine.wait_ready()
-        wait_http(f"http://127.0.0.1:{gw_port}/healthz")
-        paths = {"rasa-rest": engine.url, "gateway-web": f"http://127.0.0.1:{gw_port}"}
-        for name, base in paths.items():  # warm-up: caches, connections, JIT-free but lazy imports
-            await measure(name, base, users=4, rounds=1)
-        results: dict[str, list[Result]] = {name: [] for name in paths}
-        for _ in range(repeats):
-            for name, base in paths.items():
-                results[name].append(await measure(name, base, users, rounds))
-    finally:
-        gateway.terminate()
-        gateway.wait(timeout=20)
-        engine.stop()
+    with (work / "gateway.log").open("wb") as gateway_log:
+        gateway = subprocess.Popen(
+            [giaitrinh, "serve", "--port", str(gw_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=gateway_log,
+        )
+        try:
+            engine.wait_ready()
+            wait_http(f"http://127.0.0.1:{gw_port}/healthz")
+            paths = {"rasa-rest": engine.url, "gateway-web": f"http://127.0.0.1:{gw_port}"}
+            results = asyncio.run(measure_all(paths, users, rounds, repeats))
+        finally:
+            gateway.terminate()
+            gateway.wait(timeout=20)
+            engine.stop()
 
     def best(name: str) -> Result:
         return max(results[name], key=lambda r: r.throughput)
 
     raw, gw = best("rasa-rest"), best("gateway-web")
     print(f"# gateway vs raw Rasa REST — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; model {model.name}")
-    print(f"workload: {users} concurrent conversations × {rounds} rounds × {len(SCRIPT)} messages, "
-          f"best of {repeats} alternating runs")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; model {model.name}"
+    )
+    print(
+        f"workload: {users} concurrent conversations × {rounds} rounds × {len(SCRIPT)} messages, "
+        f"best of {repeats} alternating runs"
+    )
     print()
     print("| path | messages | msg/s | p50 ms | p95 ms | all runs msg/s |")
     print("|---|---:|---:|---:|---:|---|")
     for r in (raw, gw):
         runs = ", ".join(f"{x.throughput:.1f}" for x in results[r.name])
-        print(f"| {r.name} | {r.messages} | {r.throughput:.1f} | {r.pct(0.5):.1f} | "
-              f"{r.pct(0.95):.1f} | {runs} |")
+        print(
+            f"| {r.name} | {r.messages} | {r.throughput:.1f} | {r.pct(0.5):.1f} | "
+            f"{r.pct(0.95):.1f} | {runs} |"
+        )
     median_ratio = statistics.median(
-        g.throughput / r.throughput for g, r in zip(results["gateway-web"], results["rasa-rest"], strict=True)
+        g.throughput / r.throughput
+        for g, r in zip(results["gateway-web"], results["rasa-rest"], strict=True)
     )
     print()
-    print(f"throughput ratio gateway/raw: best {gw.throughput / raw.throughput:.3f}, "
-          f"median of paired runs {median_ratio:.3f} (goal ≥ 0.9)")
+    print(
+        f"throughput ratio gateway/raw: best {gw.throughput / raw.throughput:.3f}, "
+        f"median of paired runs {median_ratio:.3f} (goal ≥ 0.9)"
+    )
 
 
 def main() -> None:
@@ -202,7 +223,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(run(args.model, args.users, args.rounds, args.repeats))
+    run(args.model, args.users, args.rounds, args.repeats)
 
 
 if __name__ == "__main__":

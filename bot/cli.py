@@ -50,7 +50,9 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
             log_file=PROJECT_ROOT / "var" / "log" / "rasa.log",
         )
     )
-    print(f"starting the Rasa engine on 127.0.0.1:{rasa_port} (log: var/log/rasa.log)...", flush=True)
+    print(
+        f"starting the Rasa engine on 127.0.0.1:{rasa_port} (log: var/log/rasa.log)...", flush=True
+    )
     engine.start()
     try:
         engine.wait_ready()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +60,7 @@ class EngineClient:
                 if resp.status != 200:
                     raise EngineUnavailable(f"engine answered HTTP {resp.status}")
                 data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise EngineUnavailable(f"engine unreachable: {type(exc).__name__}") from exc
         return EngineTurn(replies=parse_rest_replies(data))
 
@@ -77,5 +76,5 @@ class EngineClient:
                     return False
                 data = await resp.json(content_type=None)
                 return bool(data.get("model_file"))
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, ValueError):
+        except (aiohttp.ClientError, TimeoutError, ValueError):
             return False

@@ -55,19 +55,21 @@ class EngineProcess:
             "GIAITRINH_ACTION_URL": cfg.action_url,
             "GIAITRINH_ACTION_TOKEN": cfg.action_token,
             "GIAITRINH_TRACKER_DB": str(cfg.tracker_db),
-            "RASA_AUTH_TOKEN": cfg.token,
         }
         if cfg.log_file is not None:
             cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = cfg.log_file.open("ab")
-        # The token goes through a shell variable so it does not show in `ps` output.
-        command = (
-            f'exec "{RASA_BIN}" run --model "{cfg.model}" --enable-api --auth-token "$RASA_AUTH_TOKEN" '
-            f"--interface 127.0.0.1 --port {cfg.port} --endpoints endpoints.yml "
-            "--credentials credentials.yml --response-timeout 60"
-        )
+        # Rasa only takes its API token as an argument, so local users could read it
+        # with `ps`; the engine binds 127.0.0.1 only and `giaitrinh up` picks a fresh random
+        # token per run. The action token travels in the environment (endpoints.yml).
+        command = [
+            str(RASA_BIN), "run", "--model", str(cfg.model), "--enable-api",
+            "--auth-token", cfg.token, "--interface", "127.0.0.1", "--port", str(cfg.port),
+            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            "--response-timeout", "60",
+        ]  # fmt: skip
         self.process = subprocess.Popen(
-            ["/bin/sh", "-c", command],
+            command,
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self._log or subprocess.DEVNULL,
@@ -79,7 +81,7 @@ class EngineProcess:
         """True once the API answers /status with a loaded model."""
         request = urllib.request.Request(f"{self.url}/status?token={self.config.token}")
         try:
-            with urllib.request.urlopen(request, timeout=2) as resp:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(request, timeout=2) as resp:
                 return resp.status == 200 and b"model_file" in resp.read()
         except (urllib.error.URLError, OSError):
             return False

@@ -15,7 +15,9 @@ def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
     for noisy in ("alembic", "aiohttp.access", "rasa_sdk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[

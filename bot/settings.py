@@ -20,7 +20,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default=f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'giaitrinh.db'}",
-        description="SQLAlchemy async URL; SQLite file by default, postgresql+asyncpg in production.",
+        description=(
+            "SQLAlchemy async URL: SQLite file by default, postgresql+asyncpg in production."
+        ),
     )
     host: str = "127.0.0.1"
     port: int = 8080

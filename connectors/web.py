@@ -73,7 +73,9 @@ async def _contact(request: web.Request, session_id: Any) -> Contact:
     async with request.app[DB].session() as session:
         contact = (
             await session.execute(
-                select(Contact).where(Contact.channel == "web", Contact.channel_user_id == session_id)
+                select(Contact).where(
+                    Contact.channel == "web", Contact.channel_user_id == session_id
+                )
             )
         ).scalar_one_or_none()
     if contact is None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Text
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
@@ -12,9 +10,7 @@ from rasa.shared.nlu.training_data.message import Message
 from nlu.text import normalize_token
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class VietnameseTokenizer(WhitespaceTokenizer):
     """Whitespace tokens whose lemma has no diacritics and no chat abbreviations.
 
@@ -24,7 +20,7 @@ class VietnameseTokenizer(WhitespaceTokenizer):
     folded, so every featurizer downstream sees one spelling.
     """
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Split on whitespace, then fold each token's lemma."""
         tokens = super().tokenize(message, attribute)
         for token in tokens:

@@ -21,7 +21,9 @@ class AgencyInfo:
 async def primary_agency(db: Database) -> AgencyInfo | None:
     """The first agency configured (one deployment usually serves one agency)."""
     async with db.session() as session:
-        agency = (await session.execute(select(Agency).order_by(Agency.id).limit(1))).scalar_one_or_none()
+        agency = (
+            await session.execute(select(Agency).order_by(Agency.id).limit(1))
+        ).scalar_one_or_none()
         if agency is None:
             return None
         return AgencyInfo(name=agency.name, contact=agency.contact)

@@ -70,9 +70,7 @@ class MessageFlow:
         self._engine_max_chars = engine_max_chars
         # One lock per conversation keeps its messages in order inside this process;
         # weak values let locks of idle conversations disappear.
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def receive(self, inbound: InboundMessage) -> Receipt:
         """Store the message before anything else; a second delivery of it is recognised."""
@@ -253,10 +251,10 @@ class MessageFlow:
                 )
         async with self._db.session() as session:
             for row_id, (status, error) in outcomes.items():
-                row = await session.get(Message, row_id)
-                if row is not None:
-                    row.status = status
-                    row.error = error[:500] if error else None
+                stored = await session.get(Message, row_id)
+                if stored is not None:
+                    stored.status = status
+                    stored.error = error[:500] if error else None
 
     async def _apologize(self, conversation_id: int, recipient: Recipient) -> None:
         """Tell the citizen once per waiting message that it is kept and will be answered."""

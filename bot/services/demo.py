@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ class DemoLoadResult:
 
 async def load_demo(db: Database, path: Path = DEMO_FILE) -> DemoLoadResult:
     """Insert what is missing; an edited explanation becomes a new version."""
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
     added = unchanged = 0
     async with db.session() as session:
         spec = data["agency"]
@@ -64,9 +66,12 @@ async def load_demo(db: Database, path: Path = DEMO_FILE) -> DemoLoadResult:
             fields = {name: str(item.get(name) or "") for name in _EXPLANATION_FIELDS}
             topics = list(item.get("topics") or [])
             localities = list(item.get("localities") or ["country"])
-            if current is not None and all(
-                getattr(current, name) == value for name, value in fields.items()
-            ) and current.topics == topics and current.localities == localities:
+            if (
+                current is not None
+                and all(getattr(current, name) == value for name, value in fields.items())
+                and current.topics == topics
+                and current.localities == localities
+            ):
                 unchanged += 1
                 continue
             version = 1

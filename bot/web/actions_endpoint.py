@@ -30,10 +30,13 @@ def make_executor() -> ActionExecutor:
 
 
 async def run_action(request: web.Request) -> web.Response:
-    """Execute one action call from the engine (token checked in constant time)."""
+    """Execute one action call from the engine (X-Action-Token checked in constant time)."""
     expected = request.app[SETTINGS].action_token.get_secret_value()
-    given = request.query.get("token", "")
-    if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+    given = request.headers.get("X-Action-Token", "")
+    if not expected:
+        # Without a shared secret anyone could run actions: the endpoint stays closed.
+        return error_response(503, "actions_disabled", "GIAITRINH_ACTION_TOKEN is not set")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         return error_response(401, "unauthorized", "invalid action token")
     try:
         action_call = await request.json()

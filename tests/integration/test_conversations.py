@@ -72,7 +72,9 @@ async def test_messages_of_one_conversation_are_answered_in_order(gateway: Runni
     chat = await gateway.chat()
     texts = ["xin chào", "bạn là bot à", "cảm ơn", "tạm biệt"]
     # Fired together; the gateway must still hand them to the engine one by one, in order.
-    await asyncio.gather(*(chat.say(t, client_id=f"order-{i}-{uuid.uuid4().hex}") for i, t in enumerate(texts)))
+    await asyncio.gather(
+        *(chat.say(t, client_id=f"order-{i}-{uuid.uuid4().hex}") for i, t in enumerate(texts))
+    )
     async with gateway.app[DB].session() as session:
         rows = (await session.execute(select(Message).order_by(Message.id))).scalars().all()
     inbound = [m for m in rows if m.direction == "in"]
@@ -93,7 +95,9 @@ async def test_engine_api_requires_the_token(engine: EngineProcess, tokens: Toke
 
 async def test_action_endpoint_refuses_a_wrong_token(gateway: RunningGateway) -> None:
     url = f"{gateway.base_url}/webhooks/actions"
-    async with gateway.http.post(url, params={"token": "nope"}, json={}) as resp:
+    async with gateway.http.post(url, headers={"X-Action-Token": "nope"}, json={}) as resp:
+        assert resp.status == 401
+    async with gateway.http.post(url, json={}) as resp:
         assert resp.status == 401
 
 

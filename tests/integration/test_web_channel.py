@@ -125,9 +125,10 @@ async def test_only_one_apology_per_waiting_message(offline_gateway: RunningGate
     chat = await offline_gateway.chat()
     await chat.say("một")
     await chat.say("hai")
-    assert await offline_gateway.flow.process_conversation(
-        await _conversation_id(offline_gateway)
-    ) is False, "engine is down, the messages stay pending"
+    assert (
+        await offline_gateway.flow.process_conversation(await _conversation_id(offline_gateway))
+        is False
+    ), "engine is down, the messages stay pending"
     apologies = [m for m in await chat.history() if m["text"] == APOLOGY]
     assert len(apologies) == 2, "each waiting message is acknowledged exactly once"
 

@@ -13,7 +13,11 @@ def test_text_and_buttons_are_kept_in_order() -> None:
     replies = parse_rest_replies(
         [
             {"recipient_id": "x", "text": "Xin chào"},
-            {"recipient_id": "x", "text": "Chọn:", "buttons": [{"title": "Có", "payload": "/affirm"}]},
+            {
+                "recipient_id": "x",
+                "text": "Chọn:",
+                "buttons": [{"title": "Có", "payload": "/affirm"}],
+            },
         ]
     )
     assert [r.text for r in replies] == ["Xin chào", "Chọn:"]
