@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import glob
+import os
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -97,10 +102,59 @@ def engine(
     proc.stop()
 
 
-@pytest.fixture
-async def database_url(tmp_path: Path) -> str:
-    """A migrated SQLite database of this test's own."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'giaitrinh.db'}"
+@pytest.fixture(scope="session")
+def postgres_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A throw-away PostgreSQL server on 127.0.0.1 (Debian's binaries), for the session."""
+    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    assert bindirs, "PostgreSQL is not installed (make test installs it: scripts/system-deps.sh)"
+    bindir = Path(bindirs[-1])
+    base = Path(tempfile.mkdtemp(prefix="giaitrinh-pg-"))
+    port = free_port()
+    # PostgreSQL refuses to run as root; as root, run it as the packaged postgres user.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(base, user="postgres")
+    data = base / "data"
+
+    def run(*args: str) -> None:
+        out = subprocess.run([*as_user, *args], capture_output=True, text=True, check=False)
+        assert out.returncode == 0, f"{args[0]} failed: {out.stdout}{out.stderr}"
+
+    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(base / "log"),
+        "-w",
+        "start",
+    )
+    yield port
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+async def _new_postgres_database(port: int) -> str:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="postgres", database="postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database of this test's own: every such test runs on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'giaitrinh.db'}"
+    else:
+        url = await _new_postgres_database(request.getfixturevalue("postgres_port"))
     await upgrade(url)
     return url
 
