@@ -49,3 +49,10 @@ class EngineUnavailable(GiaitrinhError):
 
     code = "engine_unavailable"
     http_status = 503
+
+
+class InvalidTransition(GiaitrinhError):
+    """A case status change the rules do not allow."""
+
+    code = "invalid_transition"
+    http_status = 409

@@ -1,0 +1,1 @@
+"""Domain objects and rules in plain Python: no database, no HTTP."""
