@@ -171,3 +171,129 @@ class Message(Base):
     apologized_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class User(Base):
+    """An agency officer, operator or admin; API calls authenticate with a hashed token."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))  # admin | officer | operator
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    """An explanation request or a petition, tracked until it is answered and closed.
+
+    Personal fields hold only what the case needs and only after consent (consent_at).
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_agency_status", "agency_id", "status"),
+        Index("ix_cases_due_at", "due_at"),
+        Index("ix_cases_contact_id", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), nullable=True)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    requester_name: Mapped[str] = mapped_column(String(200), default="")
+    requester_contact: Mapped[str] = mapped_column(String(300), default="")
+    target: Mapped[str] = mapped_column(String(300), default="")  # agency/locality concerned
+    subject: Mapped[str] = mapped_column(Text, default="")  # decision or act concerned / what
+    content: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(300), default="")
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    consent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    due_soon_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    refusal_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+
+
+class CaseEvent(Base):
+    """Audit trail: every status change (and assignment), who, when, from, to, note."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(20), default="transition")
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Rating(Base):
+    """A citizen's 1-5 rating of an answer, feeding the satisfaction index."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("case_id", name="uq_rating_case"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), nullable=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """Outbox: a message to send outside an immediate reply, written in the same transaction
+    as the change it reports, so it survives restarts and is sent once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        UniqueConstraint("dedupe_key", name="uq_delivery_dedupe_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # case_update | broadcast | operator
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class OfficerNotice(Base):
+    """Something an officer must see (case due soon, overdue, assigned), shown in the console."""
+
+    __tablename__ = "officer_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(nullable=True)
