@@ -95,6 +95,23 @@ def _demo_load(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.users import create_user
+    from bot.store.db import Database
+
+    async def run() -> str:
+        db = Database(settings.database_url)
+        try:
+            return await create_user(db, args.username, args.role, args.agency, args.name or "")
+        finally:
+            await db.dispose()
+
+    token = asyncio.run(run())
+    print(f"user {args.username} ({args.role}) created; API token (shown once):")
+    print(token)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All sub-commands; later features add theirs here."""
     parser = argparse.ArgumentParser(prog="giaitrinh", description=__doc__)
@@ -119,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     load = demo_sub.add_parser("load", help="load the demo agency and explanations")
     load.set_defaults(func=_demo_load)
+
+    user = sub.add_parser("user", help="agency staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user and print its API token")
+    create.add_argument("username")
+    create.add_argument("--role", choices=["admin", "officer", "operator"], default="officer")
+    create.add_argument("--agency", help="agency slug (required for officers and operators)")
+    create.add_argument("--name", help="display name")
+    create.set_defaults(func=_user_create)
     return parser
 
 

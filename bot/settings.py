@@ -40,6 +40,13 @@ class Settings(BaseSettings):
 
     action_token: SecretStr = SecretStr("")
 
+    dispatch_interval: float = Field(default=1.0, description="Seconds between outbox rounds.")
+    deadline_scan_interval: float = Field(default=300.0, description="Seconds between scans.")
+    due_soon_hours: int = Field(
+        default=48, description="Notice officers this long before a deadline."
+    )
+    petition_days: int = Field(default=10, description="Working days to handle a petition.")
+
     web_max_chars: int = 2000
     log_level: str = "INFO"
     log_json: bool = False

@@ -12,12 +12,14 @@ from sqlalchemy import text
 
 import actions.deps
 from bot.engine import EngineClient
+from bot.services import scheduler
 from bot.services.conversations import MessageFlow
+from bot.services.outbox import Dispatcher
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.web import actions_endpoint
+from bot.web import actions_endpoint, api
 from bot.web.errors import error_middleware
-from bot.web.keys import CHANNELS, DB, ENGINE, FLOW, HTTP, SETTINGS
+from bot.web.keys import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
 from connectors import web as web_channel
 from connectors.base import ChannelRegistry
 
@@ -37,19 +39,29 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[ENGINE] = engine
     app[CHANNELS] = channels
     app[FLOW] = MessageFlow(db, engine, channels, engine_max_chars=settings.engine_max_chars)
+    app[DISPATCHER] = Dispatcher(db, channels)
     actions.deps.configure(db)
     yield
     await http.close()
     await db.dispose()
 
 
-async def _retry_loop(app: web.Application) -> AsyncIterator[None]:
-    """Messages queued while the engine was down are retried in the background."""
-    task = asyncio.create_task(app[FLOW].run_retry_loop(app[SETTINGS].retry_interval))
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    """Loops that run beside the requests: engine retries, the outbox, deadline notices."""
+    settings = app[SETTINGS]
+    tasks = [
+        asyncio.create_task(app[FLOW].run_retry_loop(settings.retry_interval)),
+        asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval)),
+        asyncio.create_task(
+            scheduler.run(app[DB], settings.deadline_scan_interval, settings.due_soon_hours)
+        ),
+    ]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -75,8 +87,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
-    app.cleanup_ctx.append(_retry_loop)
+    app.cleanup_ctx.append(_background)
     app.router.add_get("/healthz", healthz)
     actions_endpoint.setup(app)
+    api.setup(app)
     web_channel.setup(app)
     return app

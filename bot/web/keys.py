@@ -7,6 +7,7 @@ from aiohttp import web
 
 from bot.engine import EngineClient
 from bot.services.conversations import MessageFlow
+from bot.services.outbox import Dispatcher
 from bot.settings import Settings
 from bot.store.db import Database
 from connectors.base import ChannelRegistry
@@ -17,3 +18,4 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 ENGINE = web.AppKey("engine", EngineClient)
 CHANNELS = web.AppKey("channels", ChannelRegistry)
 FLOW = web.AppKey("flow", MessageFlow)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)

@@ -1,0 +1,90 @@
+"""Deadline watch: officers get a notice when a case is due soon and when it is overdue."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select
+
+from bot.domain import codes
+from bot.domain.cases import OPEN_STATUSES
+from bot.services.cases import format_due
+from bot.store.db import Database
+from bot.store.models import Case, OfficerNotice, User, utcnow
+
+log = structlog.get_logger(__name__)
+
+
+async def scan_deadlines(
+    db: Database, due_soon_hours: int = 48, now: datetime | None = None
+) -> int:
+    """Write one due-soon and one overdue notice per case and deadline; returns notices made."""
+    now = now or utcnow()
+    horizon = now + timedelta(hours=due_soon_hours)
+    open_values = [s.value for s in OPEN_STATUSES]
+    made = 0
+    async with db.session() as session:
+        cases = (
+            (
+                await session.execute(
+                    select(Case).where(
+                        Case.status.in_(open_values),
+                        Case.due_at.is_not(None),
+                        Case.due_at < horizon,
+                        (Case.due_soon_notified.is_(False)) | (Case.overdue_notified.is_(False)),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for case in cases:
+            assert case.due_at is not None
+            overdue = case.due_at < now
+            if overdue and case.overdue_notified:
+                continue
+            if not overdue and case.due_soon_notified:
+                continue
+            if case.assigned_to_id is not None:
+                users = [case.assigned_to_id]
+            else:  # unassigned: every officer of the agency must see it
+                users = list(
+                    (
+                        await session.execute(
+                            select(User.id).where(
+                                User.agency_id == case.agency_id, User.role == "officer"
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            kind = "overdue" if overdue else "due_soon"
+            text = (
+                f"Hồ sơ {codes.display(case.code)} đã quá hạn ({format_due(case.due_at)})."
+                if overdue
+                else f"Hồ sơ {codes.display(case.code)} sắp đến hạn ({format_due(case.due_at)})."
+            )
+            for user_id in users:
+                session.add(OfficerNotice(user_id=user_id, case_id=case.id, kind=kind, text=text))
+                made += 1
+            if overdue:
+                case.overdue_notified = True
+                case.due_soon_notified = True
+            else:
+                case.due_soon_notified = True
+    if made:
+        log.info("deadline_notices", count=made)
+    return made
+
+
+async def run(db: Database, interval: float, due_soon_hours: int) -> None:
+    """Background loop."""
+    while True:
+        try:
+            await scan_deadlines(db, due_soon_hours)
+        except Exception:
+            log.exception("deadline_scan_failed")
+        await asyncio.sleep(interval)

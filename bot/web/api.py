@@ -1,0 +1,134 @@
+"""REST API for agencies under /api/v1/ (bearer-token auth, scoped to the caller's agency)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.domain.deadlines import VN_TZ
+from bot.errors import InvalidInput
+from bot.services import cases as case_service
+from bot.services.cases import Actor, CaseFilter
+from bot.services.users import actor_for_token
+from bot.web.keys import DB, SETTINGS
+
+
+async def _actor(request: web.Request) -> Actor:
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return await actor_for_token(request.app[DB], token)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads((await request.read()).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput("Body must be JSON.", code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("Body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def _bool(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in {"1", "true", "yes"}:
+        return True
+    if value.lower() in {"0", "false", "no"}:
+        return False
+    raise InvalidInput(f"Not a boolean: {value}", code="invalid_filter")
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise InvalidInput(f"Not a number: {value}", code="invalid_filter") from exc
+
+
+def _datetime(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"Not an ISO date: {value}", code="invalid_filter") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=VN_TZ)
+    return parsed
+
+
+async def list_cases(request: web.Request) -> web.Response:
+    """GET /api/v1/cases?status=&kind=&agency_id=&overdue=&due_before=&q=&limit=&offset="""
+    actor = await _actor(request)
+    q = request.query
+    agency_id = _int(q.get("agency_id"), 0) or None
+    f = CaseFilter(
+        status=q.get("status") or None,
+        kind=q.get("kind") or None,
+        agency_id=agency_id,
+        overdue=_bool(q.get("overdue")),
+        due_before=_datetime(q.get("due_before")),
+        text=q.get("q") or None,
+        limit=_int(q.get("limit"), 50),
+        offset=_int(q.get("offset"), 0),
+    )
+    total, rows = await case_service.list_cases(request.app[DB], f, actor)
+    return web.json_response({"total": total, "cases": [r.as_json() for r in rows]})
+
+
+async def get_case(request: web.Request) -> web.Response:
+    """GET /api/v1/cases/{code}: the case and its audit trail."""
+    actor = await _actor(request)
+    view = await case_service.get_case(request.app[DB], request.match_info["code"], actor)
+    return web.json_response(view.as_json())
+
+
+async def transition(request: web.Request) -> web.Response:
+    """POST /api/v1/cases/{code}/transition {"to": status, "note": reason or answer}"""
+    actor = await _actor(request)
+    body = await _body(request)
+    to, note = body.get("to"), body.get("note", "")
+    if not isinstance(to, str) or not isinstance(note, str):
+        raise InvalidInput("'to' (string) is required; 'note' is a string.", code="invalid_body")
+    view = await case_service.transition_case(
+        request.app[DB],
+        request.match_info["code"],
+        to,
+        actor,
+        note,
+        petition_days=request.app[SETTINGS].petition_days,
+    )
+    return web.json_response(view.as_json())
+
+
+async def assign(request: web.Request) -> web.Response:
+    """POST /api/v1/cases/{code}/assign {"username": officer}"""
+    actor = await _actor(request)
+    body = await _body(request)
+    username = body.get("username")
+    if not isinstance(username, str) or not username:
+        raise InvalidInput("'username' is required.", code="invalid_body")
+    view = await case_service.assign_case(
+        request.app[DB], request.match_info["code"], username, actor
+    )
+    return web.json_response(view.as_json())
+
+
+async def satisfaction(request: web.Request) -> web.Response:
+    """GET /api/v1/satisfaction: the satisfaction index of the caller's agency."""
+    actor = await _actor(request)
+    scope = None if actor.role == "admin" else actor.agency_id
+    return web.json_response(await case_service.satisfaction(request.app[DB], scope))
+
+
+def setup(app: web.Application) -> None:
+    """Mount the API routes."""
+    app.router.add_get("/api/v1/cases", list_cases)
+    app.router.add_get("/api/v1/cases/{code}", get_case)
+    app.router.add_post("/api/v1/cases/{code}/transition", transition)
+    app.router.add_post("/api/v1/cases/{code}/assign", assign)
+    app.router.add_get("/api/v1/satisfaction", satisfaction)
