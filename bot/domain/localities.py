@@ -1,0 +1,116 @@
+"""Administrative units of the two-level local government (from 1 July 2025).
+
+34 provinces/cities and 3,321 communes, wards and special zones, from the
+`vietnam-provinces` package (never typed by hand). Matching is diacritics-insensitive and
+ignores the unit word, so "phuong hoan kiem", "P. Hoàn Kiếm" and "Hoàn Kiếm" all find
+Phường Hoàn Kiếm.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vietnam_provinces import Province, Ward
+
+from nlu.text import fold
+
+# Unit words people put before a name, folded. "quan"/"huyen" (districts, abolished in 2025)
+# are dropped too: most wards kept their former district's name.
+_UNIT_WORDS = re.compile(
+    r"^(thanh pho|tinh|tp|phuong|xa|dac khu|p|x|q|tt|thi tran|thi xa|quan|huyen|ubnd|"
+    r"uy ban nhan dan)\s+"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Locality:
+    """A province (level 1) or a commune/ward/special zone (level 2)."""
+
+    code: str  # "p:<province code>" or "w:<ward code>"
+    name: str  # official name with its unit word, e.g. "Phường Hoàn Kiếm"
+    level: int
+    province_code: int
+    province_name: str
+
+    @property
+    def label(self) -> str:
+        """Name with its province, to tell apart communes of the same name."""
+        return self.name if self.level == 1 else f"{self.name}, {self.province_name}"
+
+
+def _key(text: str) -> str:
+    key = re.sub(r"[^a-z0-9 ]+", " ", fold(text)).strip()
+    key = re.sub(r"\s+", " ", key)
+    previous = None
+    while previous != key:
+        previous = key
+        key = _UNIT_WORDS.sub("", key)
+    return key
+
+
+@lru_cache(maxsize=1)
+def all_localities() -> tuple[Locality, ...]:
+    """Every province and commune, provinces first."""
+    provinces = {int(p.code): p.name for p in Province.iter_all()}
+    result = [
+        Locality(f"p:{int(p.code)}", p.name, 1, int(p.code), p.name) for p in Province.iter_all()
+    ]
+    result += [
+        Locality(
+            f"w:{int(w.code)}",
+            w.name,
+            2,
+            int(w.province_code),
+            provinces[int(w.province_code)],
+        )
+        for w in Ward.iter_all()
+    ]
+    return tuple(result)
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, list[Locality]]:
+    index: dict[str, list[Locality]] = {}
+    for loc in all_localities():
+        index.setdefault(_key(loc.name), []).append(loc)
+        index.setdefault(fold(loc.name), []).append(loc)
+    return index
+
+
+def by_code(code: str) -> Locality | None:
+    """A locality from its stored code."""
+    for loc in all_localities():
+        if loc.code == code:
+            return loc
+    return None
+
+
+def find(text: str, limit: int = 5) -> tuple[list[Locality], list[Locality]]:
+    """(exact matches, close suggestions) for what a citizen typed.
+
+    A name with a province ("Hoàn Kiếm, Hà Nội") narrows the matches to that province.
+    """
+    head, _, tail = text.partition(",")
+    key = _key(head)
+    if not key:
+        return [], []
+    exact = list(dict.fromkeys(_index().get(key, []) + _index().get(fold(head.strip()), [])))
+    if tail.strip() and exact:
+        province_key = _key(tail)
+        narrowed = [loc for loc in exact if _key(loc.province_name) == province_key]
+        exact = narrowed or exact
+    if exact:
+        typed = fold(head.strip())
+        # Prefer the unit the citizen named ("phường Ba Đình" over "xã Ba Đình").
+        exact.sort(key=lambda loc: (not typed.startswith(fold(loc.name).split()[0]), loc.level))
+        return exact, []
+    close = difflib.get_close_matches(key, list(_index().keys()), n=limit, cutoff=0.75)
+    suggestions: list[Locality] = []
+    for name in close:
+        for loc in _index()[name]:
+            if loc not in suggestions:
+                suggestions.append(loc)
+    return [], suggestions[:limit]
