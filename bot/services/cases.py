@@ -471,10 +471,18 @@ async def assign_case(db: Database, code_text: str, username: str, actor: Actor)
 
 
 async def rate_case(
-    db: Database, code_text: str, contact_id: int, score: int, comment: str = ""
+    db: Database,
+    code_text: str,
+    contact_id: int,
+    score: int,
+    comment: str = "",
+    keep_score: bool = False,
 ) -> bool:
-    """Record the citizen's rating of an answered case (once; a later one replaces it)."""
-    if not 1 <= score <= 5:
+    """Record the citizen's 1-5 rating of their answered case (a later one replaces it).
+
+    With keep_score, only adds the comment to the existing rating.
+    """
+    if not keep_score and not 1 <= score <= 5:
         raise InvalidInput("Điểm đánh giá từ 1 đến 5.", code="invalid_rating")
     async with db.session() as session:
         case = await _load(session, code_text)
@@ -485,7 +493,11 @@ async def rate_case(
         existing = (
             await session.execute(select(Rating).where(Rating.case_id == case.id))
         ).scalar_one_or_none()
-        if existing is None:
+        if keep_score:
+            if existing is None:
+                return False
+            existing.comment = comment
+        elif existing is None:
             session.add(
                 Rating(case_id=case.id, contact_id=contact_id, score=score, comment=comment)
             )
