@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -510,9 +511,8 @@ async def rate_case(
 async def satisfaction(db: Database, agency_id: int | None = None) -> dict[str, Any]:
     """Satisfaction index: share of ratings ≥ 4, mean score and count."""
     async with db.session() as session:
-        query = select(
-            func.count(), func.avg(Rating.score), func.sum(Rating.score >= 4)
-        ).select_from(Rating)
+        satisfied = func.sum(sql_case((Rating.score >= 4, 1), else_=0))
+        query = select(func.count(), func.avg(Rating.score), satisfied).select_from(Rating)
         if agency_id is not None:
             query = query.join(Case, Case.id == Rating.case_id).where(Case.agency_id == agency_id)
         count, mean, satisfied = (await session.execute(query)).one()

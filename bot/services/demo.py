@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from sqlalchemy import select
 from bot.store.db import Database
 from bot.store.models import Agency, Explanation, Topic
 
-DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "demo_data.yaml"
+DEMO_FILE = Path(
+    os.environ.get("GIAITRINH_DEMO_FILE")
+    or Path(__file__).resolve().parent.parent / "demo" / "demo_data.yaml"
+)
 
 _EXPLANATION_FIELDS = ("title", "summary", "body", "source_document", "source_url")
 

@@ -1,0 +1,168 @@
+"""Cases end to end through the web channel with the real model, the API and the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.domain import codes
+from bot.services.users import create_user
+from bot.store.models import Case, Rating
+from bot.web.keys import DB
+from tests.conftest import RunningGateway, WebChat
+
+CODE = re.compile(r"Mã hồ sơ: ([0-9A-Z]{4}-[0-9A-Z]{5})")
+
+
+def said(data: dict[str, Any]) -> str:
+    return "\n".join(r["text"] for r in data["replies"])
+
+
+def buttons(data: dict[str, Any]) -> dict[str, str]:
+    return {b["title"]: b["payload"] for r in data["replies"] for b in r["buttons"]}
+
+
+async def press(chat: WebChat, data: dict[str, Any], title: str) -> dict[str, Any]:
+    """Click the button called `title` in the last answer."""
+    choices = buttons(data)
+    assert title in choices, f"no button {title!r} in {list(choices)}"
+    return await chat.say(title, payload=choices[title])
+
+
+async def file_explanation_request(chat: WebChat) -> str:
+    """The whole form, with one bad phone number and one correction; returns the code."""
+    data = await chat.say("tôi muốn yêu cầu UBND giải trình quyết định thu hồi đất")
+    assert "đồng ý" in said(data).lower(), said(data)
+    data = await press(chat, data, "Đồng ý")
+    assert "họ và tên" in said(data)
+    data = await chat.say("Nguyễn Thị Lan")
+    assert "Số điện thoại" in said(data)
+    data = await chat.say("0912 34 567")
+    assert "10 chữ số" in said(data), "a wrong number must be explained"
+    data = await chat.say("0912 345 678")
+    assert "cơ quan nào" in said(data)
+    data = await chat.say("phuong hoan kiem")
+    assert "Quyết định hoặc việc làm" in said(data)
+    data = await chat.say("Quyết định thu hồi đất số 12/QĐ-UBND ngày 10/3/2026")
+    assert "nội dung" in said(data).lower()
+    data = await chat.say(
+        "Gia đình tôi không được thông báo trước khi thu hồi đất, đề nghị cơ quan giải trình "
+        "căn cứ pháp lý và mức bồi thường."
+    )
+    summary = said(data)
+    assert "Phường Hoàn Kiếm, Thành phố Hà Nội" in summary and "0912345678" in summary
+    data = await press(chat, data, "Sửa thông tin")
+    data = await press(chat, data, "Sửa liên hệ")
+    assert "Số điện thoại" in said(data)
+    data = await chat.say("0987654321")
+    assert "0987654321" in said(data) and "0912345678" not in said(data)
+    data = await press(chat, data, "Xác nhận gửi")
+    match = CODE.search(said(data))
+    assert match, said(data)
+    assert "5 ngày làm việc" in said(data)
+    return match.group(1)
+
+
+async def wait_for(chat: WebChat, text: str, after: int = 0) -> dict[str, Any]:
+    for _ in range(100):
+        for message in await chat.history(after=after):
+            if message["direction"] == "out" and text in message["text"]:
+                return message
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no message containing {text!r}")
+
+
+async def api(gw: RunningGateway, token: str, method: str, path: str, **body: Any) -> Any:
+    async with gw.http.request(
+        method,
+        f"{gw.base_url}/api/v1{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        json=body or None,
+    ) as resp:
+        data = await resp.json()
+        assert resp.status == 200, data
+        return data
+
+
+async def test_explanation_request_filed_answered_notified_and_rated(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    code = await file_explanation_request(chat)
+
+    data = await chat.say(f"kiểm tra {code.lower().replace('-', ' ')}")
+    assert "Đã tiếp nhận, chờ cơ quan xem xét" in said(data), said(data)
+
+    db = gateway.app[DB]
+    token = await create_user(db, "canbo1", "officer", "ubnd-phuong-demo")
+    listed = await api(gateway, token, "GET", "/cases?status=received")
+    assert [c["code"] for c in listed["cases"]] == [code]
+    await api(gateway, token, "POST", f"/cases/{code}/transition", to="accepted")
+    await api(gateway, token, "POST", f"/cases/{code}/transition", to="in_progress")
+    answer = "Việc thu hồi đất căn cứ Điều 79 Luật Đất đai; mức bồi thường theo bảng giá đất."
+    case = await api(
+        gateway, token, "POST", f"/cases/{code}/transition", to="answered", note=answer
+    )
+    assert [e["to"] for e in case["events"]] == ["received", "accepted", "in_progress", "answered"]
+
+    notice = await wait_for(chat, answer)
+    rate_5 = next(b for b in notice["buttons"] if b["title"].startswith("5"))
+    data = await chat.say(rate_5["title"], payload=rate_5["payload"])
+    assert "Cảm ơn anh/chị đã đánh giá 5/5" in said(data), said(data)
+    data = await press(chat, data, "Bỏ qua")
+    async with db.session() as session:
+        rating = (await session.execute(select(Rating))).scalar_one()
+        assert rating.score == 5
+    satisfaction = await api(gateway, token, "GET", "/satisfaction")
+    assert satisfaction["ratings"] == 1 and satisfaction["mean"] == 5.0
+
+    # Someone else probing the code learns nothing.
+    stranger = await gateway.chat()
+    data = await stranger.say(f"kiểm tra {code}")
+    assert "Không tìm thấy hồ sơ" in said(data)
+    bogus = await stranger.say("kiểm tra ABCD-EFGHJ")
+    assert said(bogus).replace("ABCD-EFGHJ", code) == said(data)
+
+
+async def test_anonymous_petition_says_no_updates_can_be_sent(gateway: RunningGateway) -> None:
+    chat = await gateway.chat()
+    data = await chat.say("tôi muốn phản ánh về đường bị ngập")
+    assert "phản ánh" in said(data).lower()
+    data = await chat.say("Đường Lê Lợi ngập sâu mỗi khi mưa, xe máy chết máy rất nhiều.")
+    assert "ở đâu" in said(data)
+    data = await chat.say("Đường Lê Lợi, phường Hoàn Kiếm")
+    data = await press(chat, data, "Gửi ẩn danh")
+    assert "ẩn danh" in said(data)
+    data = await press(chat, data, "Xác nhận gửi")
+    assert "không thể gửi thông báo" in said(data), said(data)
+    code = CODE.search(said(data))
+    assert code
+    async with gateway.app[DB].session() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+        assert case.anonymous and case.requester_contact == "" and case.kind == "petition"
+        assert codes.display(case.code) == code.group(1)
+
+
+async def test_no_consent_stores_nothing(gateway: RunningGateway) -> None:
+    chat = await gateway.chat()
+    data = await chat.say("tôi muốn yêu cầu giải trình")
+    data = await press(chat, data, "Không đồng ý")
+    assert "không có thông tin nào được lưu" in said(data)
+    async with gateway.app[DB].session() as session:
+        assert (await session.execute(select(Case))).first() is None
+
+
+async def test_cancel_in_the_middle(gateway: RunningGateway) -> None:
+    chat = await gateway.chat()
+    data = await chat.say("yeu cau giai trinh")
+    data = await press(chat, data, "Đồng ý")
+    data = await chat.say("Trần Văn Minh")
+    data = await chat.say("thôi")
+    assert "Đã hủy" in said(data)
+    async with gateway.app[DB].session() as session:
+        assert (await session.execute(select(Case))).first() is None
+    data = await chat.say("xin chào")
+    assert "Xin chào" in said(data), "after a cancel the bot is back to normal"
