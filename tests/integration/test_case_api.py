@@ -1,0 +1,182 @@
+"""The agency REST API, deadline notices and the outbox, on a real database (no engine)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.domain.cases import Kind
+from bot.services.cases import CaseDraft, file_case
+from bot.services.demo import load_demo
+from bot.services.scheduler import scan_deadlines
+from bot.services.users import create_user
+from bot.store.db import Database
+from bot.store.models import (
+    Agency,
+    Case,
+    Contact,
+    Conversation,
+    Delivery,
+    Message,
+    OfficerNotice,
+    utcnow,
+)
+from bot.web.keys import DB, DISPATCHER
+from tests.conftest import RunningGateway
+
+
+async def call(
+    gw: RunningGateway, token: str | None, method: str, path: str, body: Any = None
+) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with gw.http.request(
+        method, f"{gw.base_url}/api/v1{path}", headers=headers, json=body
+    ) as resp:
+        return resp.status, await resp.json()
+
+
+async def _setup(gw: RunningGateway) -> tuple[Database, str, int]:
+    db = gw.app[DB]
+    await load_demo(db)
+    async with db.session() as session:
+        contact = Contact(channel="web", channel_user_id="citizen-1-" + "x" * 20)
+        session.add(contact)
+        await session.flush()
+        session.add(Conversation(contact_id=contact.id))
+        contact_id = contact.id
+    token = await create_user(db, "officer1", "officer", "ubnd-phuong-demo")
+    return db, token, contact_id
+
+
+async def _file(db: Database, contact_id: int | None) -> str:
+    filed = await file_case(
+        db,
+        CaseDraft(
+            kind=Kind.EXPLANATION,
+            content="Đề nghị giải trình việc thu hồi đất của gia đình tôi.",
+            subject="Quyết định 12/QĐ-UBND",
+            target="Phường Hoàn Kiếm",
+            requester_name="Nguyễn Văn An",
+            requester_contact="0912345678",
+            consent=True,
+        ),
+        contact_id,
+    )
+    return filed.display_code
+
+
+async def test_api_requires_a_valid_token(offline_gateway: RunningGateway) -> None:
+    await _setup(offline_gateway)
+    assert (await call(offline_gateway, None, "GET", "/cases"))[0] == 401
+    status, body = await call(offline_gateway, "gt_wrong", "GET", "/cases")
+    assert status == 401 and body["error"]["code"] == "unauthorized"
+
+
+async def test_invalid_transitions_are_refused_with_a_code(offline_gateway: RunningGateway) -> None:
+    db, token, contact_id = await _setup(offline_gateway)
+    code = await _file(db, contact_id)
+    status, body = await call(
+        offline_gateway, token, "POST", f"/cases/{code}/transition", {"to": "answered", "note": "x"}
+    )
+    assert status == 409 and body["error"]["code"] == "invalid_transition"
+    status, body = await call(
+        offline_gateway, token, "POST", f"/cases/{code}/transition", {"to": "refused"}
+    )
+    assert status == 409 and body["error"]["code"] == "reason_required"
+    status, body = await call(
+        offline_gateway, token, "POST", f"/cases/{code}/transition", {"to": "flying"}
+    )
+    assert status == 400 and body["error"]["code"] == "invalid_status"
+    status, body = await call(
+        offline_gateway, token, "POST", f"/cases/{code}/transition", "not an object"
+    )
+    assert status == 400 and body["error"]["code"] == "invalid_json"
+    status, body = await call(offline_gateway, token, "GET", "/cases/ZZZZ-ZZZZZ")
+    assert status == 404 and body["error"]["code"] == "case_not_found"
+
+
+async def test_officers_only_see_their_agency(offline_gateway: RunningGateway) -> None:
+    db, token, contact_id = await _setup(offline_gateway)
+    code = await _file(db, contact_id)
+    async with db.session() as session:
+        session.add(Agency(slug="so-khac", name="Sở khác"))
+    other = await create_user(db, "officer2", "officer", "so-khac")
+    assert (await call(offline_gateway, other, "GET", f"/cases/{code}"))[0] == 404
+    status, body = await call(offline_gateway, other, "GET", "/cases")
+    assert status == 200 and body["total"] == 0
+    status, body = await call(offline_gateway, token, "GET", "/cases")
+    assert body["total"] == 1 and body["cases"][0]["code"] == code
+
+
+async def test_list_filters(offline_gateway: RunningGateway) -> None:
+    db, token, contact_id = await _setup(offline_gateway)
+    first = await _file(db, contact_id)
+    second = await _file(db, contact_id)
+    await call(offline_gateway, token, "POST", f"/cases/{second}/transition", {"to": "accepted"})
+    _, body = await call(offline_gateway, token, "GET", "/cases?status=accepted")
+    assert [c["code"] for c in body["cases"]] == [second]
+    _, body = await call(offline_gateway, token, "GET", "/cases?kind=petition")
+    assert body["total"] == 0
+    _, body = await call(offline_gateway, token, "GET", "/cases?q=thu%20h%E1%BB%93i")
+    assert body["total"] == 2
+    _, body = await call(offline_gateway, token, "GET", "/cases?overdue=true")
+    assert body["total"] == 0
+    due = (utcnow() + timedelta(days=40)).date().isoformat()
+    _, body = await call(offline_gateway, token, "GET", f"/cases?due_before={due}")
+    assert {c["code"] for c in body["cases"]} == {first, second}
+    status, body = await call(offline_gateway, token, "GET", "/cases?overdue=maybe")
+    assert status == 400 and body["error"]["code"] == "invalid_filter"
+
+
+async def test_assignment_and_deadline_notices(offline_gateway: RunningGateway) -> None:
+    db, token, contact_id = await _setup(offline_gateway)
+    code = await _file(db, contact_id)
+    status, body = await call(
+        offline_gateway, token, "POST", f"/cases/{code}/assign", {"username": "officer1"}
+    )
+    assert status == 200 and body["assigned_to"] == "officer1"
+    async with db.session() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+        due = case.due_at
+    assert due is not None
+    assert await scan_deadlines(db, due_soon_hours=48, now=due - timedelta(days=10)) == 0
+    assert await scan_deadlines(db, due_soon_hours=48, now=due - timedelta(hours=24)) == 1
+    assert await scan_deadlines(db, due_soon_hours=48, now=due - timedelta(hours=23)) == 0
+    assert await scan_deadlines(db, due_soon_hours=48, now=due + timedelta(hours=1)) == 1
+    assert await scan_deadlines(db, due_soon_hours=48, now=due + timedelta(hours=2)) == 0
+    async with db.session() as session:
+        kinds = [n.kind for n in (await session.execute(select(OfficerNotice))).scalars()]
+    assert kinds == ["due_soon", "overdue"]
+    _, body = await call(offline_gateway, token, "GET", "/cases?overdue=false")
+    assert body["total"] == 1
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+async def test_status_change_is_queued_then_delivered_once(
+    offline_gateway: RunningGateway, anonymous: bool
+) -> None:
+    db, token, contact_id = await _setup(offline_gateway)
+    code = await _file(db, contact_id)
+    if anonymous:
+        async with db.session() as session:
+            (await session.execute(select(Case))).scalar_one().anonymous = True
+    await call(offline_gateway, token, "POST", f"/cases/{code}/transition", {"to": "accepted"})
+    dispatcher = offline_gateway.app[DISPATCHER]
+    while await dispatcher.dispatch_once():
+        pass
+    async with db.session() as session:
+        deliveries = (await session.execute(select(Delivery))).scalars().all()
+        notes = (
+            (await session.execute(select(Message).where(Message.kind == "case_update")))
+            .scalars()
+            .all()
+        )
+    if anonymous:
+        assert deliveries == [] and notes == [], "nobody to notify for an anonymous case"
+        return
+    assert [d.status for d in deliveries] == ["sent"]
+    assert len(notes) == 1 and code in notes[0].text and "chấp nhận" in notes[0].text
+    assert await dispatcher.dispatch_once() == 0, "a sent delivery is never sent again"
