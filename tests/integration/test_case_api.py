@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.web.keys import DB, DISPATCHER
-from tests.conftest import RunningGateway
+from tests.conftest import RunningGateway, free_port, gateway_settings, running_gateway
 
 
 async def call(
@@ -180,3 +181,23 @@ async def test_status_change_is_queued_then_delivered_once(
     assert [d.status for d in deliveries] == ["sent"]
     assert len(notes) == 1 and code in notes[0].text and "chấp nhận" in notes[0].text
     assert await dispatcher.dispatch_once() == 0, "a sent delivery is never sent again"
+
+
+async def test_queued_notification_survives_a_restart(database_url: str, tokens: Any) -> None:
+    engine_url = f"http://127.0.0.1:{free_port()}"
+    stopped = gateway_settings(database_url, tokens, engine_url, dispatch_interval=3600)
+    async with running_gateway(stopped, free_port()) as gw:
+        db, token, contact_id = await _setup(gw)
+        code = await _file(db, contact_id)
+        await call(gw, token, "POST", f"/cases/{code}/transition", {"to": "accepted"})
+    # The gateway went down before its dispatcher ran; the next one delivers.
+    async with running_gateway(
+        gateway_settings(database_url, tokens, engine_url), free_port()
+    ) as gw:
+        for _ in range(50):
+            async with gw.app[DB].session() as session:
+                status = (await session.execute(select(Delivery.status))).scalar_one()
+            if status == "sent":
+                break
+            await asyncio.sleep(0.1)
+        assert status == "sent"
