@@ -403,7 +403,7 @@ class ActionCheckStatus(Action):
     ) -> list[EventType]:
         """Unknown codes and other people's codes get the same answer."""
         who = contact_id(tracker)
-        typed = entity(tracker, "case_code") or _find_code(_text(tracker))
+        typed = _find_code(_text(tracker))
         if typed:
             view = await case_service.case_for_contact(database(), typed, who) if who else None
             if view is None:
@@ -442,10 +442,19 @@ class ActionCheckStatus(Action):
 
 
 def _find_code(text: str) -> str | None:
-    """A valid case code anywhere in the text (the check symbol rules out ordinary words)."""
-    for match in re.finditer(r"[0-9A-Za-z]{4}[\s\-]?[0-9A-Za-z]{5}", text):
-        if codes.parse(match.group(0)):
-            return match.group(0)
+    """The case code the citizen typed, if any.
+
+    A valid code (its check symbol matches) wins; otherwise a code-shaped token with a digit,
+    a dash or in capitals is taken as a mistyped code (answered "not found"); code-shaped
+    words such as "giai trinh" are ignored.
+    """
+    candidates = [m.group(0) for m in re.finditer(r"\b[0-9A-Za-z]{4}[\s\-]?[0-9A-Za-z]{5}\b", text)]
+    for candidate in candidates:
+        if codes.parse(candidate):
+            return candidate
+    for candidate in candidates:
+        if any(ch.isdigit() for ch in candidate) or "-" in candidate or candidate.isupper():
+            return candidate
     return None
 
 
