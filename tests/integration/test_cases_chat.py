@@ -166,3 +166,24 @@ async def test_cancel_in_the_middle(gateway: RunningGateway) -> None:
         assert (await session.execute(select(Case))).first() is None
     data = await chat.say("xin chào")
     assert "Xin chào" in said(data), "after a cancel the bot is back to normal"
+
+
+async def test_unknown_locality_gets_suggestions_and_status_lists_own_cases(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    data = await chat.say("yêu cầu giải trình")
+    data = await press(chat, data, "Đồng ý")
+    data = await chat.say("Lê Văn Tám")
+    data = await chat.say("+84 912 345 678")
+    data = await chat.say("phuong hoan kem")
+    assert "chưa tìm thấy" in said(data)
+    data = await press(chat, data, "Phường Hoàn Kiếm, Thành phố Hà Nội")
+    assert "Quyết định hoặc việc làm" in said(data)
+    data = await chat.say("Thông báo thu phí vệ sinh năm 2026")
+    data = await chat.say("Đề nghị giải thích vì sao phí vệ sinh tăng gấp đôi so với năm trước.")
+    data = await press(chat, data, "Xác nhận gửi")
+    code = CODE.search(said(data))
+    assert code
+    data = await chat.say("hồ sơ của tôi đến đâu rồi")
+    assert code.group(1) in said(data) and "chờ cơ quan xem xét" in said(data), said(data)
