@@ -120,6 +120,9 @@ class Contact(Base):
     locale: Mapped[str] = mapped_column(String(10), default="vi")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the platform says we can no longer reach this person (blocked the bot,
+    # unfollowed the OA); cleared when they write again.
+    unreachable_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Conversation(Base):
@@ -164,6 +167,7 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[str | None] = mapped_column(String(512), nullable=True)
     buttons: Mapped[list[Any]] = mapped_column(default=list)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)  # references only (image URL, location)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -297,3 +301,23 @@ class OfficerNotice(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ZaloToken(Base):
+    """The Zalo OA token pair (one row) and the lease that lets one process refresh it.
+
+    The refresh token is single-use: the new pair is written in one UPDATE, and only by the
+    holder of the lease, which outlives the HTTP timeout of the refresh call.
+    """
+
+    __tablename__ = "zalo_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text, default="")
+    refresh_token: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    lease_holder: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(nullable=True)
