@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -31,18 +33,54 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A message to a citizen, before the channel renders it."""
+    """A message to a citizen, before the channel renders it.
+
+    `ref` is the stored message's id when there is one: a channel whose buttons cannot carry
+    a long payload sends button_ref(ref, index) instead, and the gateway resolves it.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()
+    ref: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Where a channel delivers: the contact's id on that channel."""
+    """Where a channel delivers, plus what its sending rules need to know."""
 
     channel: str
     channel_user_id: str
+    last_inbound_at: datetime | None = None  # the citizen's last message to us
+    sent_since_inbound: int = 0  # our messages since then
+
+
+BUTTON_REF = re.compile(r"^#b(\d+)\.(\d+)$")
+
+
+def button_ref(message_id: int, index: int) -> str:
+    """A short stand-in for the payload of button `index` of stored message `message_id`."""
+    return f"#b{message_id}.{index}"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut text into pieces of at most `limit` characters, at paragraph, sentence or word ends."""
+    text = text.strip()
+    pieces: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = max(window.rfind("\n\n"), -1)
+        if cut < limit // 2:
+            cut = max(window.rfind(". "), window.rfind("! "), window.rfind("? "), window.rfind("\n"))
+            cut = cut + 1 if cut >= limit // 2 else -1
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut < limit // 2:
+            cut = limit  # one very long word: cut it
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
 
 
 class DeliveryOutcome(StrEnum):

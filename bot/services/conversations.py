@@ -6,18 +6,20 @@ import asyncio
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import EngineClient
 from bot.errors import EngineUnavailable
 from bot.store.db import Database
-from bot.store.models import Contact, Conversation, Message, utcnow
+from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
 from connectors.base import (
+    BUTTON_REF,
     Button,
     ChannelRegistry,
     DeliveryOutcome,
@@ -51,7 +53,48 @@ def _outbound(row: Message) -> OutboundMessage:
     return OutboundMessage(
         text=row.text,
         buttons=tuple(Button(title=b["title"], payload=b["payload"]) for b in row.buttons or []),
+        ref=row.id,
     )
+
+
+async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
+    """The contact as a channel sees it, with what sending-window rules need."""
+    last_inbound_id = await session.scalar(
+        select(func.max(Message.id))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.contact_id == contact.id, Message.direction == "in")
+    )
+    sent = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.contact_id == contact.id,
+            Message.direction == "out",
+            Message.status == "sent",
+            Message.id > (last_inbound_id or 0),
+        )
+    )
+    return Recipient(
+        contact.channel,
+        contact.channel_user_id,
+        last_inbound_at=contact.last_seen_at,
+        sent_since_inbound=int(sent or 0),
+    )
+
+
+async def resolve_button_ref(session: AsyncSession, payload: str | None) -> str | None:
+    """The real payload behind a button_ref (channels with short button data), else as is."""
+    if payload is None:
+        return None
+    match = BUTTON_REF.match(payload)
+    if match is None:
+        return payload
+    row = await session.get(Message, int(match.group(1)))
+    index = int(match.group(2))
+    if row is None or index >= len(row.buttons or []):
+        return None
+    return str(row.buttons[index]["payload"])
 
 
 class MessageFlow:
@@ -71,6 +114,7 @@ class MessageFlow:
         # One lock per conversation keeps its messages in order inside this process;
         # weak values let locks of idle conversations disappear.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._tasks: set[asyncio.Task[bool]] = set()
 
     async def receive(self, inbound: InboundMessage) -> Receipt:
         """Store the message before anything else; a second delivery of it is recognised."""
@@ -88,6 +132,7 @@ class MessageFlow:
                         external_id=inbound.external_id,
                         text=inbound.text,
                         payload=inbound.payload,
+                        attachments=list(inbound.extra.get("attachments", [])),
                         status="pending",
                     )
                     session.add(message)
@@ -128,6 +173,7 @@ class MessageFlow:
             await session.flush()
         else:
             contact.last_seen_at = now
+            contact.unreachable_at = None
         conversation = (
             await session.execute(
                 select(Conversation)
@@ -182,13 +228,18 @@ class MessageFlow:
                     message.attempts += 1
                     message_id = message.id
                     sender = conversation.engine_sender
-                    engine_text = message.payload or message.text[: self._engine_max_chars]
+                    payload = await resolve_button_ref(session, message.payload)
+                    engine_text = payload or message.text[: self._engine_max_chars]
+                    if not engine_text.strip():
+                        # Nothing the engine can read (a sticker, an expired button).
+                        message.status = "processed"
+                        continue
                     metadata = {
                         "channel": contact.channel,
                         "contact_id": contact.id,
                         "locale": contact.locale,
                     }
-                    recipient = Recipient(contact.channel, contact.channel_user_id)
+                    recipient = await recipient_for(session, contact)
                 try:
                     turn = await self._engine.send(sender, engine_text, metadata)
                 except EngineUnavailable as exc:
@@ -232,16 +283,19 @@ class MessageFlow:
         ]
 
     async def _deliver(self, rows: Sequence[Message], recipient: Recipient) -> None:
-        """Send queued replies through the channel and record each outcome."""
+        """Send queued replies through the channel and record each outcome.
+
+        A rate limit or network error hands the reply to the outbox (sent later, once); a
+        blocked user marks the contact unreachable; anything else is failed with the reason.
+        """
         queued = [row for row in rows if row.status == "queued"]
         if not queued:
             return
         channel = self._channels.get(recipient.channel)
-        outcomes: dict[int, tuple[str, str | None]] = {}
+        results = []
         for row in queued:
             result = await channel.send(recipient, _outbound(row))
-            status = "sent" if result.outcome is DeliveryOutcome.SENT else "failed"
-            outcomes[row.id] = (status, result.reason or None)
+            results.append((row, result))
             if result.outcome is not DeliveryOutcome.SENT:
                 log.warning(
                     "reply_not_delivered",
@@ -249,12 +303,37 @@ class MessageFlow:
                     outcome=result.outcome.value,
                     reason=result.reason,
                 )
+        now = utcnow()
         async with self._db.session() as session:
-            for row_id, (status, error) in outcomes.items():
-                stored = await session.get(Message, row_id)
-                if stored is not None:
-                    stored.status = status
-                    stored.error = error[:500] if error else None
+            for row, result in results:
+                stored = await session.get(Message, row.id)
+                if stored is None:
+                    continue
+                stored.error = result.reason[:500] or None
+                if result.outcome is DeliveryOutcome.SENT:
+                    stored.status = "sent"
+                elif result.outcome is DeliveryOutcome.RETRY:
+                    conversation = await session.get(Conversation, stored.conversation_id)
+                    assert conversation is not None
+                    session.add(
+                        Delivery(
+                            contact_id=conversation.contact_id,
+                            kind="reply",
+                            dedupe_key=f"reply:{stored.id}",
+                            text=stored.text,
+                            buttons=stored.buttons,
+                            message_id=stored.id,
+                            next_attempt_at=now + timedelta(seconds=result.retry_after or 5),
+                        )
+                    )
+                else:
+                    stored.status = "failed"
+                    if result.outcome is DeliveryOutcome.UNREACHABLE:
+                        conversation = await session.get(Conversation, stored.conversation_id)
+                        assert conversation is not None
+                        contact = await session.get(Contact, conversation.contact_id)
+                        if contact is not None:
+                            contact.unreachable_at = now
 
     async def _apologize(self, conversation_id: int, recipient: Recipient) -> None:
         """Tell the citizen once per waiting message that it is kept and will be answered."""
@@ -289,6 +368,17 @@ class MessageFlow:
             )
             session.add_all(rows)
         await self._deliver(rows, recipient)
+
+    def schedule(self, conversation_id: int) -> None:
+        """Process a conversation in the background (webhooks answer the platform first)."""
+        task = asyncio.create_task(self.process_conversation(conversation_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for background processing (on shutdown and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def retry_pending(self) -> int:
         """Process conversations whose messages wait for the engine; returns how many ran."""

@@ -16,9 +16,10 @@ from typing import Any
 import structlog
 from sqlalchemy import select, update
 
+from bot.services.conversations import recipient_for
 from bot.store.db import Database
 from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
-from connectors.base import Button, ChannelRegistry, DeliveryOutcome, OutboundMessage, Recipient
+from connectors.base import Button, ChannelRegistry, DeliveryOutcome, OutboundMessage
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,7 @@ class Claimed:
     text: str
     buttons: list[Any]
     attempts: int
+    message_id: int | None
 
 
 class Dispatcher:
@@ -83,6 +85,7 @@ class Dispatcher:
                         Delivery.text,
                         Delivery.buttons,
                         Delivery.attempts,
+                        Delivery.message_id,
                     )
                 )
             ).all()
@@ -106,11 +109,12 @@ class Dispatcher:
                 .order_by(Conversation.id.desc())
                 .limit(1)
             )
-            recipient = Recipient(contact.channel, contact.channel_user_id)
+            recipient = await recipient_for(session, contact)
         channel = self._channels.get(recipient.channel)
         message = OutboundMessage(
             text=item.text,
             buttons=tuple(Button(b["title"], b["payload"]) for b in item.buttons or []),
+            ref=item.message_id,
         )
         result = await channel.send(recipient, message)
         now = utcnow()
@@ -118,7 +122,15 @@ class Dispatcher:
             delivery = await session.get(Delivery, item.id)
             assert delivery is not None
             delivery.claimed_until = None
-            if result.outcome is DeliveryOutcome.SENT:
+            if result.outcome is DeliveryOutcome.SENT and item.message_id is not None:
+                # A reply that had to wait (rate limit): its message row already exists.
+                delivery.status = "sent"
+                delivery.sent_at = now
+                stored = await session.get(Message, item.message_id)
+                if stored is not None:
+                    stored.status = "sent"
+                    stored.error = None
+            elif result.outcome is DeliveryOutcome.SENT:
                 delivery.status = "sent"
                 delivery.sent_at = now
                 if conversation_id is None:
@@ -150,6 +162,15 @@ class Dispatcher:
                     "blocked" if result.outcome is DeliveryOutcome.UNREACHABLE else "failed"
                 )
                 delivery.error = (result.reason or result.outcome.value)[:500]
+                if result.outcome is DeliveryOutcome.UNREACHABLE:
+                    contact_row = await session.get(Contact, item.contact_id)
+                    if contact_row is not None:
+                        contact_row.unreachable_at = now
+                if item.message_id is not None:
+                    stored = await session.get(Message, item.message_id)
+                    if stored is not None:
+                        stored.status = "failed"
+                        stored.error = delivery.error
                 log.warning(
                     "delivery_not_sent",
                     delivery_id=item.id,

@@ -167,7 +167,9 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[str | None] = mapped_column(String(512), nullable=True)
     buttons: Mapped[list[Any]] = mapped_column(default=list)
-    attachments: Mapped[list[Any]] = mapped_column(default=list)  # references only (image URL, location)
+    attachments: Mapped[list[Any]] = mapped_column(
+        default=list
+    )  # references only (image URL, location)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
