@@ -18,6 +18,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    if args.telegram_polling:
+        settings = settings.model_copy(update={"telegram_mode": "polling"})
     print(f"giaitrinh gateway on http://{host}:{port}/  (web chat at /, health at /healthz)")
     web.run_app(create_app(settings), host=host, port=port, print=None)
     return 0
@@ -95,6 +97,35 @@ def _demo_load(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
+    from connectors.telegram import make_bot
+
+    token = settings.telegram_token.get_secret_value()
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not token or not secret or not settings.public_url.startswith("https://"):
+        print(
+            "set GIAITRINH_TELEGRAM_TOKEN, GIAITRINH_TELEGRAM_WEBHOOK_SECRET and an https "
+            "GIAITRINH_PUBLIC_URL first",
+            file=sys.stderr,
+        )
+        return 2
+    url = f"{settings.public_url.rstrip('/')}/webhooks/telegram"
+
+    async def run() -> bool:
+        async with make_bot(token, settings.telegram_api_base) as bot:
+            return bool(
+                await bot.set_webhook(
+                    url=url,
+                    secret_token=secret,
+                    allowed_updates=["message", "edited_message", "callback_query"],
+                )
+            )
+
+    ok = asyncio.run(run())
+    print(f"webhook {'set' if ok else 'NOT set'}: {url}")
+    return 0 if ok else 1
+
+
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.users import create_user
     from bot.store.db import Database
@@ -120,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gateway (web chat, webhooks, action endpoint)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--telegram-polling",
+        action="store_true",
+        help="receive Telegram updates by long polling (no public URL needed)",
+    )
     serve.set_defaults(func=_serve)
 
     up = sub.add_parser("up", help="run the engine and the gateway together (make run)")
@@ -145,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--agency", help="agency slug (required for officers and operators)")
     create.add_argument("--name", help="display name")
     create.set_defaults(func=_user_create)
+
+    tg = sub.add_parser("telegram", help="Telegram bot set-up")
+    tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
+    set_webhook = tg_sub.add_parser("set-webhook", help="register {public_url}/webhooks/telegram")
+    set_webhook.set_defaults(func=_telegram_set_webhook)
     return parser
 
 

@@ -47,6 +47,42 @@ class Settings(BaseSettings):
     )
     petition_days: int = Field(default=10, description="Working days to handle a petition.")
 
+    telegram_token: SecretStr = Field(
+        default=SecretStr(""), description="Bot token from @BotFather."
+    )
+    telegram_webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="secret_token given to setWebhook (A-Z a-z 0-9 _ -)."
+    )
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org", description="Bot API server (a local fake in tests)."
+    )
+
+    telegram_mode: str = Field(
+        default="auto",
+        description="webhook | polling | auto (polling when no public_url is configured).",
+    )
+
+    zalo_app_id: str = ""
+    zalo_secret_key: SecretStr = Field(
+        default=SecretStr(""), description="App secret: OAuth refresh and webhook signatures."
+    )
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_oauth_base: str = "https://oauth.zaloapp.com"
+    zalo_access_token: SecretStr = Field(
+        default=SecretStr(""), description="Initial access token (then rotated in the database)."
+    )
+    zalo_refresh_token: SecretStr = Field(
+        default=SecretStr(""), description="Initial refresh token."
+    )
+    zalo_refresh_margin_s: int = Field(
+        default=3 * 3600, description="Refresh this long before the access token expires."
+    )
+    zalo_max_event_age_s: int = Field(
+        default=600, description="Webhook events older (or newer) than this are replays."
+    )
+    zalo_reply_window_h: int = Field(default=48, description="Free replies after a user's message.")
+    zalo_reply_window_max: int = Field(default=8, description="Replies allowed in that window.")
+
     web_max_chars: int = 2000
     log_level: str = "INFO"
     log_json: bool = False

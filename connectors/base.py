@@ -70,7 +70,9 @@ def split_text(text: str, limit: int) -> list[str]:
         window = text[:limit]
         cut = max(window.rfind("\n\n"), -1)
         if cut < limit // 2:
-            cut = max(window.rfind(". "), window.rfind("! "), window.rfind("? "), window.rfind("\n"))
+            cut = max(
+                window.rfind(". "), window.rfind("! "), window.rfind("? "), window.rfind("\n")
+            )
             cut = cut + 1 if cut >= limit // 2 else -1
         if cut < limit // 2:
             cut = window.rfind(" ")

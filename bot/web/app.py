@@ -7,8 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
+import structlog
 from aiohttp import web
 from sqlalchemy import text
+from telegram.error import TelegramError
 
 import actions.deps
 from bot.engine import EngineClient
@@ -20,8 +22,11 @@ from bot.store.db import Database
 from bot.web import actions_endpoint, api
 from bot.web.errors import error_middleware
 from bot.web.keys import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
+from connectors import telegram
 from connectors import web as web_channel
 from connectors.base import ChannelRegistry
+
+log = structlog.get_logger(__name__)
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -34,6 +39,15 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     )
     channels = ChannelRegistry()
     channels.register(web_channel.WebChannel())
+    telegram_token = settings.telegram_token.get_secret_value()
+    if telegram_token:
+        bot = telegram.make_bot(telegram_token, settings.telegram_api_base)
+        try:
+            await bot.initialize()
+        except TelegramError as exc:
+            log.error("telegram_init_failed", reason=exc.message)
+        app[telegram.TELEGRAM_BOT] = bot
+        channels.register(telegram.TelegramChannel(bot))
     app[DB] = db
     app[HTTP] = http
     app[ENGINE] = engine
@@ -42,6 +56,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[DISPATCHER] = Dispatcher(db, channels)
     actions.deps.configure(db)
     yield
+    await app[FLOW].drain()
+    if telegram.TELEGRAM_BOT in app:
+        with contextlib.suppress(TelegramError):
+            await app[telegram.TELEGRAM_BOT].shutdown()
     await http.close()
     await db.dispose()
 
@@ -51,6 +69,11 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     tasks = [
         asyncio.create_task(app[FLOW].run_retry_loop(settings.retry_interval)),
+        *(
+            [asyncio.create_task(telegram.poll(app))]
+            if telegram.TELEGRAM_BOT in app and telegram_polling(settings)
+            else []
+        ),
         asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval)),
         asyncio.create_task(
             scheduler.run(app[DB], settings.deadline_scan_interval, settings.due_soon_hours)
@@ -82,6 +105,13 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if db_ok else 503)
 
 
+def telegram_polling(settings: Settings) -> bool:
+    """Long polling when asked to, or when there is no public URL for a webhook."""
+    if settings.telegram_mode == "auto":
+        return not settings.public_url
+    return settings.telegram_mode == "polling"
+
+
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway: channels, action endpoint, health, background retry."""
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
@@ -92,4 +122,5 @@ def create_app(settings: Settings) -> web.Application:
     actions_endpoint.setup(app)
     api.setup(app)
     web_channel.setup(app)
+    telegram.setup(app)
     return app

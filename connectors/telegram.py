@@ -1,0 +1,225 @@
+"""Telegram channel (python-telegram-bot 22): webhook + long polling in, Bot API out.
+
+Inbound: the webhook checks X-Telegram-Bot-Api-Secret-Token in constant time (403 and nothing
+stored otherwise), parses the Update, stores it (update_id dedupes retries) and answers 200 at
+once; the conversation is processed in the background. Handled: message text, /start with
+a deep-link argument, callback_query (answered so the button stops spinning). Edited messages
+are ignored on purpose: the original was already answered, and re-running an edited form
+answer would surprise the citizen more than help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from aiohttp import web
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.web.errors import error_response
+from bot.web.keys import FLOW, SETTINGS
+from connectors.base import (
+    Capabilities,
+    DeliveryOutcome,
+    DeliveryResult,
+    InboundMessage,
+    OutboundMessage,
+    Recipient,
+    button_ref,
+    split_text,
+)
+
+log = structlog.get_logger(__name__)
+
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    """Sends through the Bot API; errors become delivery outcomes, never exceptions."""
+
+    name = "telegram"
+    capabilities = Capabilities(max_text_length=MAX_TEXT, max_buttons=20, pushes=True)
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    def _keyboard(self, message: OutboundMessage) -> InlineKeyboardMarkup | None:
+        if not message.buttons:
+            return None
+        rows = []
+        for index, button in enumerate(message.buttons):
+            data = button.payload
+            if len(data.encode()) > MAX_CALLBACK_BYTES and message.ref is not None:
+                data = button_ref(message.ref, index)  # resolved by the gateway on the way back
+            rows.append([InlineKeyboardButton(button.title[:64], callback_data=data[:64])])
+        return InlineKeyboardMarkup(rows)
+
+    async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
+        """Text cut at 4,096 characters on sentence ends; buttons under the last piece."""
+        pieces = split_text(message.text, MAX_TEXT) or [" "]
+        try:
+            sent = None
+            for number, piece in enumerate(pieces, start=1):
+                markup = self._keyboard(message) if number == len(pieces) else None
+                sent = await self.bot.send_message(
+                    chat_id=int(recipient.channel_user_id), text=piece, reply_markup=markup
+                )
+        except RetryAfter as exc:
+            return DeliveryResult(
+                DeliveryOutcome.RETRY, f"flood control: {exc.message}", _seconds(exc.retry_after)
+            )
+        except Forbidden as exc:
+            return DeliveryResult(DeliveryOutcome.UNREACHABLE, exc.message)
+        except BadRequest as exc:  # BadRequest is a NetworkError subclass: check it first
+            return DeliveryResult(DeliveryOutcome.FAILED, exc.message)
+        except NetworkError as exc:
+            return DeliveryResult(DeliveryOutcome.RETRY, f"network: {exc.message}")
+        except TelegramError as exc:
+            return DeliveryResult(DeliveryOutcome.FAILED, exc.message)
+        return DeliveryResult(
+            DeliveryOutcome.SENT, external_id=str(sent.message_id) if sent else None
+        )
+
+
+def parse_update(data: dict[str, Any], bot: Bot) -> tuple[InboundMessage | None, str | None]:
+    """(message for the flow or None to ignore, callback_query id to answer)."""
+    update = Update.de_json(data, bot)
+    if update is None:
+        return None, None
+    external_id = f"u{update.update_id}"
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat = query.message.chat if query.message is not None else None
+        user_id = str(chat.id if chat is not None else query.from_user.id)
+        title = ""
+        markup = getattr(query.message, "reply_markup", None)
+        if isinstance(markup, InlineKeyboardMarkup):
+            for row in markup.inline_keyboard:
+                for button in row:
+                    if button.callback_data == query.data:
+                        title = button.text
+        inbound = InboundMessage(
+            channel="telegram",
+            channel_user_id=user_id,
+            external_id=external_id,
+            text=title or str(query.data or ""),
+            payload=str(query.data or "") or None,
+            display_name=query.from_user.first_name or "",
+            locale=query.from_user.language_code or "vi",
+        )
+        return inbound, query.id
+    message = update.message
+    if message is None:  # edited_message, channel posts, etc.: ignored (see module doc)
+        return None, None
+    text = message.text or message.caption or ""
+    payload = None
+    if text.startswith("/start"):
+        argument = text[len("/start") :].strip()
+        if argument.startswith("sub_"):
+            topic = argument[4:][:40]
+            payload = f'/subscribe{{"topic":"{topic}"}}' if topic.isidentifier() else "/subscribe"
+        else:
+            payload = "/greet"
+    attachments: list[dict[str, Any]] = []
+    if message.location is not None:
+        attachments.append(
+            {
+                "type": "location",
+                "latitude": message.location.latitude,
+                "longitude": message.location.longitude,
+            }
+        )
+        text = text or f"Vị trí: {message.location.latitude}, {message.location.longitude}"
+    if message.photo:
+        attachments.append({"type": "image", "file_id": message.photo[-1].file_id})
+        text = text or "[Ảnh]"
+    user = message.from_user
+    return (
+        InboundMessage(
+            channel="telegram",
+            channel_user_id=str(message.chat.id),
+            external_id=external_id,
+            text=text,
+            payload=payload,
+            display_name=(user.first_name if user else "") or "",
+            locale=(user.language_code if user else None) or "vi",
+            extra={"attachments": attachments},
+        ),
+        None,
+    )
+
+
+async def handle_update(app: web.Application, data: dict[str, Any]) -> bool:
+    """Store and schedule one update (webhook or polling); True when it was new."""
+    bot = app[TELEGRAM_BOT]
+    inbound, callback_id = parse_update(data, bot)
+    if callback_id is not None:
+        with contextlib.suppress(TelegramError):
+            await bot.answer_callback_query(callback_id)
+    if inbound is None:
+        return False
+    flow = app[FLOW]
+    receipt = await flow.receive(inbound)
+    if not receipt.duplicate:
+        flow.schedule(receipt.conversation_id)
+    return not receipt.duplicate
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """POST /webhooks/telegram."""
+    expected = request.app[SETTINGS].telegram_webhook_secret.get_secret_value()
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return error_response(403, "forbidden", "secret token mismatch")
+    try:
+        data = json.loads((await request.read()).decode("utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("not an Update")
+        await handle_update(request.app, data)
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        log.warning("telegram_update_rejected", reason=type(exc).__name__)
+        return error_response(400, "invalid_update", "body is not a Telegram Update")
+    return web.json_response({"ok": True})
+
+
+async def poll(app: web.Application, wait_s: int = 25) -> None:
+    """Long polling for machines without a public URL: the same path as the webhook."""
+    bot = app[TELEGRAM_BOT]
+    offset: int | None = None
+    with contextlib.suppress(TelegramError):
+        await bot.delete_webhook()
+    while True:
+        try:
+            updates = await bot.get_updates(offset=offset, timeout=wait_s)
+        except RetryAfter as exc:
+            await asyncio.sleep(_seconds(exc.retry_after))
+            continue
+        except TelegramError as exc:
+            log.warning("telegram_poll_failed", reason=exc.message)
+            await asyncio.sleep(3)
+            continue
+        for update in updates:
+            offset = update.update_id + 1
+            await handle_update(app, update.to_dict())
+
+
+def make_bot(token: str, api_base: str) -> Bot:
+    """A Bot pointed at the given API server."""
+    return Bot(token=token, base_url=f"{api_base.rstrip('/')}/bot")
+
+
+def setup(app: web.Application) -> None:
+    """Mount the webhook route."""
+    app.router.add_post("/webhooks/telegram", webhook)
