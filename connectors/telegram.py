@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -42,7 +43,11 @@ MAX_CALLBACK_BYTES = 64
 TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
 
 
-def _seconds(value: int | timedelta) -> float:
+def _retry_after(exc: RetryAfter) -> float:
+    # PTB 22 warns that retry_after becomes a timedelta in its next major version; accept both.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: int | timedelta = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -78,7 +83,7 @@ class TelegramChannel:
                 )
         except RetryAfter as exc:
             return DeliveryResult(
-                DeliveryOutcome.RETRY, f"flood control: {exc.message}", _seconds(exc.retry_after)
+                DeliveryOutcome.RETRY, f"flood control: {exc.message}", _retry_after(exc)
             )
         except Forbidden as exc:
             return DeliveryResult(DeliveryOutcome.UNREACHABLE, exc.message)
@@ -204,7 +209,7 @@ async def poll(app: web.Application, wait_s: int = 25) -> None:
         try:
             updates = await bot.get_updates(offset=offset, timeout=wait_s)
         except RetryAfter as exc:
-            await asyncio.sleep(_seconds(exc.retry_after))
+            await asyncio.sleep(_retry_after(exc))
             continue
         except TelegramError as exc:
             log.warning("telegram_poll_failed", reason=exc.message)

@@ -29,6 +29,7 @@ from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.web.app import create_app
 from bot.web.keys import FLOW
+from tests.fakes.telegram_api import FakeTelegram
 
 
 def free_port() -> int:
@@ -281,4 +282,56 @@ async def offline_gateway(database_url: str, tokens: Tokens) -> AsyncIterator[Ru
         database_url, tokens, f"http://127.0.0.1:{free_port()}", retry_interval=3600
     )
     async with running_gateway(settings, free_port()) as running:
+        yield running
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Serve an aiohttp app (a fake platform API) on 127.0.0.1; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+TELEGRAM_TOKEN = "123456:TEST-token"
+TELEGRAM_SECRET = "test_secret-123"
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API, running; its URL is in .base_url."""
+    fake = FakeTelegram(token=TELEGRAM_TOKEN)
+    async with serve(fake.app()) as url:
+        fake.base_url = url  # type: ignore[attr-defined]
+        yield fake
+
+
+def telegram_settings(fake: FakeTelegram) -> dict[str, Any]:
+    """Gateway settings that point the Telegram channel at the fake."""
+    return {
+        "telegram_token": SecretStr(TELEGRAM_TOKEN),
+        "telegram_webhook_secret": SecretStr(TELEGRAM_SECRET),
+        "telegram_api_base": fake.base_url,  # type: ignore[attr-defined]
+        "telegram_mode": "webhook",
+    }
+
+
+@pytest.fixture
+async def telegram_gateway(
+    demo_database_url: str,
+    tokens: Tokens,
+    engine: EngineProcess,
+    gateway_port: int,
+    fake_telegram: FakeTelegram,
+) -> AsyncIterator[RunningGateway]:
+    """A gateway with the real engine and Telegram pointed at the fake."""
+    settings = gateway_settings(
+        demo_database_url, tokens, engine.url, **telegram_settings(fake_telegram)
+    )
+    async with running_gateway(settings, gateway_port) as running:
         yield running

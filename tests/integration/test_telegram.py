@@ -1,0 +1,219 @@
+"""Telegram through the webhook, against the fake Bot API, with the real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.store.models import Contact, Delivery, Message
+from bot.web.keys import DB
+from connectors.base import OutboundMessage, Recipient
+from connectors.telegram import TelegramChannel, make_bot
+from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, RunningGateway
+from tests.fakes.telegram_api import FakeTelegram
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "telegram"
+CHAT = 5550001
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+class TelegramUser:
+    """A citizen writing to the bot: builds Updates like Telegram does and posts them."""
+
+    next_update = 900000000
+
+    def __init__(self, gw: RunningGateway, fake: FakeTelegram, chat_id: int = CHAT) -> None:
+        self.gw, self.fake, self.chat_id = gw, fake, chat_id
+
+    async def post(self, update: dict[str, Any], secret: str | None = TELEGRAM_SECRET) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with self.gw.http.post(
+            f"{self.gw.base_url}/webhooks/telegram", json=update, headers=headers
+        ) as resp:
+            return resp.status
+
+    def _id(self) -> int:
+        TelegramUser.next_update += 1
+        return TelegramUser.next_update
+
+    async def say(self, text: str) -> list[str]:
+        """Send text and return the bot's replies to it."""
+        before = len(self.fake.texts_to(self.chat_id))
+        update = fixture("telegram_update_message.json")
+        update["update_id"] = self._id()
+        update["message"]["message_id"] = update["update_id"]
+        update["message"]["text"] = text
+        update["message"]["chat"]["id"] = self.chat_id
+        update["message"]["from"]["id"] = self.chat_id
+        assert await self.post(update) == 200
+        return await self.replies_after(before)
+
+    async def press(self, title: str) -> list[str]:
+        """Press the inline button called `title` under the bot's last keyboard."""
+        markup = next(
+            m["reply_markup"]
+            for m in reversed(self.fake.sent)
+            if m["chat_id"] == self.chat_id and m["reply_markup"]
+        )
+        buttons = [b for row in markup["inline_keyboard"] for b in row]
+        button = next((b for b in buttons if b["text"] == title), None)
+        assert button, f"no button {title!r} in {[b['text'] for b in buttons]}"
+        before = len(self.fake.texts_to(self.chat_id))
+        update = fixture("telegram_update_callback.json")
+        update["update_id"] = self._id()
+        update["callback_query"]["id"] = f"cb{update['update_id']}"
+        update["callback_query"]["data"] = button["callback_data"]
+        update["callback_query"]["message"]["chat"]["id"] = self.chat_id
+        update["callback_query"]["message"]["reply_markup"] = markup
+        assert await self.post(update) == 200
+        return await self.replies_after(before)
+
+    async def replies_after(self, before: int) -> list[str]:
+        await self.gw.flow.drain()
+        return self.fake.texts_to(self.chat_id)[before:]
+
+
+async def count_messages(gw: RunningGateway) -> int:
+    async with gw.app[DB].session() as session:
+        return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+async def test_forged_or_missing_secret_is_403_and_stores_nothing(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(telegram_gateway, fake_telegram)
+    update = fixture("telegram_update_message.json")
+    assert await user.post(update, secret="wrong") == 403
+    assert await user.post(update, secret=None) == 403
+    assert await user.post(update, secret=TELEGRAM_SECRET + "x") == 403
+    assert await count_messages(telegram_gateway) == 0
+    assert fake_telegram.sent == []
+
+
+async def test_malformed_update_is_400_and_stores_nothing(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    url = f"{telegram_gateway.base_url}/webhooks/telegram"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    for body in (b"{not json", b"\xff\xfe", b'{"message": {}}', b"[]"):
+        async with telegram_gateway.http.post(url, data=body, headers=headers) as resp:
+            assert resp.status == 400, body
+    assert await count_messages(telegram_gateway) == 0
+
+
+async def test_documented_message_is_answered_and_a_retry_is_ignored(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(telegram_gateway, fake_telegram)
+    update = fixture("telegram_update_message.json")
+    assert await user.post(update) == 200
+    replies = await user.replies_after(0)
+    assert replies, "the question gets an answer"
+    assert await user.post(copy.deepcopy(update)) == 200  # Telegram retrying the same update
+    assert await user.replies_after(0) == replies
+    async with telegram_gateway.app[DB].session() as session:
+        inbound = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.direction == "in")
+        )
+    assert inbound == 1
+
+
+async def test_start_deep_link_and_greeting_in_vietnamese(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(telegram_gateway, fake_telegram, chat_id=5550002)
+    update = fixture("telegram_update_start_deeplink.json")
+    assert await user.post(update) == 200
+    assert await user.replies_after(0), "/start sub_datdai is answered"
+    replies = await user.say("xin chào")
+    assert any("Xin chào" in r for r in replies)
+
+
+async def test_full_conversation_greeting_to_case_code(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    user = TelegramUser(telegram_gateway, fake_telegram)
+    assert any("Xin chào" in r for r in await user.say("chao ad"))
+    replies = await user.say("toi muon yeu cau giai trinh ve quyet dinh thu hoi dat")
+    assert any("đồng ý" in r.lower() for r in replies)
+    await user.press("Đồng ý")
+    await user.say("Nguyễn Thị Lan")
+    await user.say("0912345678")
+    await user.say("phường Hoàn Kiếm")
+    await user.say("Quyết định thu hồi đất số 12/QĐ-UBND")
+    summary = await user.say(
+        "Đề nghị giải trình căn cứ thu hồi và mức bồi thường cho gia đình tôi."
+    )
+    assert any("Nguyễn Thị Lan" in r for r in summary)
+    done = await user.press("Xác nhận gửi")
+    assert any("Mã hồ sơ:" in r for r in done), done
+    assert len(fake_telegram.answered_callbacks) == 2, "every button press is answered"
+
+
+async def test_blocked_user_becomes_unreachable(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.blocked_chats.add(CHAT)
+    user = TelegramUser(telegram_gateway, fake_telegram)
+    assert await user.say("xin chào") == []
+    async with telegram_gateway.app[DB].session() as session:
+        contact = (await session.execute(select(Contact))).scalar_one()
+        reply = (
+            (await session.execute(select(Message).where(Message.direction == "out")))
+            .scalars()
+            .first()
+        )
+    assert contact.unreachable_at is not None
+    assert reply is not None and reply.status == "failed" and "blocked" in (reply.error or "")
+
+
+async def test_flood_control_waits_as_told_then_sends_once(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.flood_once[CHAT] = 1
+    user = TelegramUser(telegram_gateway, fake_telegram)
+    assert await user.say("xin chào") == [], "first attempt refused with retry_after"
+    async with telegram_gateway.app[DB].session() as session:
+        delivery = (await session.execute(select(Delivery))).scalar_one()
+        assert delivery.status == "pending" and delivery.kind == "reply"
+    for _ in range(50):
+        if fake_telegram.texts_to(CHAT):
+            break
+        await asyncio.sleep(0.1)
+    texts = fake_telegram.texts_to(CHAT)
+    assert len(texts) == 1 and "Xin chào" in texts[0]
+    async with telegram_gateway.app[DB].session() as session:
+        reply = (
+            await session.execute(select(Message).where(Message.direction == "out"))
+        ).scalar_one()
+        assert reply.status == "sent"
+
+
+async def test_long_text_is_split_and_too_long_payloads_use_references(
+    fake_telegram: FakeTelegram,
+) -> None:
+    async with make_bot(TELEGRAM_TOKEN, fake_telegram.base_url) as bot:  # type: ignore[attr-defined]
+        channel = TelegramChannel(bot)
+        text = "Cơ quan đã tiếp nhận yêu cầu của anh/chị và đang xử lý. " * 150
+        from connectors.base import Button
+
+        long_payload = "Phường Hoàn Kiếm, Thành phố Hà Nội, dữ liệu rất dài " * 2
+        result = await channel.send(
+            Recipient("telegram", str(CHAT)),
+            OutboundMessage(text=text, buttons=(Button("Chọn", long_payload),), ref=42),
+        )
+    assert result.outcome.value == "sent"
+    texts = fake_telegram.texts_to(CHAT)
+    assert len(texts) == 3 and all(len(t) <= 4096 for t in texts)
+    assert " ".join(texts) == text.strip()
+    markup = fake_telegram.sent[-1]["reply_markup"]
+    assert markup["inline_keyboard"][0][0]["callback_data"] == "#b42.0"
+    assert fake_telegram.sent[0]["reply_markup"] is None
