@@ -22,7 +22,7 @@ from bot.store.db import Database
 from bot.web import actions_endpoint, api
 from bot.web.errors import error_middleware
 from bot.web.keys import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
-from connectors import telegram
+from connectors import telegram, zalo
 from connectors import web as web_channel
 from connectors.base import ChannelRegistry
 
@@ -48,6 +48,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
             log.error("telegram_init_failed", reason=exc.message)
         app[telegram.TELEGRAM_BOT] = bot
         channels.register(telegram.TelegramChannel(bot))
+    if settings.zalo_app_id:
+        tokens = zalo.ZaloTokens(db, http, settings)
+        await tokens.ensure_row()
+        app[zalo.ZALO_TOKENS] = tokens
+        channels.register(zalo.ZaloChannel(http, tokens, settings))
     app[DB] = db
     app[HTTP] = http
     app[ENGINE] = engine
@@ -75,6 +80,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             else []
         ),
         asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval)),
+        *([asyncio.create_task(app[zalo.ZALO_TOKENS].run())] if zalo.ZALO_TOKENS in app else []),
         asyncio.create_task(
             scheduler.run(app[DB], settings.deadline_scan_interval, settings.due_soon_hours)
         ),
@@ -96,12 +102,24 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         db_ok = False
     engine_ok = await request.app[ENGINE].is_ready()
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if db_ok else "degraded",
         "database": "ok" if db_ok else "unreachable",
         "engine": "ok" if engine_ok else "unavailable",
         "channels": request.app[CHANNELS].names(),
     }
+    if zalo.ZALO_TOKENS in request.app:
+        token = await request.app[zalo.ZALO_TOKENS].status()
+        # A failed refresh must be visible, not discovered when sends start failing.
+        body["zalo_token"] = {
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+            "last_refresh_error": token.last_error,
+            "last_refresh_error_at": token.last_error_at.isoformat()
+            if token.last_error_at
+            else None,
+        }
+        if token.last_error:
+            body["status"] = "degraded"
     return web.json_response(body, status=200 if db_ok else 503)
 
 
@@ -123,4 +141,5 @@ def create_app(settings: Settings) -> web.Application:
     api.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
+    zalo.setup(app)
     return app
