@@ -30,6 +30,7 @@ from bot.store.migrate import upgrade
 from bot.web.app import create_app
 from bot.web.keys import FLOW
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import FakeZalo
 
 
 def free_port() -> int:
@@ -333,5 +334,46 @@ async def telegram_gateway(
     settings = gateway_settings(
         demo_database_url, tokens, engine.url, **telegram_settings(fake_telegram)
     )
+    async with running_gateway(settings, gateway_port) as running:
+        yield running
+
+
+ZALO_APP_ID = "3100000000000000001"
+ZALO_SECRET = "zalo-test-secret"
+
+
+@pytest.fixture
+async def fake_zalo() -> AsyncIterator[FakeZalo]:
+    """The fake Zalo OA + OAuth API, running, with a valid token pair issued."""
+    fake = FakeZalo(app_id=ZALO_APP_ID, secret_key=ZALO_SECRET)
+    fake.issue()
+    async with serve(fake.app()) as url:
+        fake.base_url = url
+        yield fake
+
+
+def zalo_settings(fake: FakeZalo, **extra: Any) -> dict[str, Any]:
+    """Gateway settings that point the Zalo channel at the fake."""
+    return {
+        "zalo_app_id": ZALO_APP_ID,
+        "zalo_secret_key": SecretStr(ZALO_SECRET),
+        "zalo_api_base": fake.base_url,
+        "zalo_oauth_base": fake.base_url,
+        "zalo_access_token": SecretStr(next(iter(fake.access_tokens))),
+        "zalo_refresh_token": SecretStr(fake.refresh_token),
+        **extra,
+    }
+
+
+@pytest.fixture
+async def zalo_gateway(
+    demo_database_url: str,
+    tokens: Tokens,
+    engine: EngineProcess,
+    gateway_port: int,
+    fake_zalo: FakeZalo,
+) -> AsyncIterator[RunningGateway]:
+    """A gateway with the real engine and Zalo pointed at the fake."""
+    settings = gateway_settings(demo_database_url, tokens, engine.url, **zalo_settings(fake_zalo))
     async with running_gateway(settings, gateway_port) as running:
         yield running
