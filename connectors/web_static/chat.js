@@ -1,79 +1,135 @@
 // giaitrinh web chat: a thin client of /api/web/* (no framework, no external requests).
-// Message text is always set with textContent, never innerHTML.
+// Message text is only ever set with textContent / text nodes, never innerHTML.
 (function () {
   "use strict";
-  var LIMIT = 2000;
+  var LIMIT = 2000;            // same limit as the server (settings.web_max_chars)
+  var POLL_MS = 2000;
   var KEY = "giaitrinh.session_id";
-  var list = document.getElementById("messages");
-  var input = document.getElementById("input");
-  var send = document.getElementById("send");
-  var form = document.getElementById("composer");
-  var typing = document.getElementById("typing");
-  var status = document.getElementById("status");
-  var counter = document.getElementById("counter");
-  var shown = {};      // message ids already on screen
-  var lastId = 0;
-  var sessionId = null;
-  var inFlight = 0;
+  var OFFLINE = "Mất kết nối, đang thử lại…";
+  var $ = function (id) { return document.getElementById(id); };
+  var chat = $("chat"), list = $("messages"), input = $("input"), send = $("send");
+  var form = $("composer"), typing = $("typing"), status = $("status");
+  var counter = $("counter"), hint = $("hint");
 
+  var sessionId = null;
+  var creating = null;         // the in-flight POST /api/web/session, shared by all callers
+  var shown = {};              // ids of messages on screen (dedupe between poll and send)
+  var lastId = 0;
+  var polling = false, pollAgain = false;
+  var inFlight = 0;
+  var queue = Promise.resolve(); // sends go one at a time, in the order the user made them
+  // A send that failed on the network may still have reached the server. Re-sending the same
+  // text/button reuses its client_message_id, so the server recognises it as a duplicate.
+  var retry = { key: null, id: null };
+
+  // localStorage can throw (disabled storage, some private modes): then the session lasts the page.
+  function load() { try { return localStorage.getItem(KEY); } catch (e) { return null; } }
+  function save(v) { try { localStorage.setItem(KEY, v); } catch (e) { /* page-only session */ } }
+
+  // crypto.randomUUID exists only in secure contexts (https, localhost); plain http on an
+  // intranet address needs the getRandomValues fallback.
   function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
-    var s = "";
-    for (var i = 0; i < 32; i++) s += Math.floor(Math.random() * 16).toString(16);
-    return s;
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === "function") return c.randomUUID();
+    var b = new Uint8Array(16), i;
+    if (c && c.getRandomValues) c.getRandomValues(b);
+    else for (i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  function api(method, path, body) {
+  // Resolves {ok, status, data} for any HTTP answer; rejects only when the network fails or
+  // the request times out (a hung connection must not stop polling forever).
+  function api(method, path, body, timeoutMs) {
+    var ctrl = window.AbortController ? new AbortController() : null;
+    var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, timeoutMs || 15000) : null;
     return fetch(path, {
-      method: method,
+      method: method, cache: "no-store", credentials: "same-origin",
       headers: body ? { "Content-Type": "application/json" } : {},
       body: body ? JSON.stringify(body) : undefined,
+      signal: ctrl ? ctrl.signal : undefined,
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: resp.ok, status: resp.status, data: data };
+        clearTimeout(timer);
+        return { ok: resp.ok, status: resp.status, data: data || {} };
       });
-    });
+    }, function (err) { clearTimeout(timer); throw err; });
   }
 
-  // Links in bot text become <a> elements built with textContent (no HTML parsing).
+  function errorOf(r) { return (r.data && r.data.error) || {}; }
+
+  // Characters as the server counts them (code points, after trimming).
+  function charCount(s) { return Array.from(s.trim()).length; }
+
+  // http(s) links become <a> elements built with textContent (no HTML parsing at all).
   function appendText(el, text) {
-    var re = /https?:\/\/[^\s<>"]+/g, last = 0, m;
+    var re = /https?:\/\/[^\s<>"']+/g, last = 0, m;
     while ((m = re.exec(text)) !== null) {
+      var url = m[0].replace(/[.,;:!?)\]]+$/, ""); // trailing punctuation is not part of the link
       el.appendChild(document.createTextNode(text.slice(last, m.index)));
       var a = document.createElement("a");
-      a.href = m[0]; a.textContent = m[0]; a.target = "_blank"; a.rel = "noopener noreferrer";
+      a.href = url; a.textContent = url; a.target = "_blank"; a.rel = "noopener noreferrer";
       el.appendChild(a);
-      last = m.index + m[0].length;
+      last = m.index + url.length;
+      re.lastIndex = last;
     }
     el.appendChild(document.createTextNode(text.slice(last)));
   }
 
-  function render(msg) {
-    if (shown[msg.id]) return;
-    shown[msg.id] = true;
-    lastId = Math.max(lastId, msg.id);
-    // Older buttons stay usable but look secondary.
-    Array.prototype.forEach.call(list.querySelectorAll(".msg-out"), function (el) { el.classList.add("old"); });
+  function buildMessage(msg) {
     var li = document.createElement("li");
     li.className = "msg " + (msg.direction === "in" ? "msg-in" : "msg-out");
     li.setAttribute("data-id", String(msg.id));
     var bubble = document.createElement("div");
     bubble.className = "bubble";
+    var when = new Date(msg.created_at);
+    if (!isNaN(when)) bubble.title = when.toLocaleString("vi-VN"); // time on hover, not in the text
     appendText(bubble, msg.text || "");
     li.appendChild(bubble);
-    if (msg.buttons && msg.buttons.length) {
+    if (msg.direction !== "in" && msg.buttons && msg.buttons.length) {
       var row = document.createElement("div");
       row.className = "buttons";
       msg.buttons.forEach(function (b) {
         var btn = document.createElement("button");
         btn.type = "button"; btn.className = "quick-reply"; btn.textContent = b.title;
-        btn.addEventListener("click", function () { submit(b.title, b.payload); });
+        btn.addEventListener("click", function () {
+          btn.disabled = true; // no double sends from a double tap
+          enqueue(b.title, b.payload).then(function () { btn.disabled = false; });
+        });
         row.appendChild(btn);
       });
       li.appendChild(row);
     }
-    list.appendChild(li);
-    li.scrollIntoView({ block: "end" });
+    return li;
+  }
+
+  // Adds messages not yet shown, in id order even if a poll and a send answer out of order.
+  function render(messages) {
+    var nearBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+    var added = false;
+    (messages || []).forEach(function (msg) {
+      if (typeof msg.id !== "number" || shown[msg.id]) return;
+      shown[msg.id] = true;
+      lastId = Math.max(lastId, msg.id);
+      var li = buildMessage(msg), ref = null, node;
+      for (node = list.lastElementChild; node; node = node.previousElementSibling) {
+        if (!node.classList.contains("msg")) continue;
+        if (Number(node.getAttribute("data-id")) < msg.id) break;
+        ref = node;
+      }
+      list.insertBefore(li, ref);
+      added = true;
+    });
+    if (!added) return;
+    // Buttons are current only on bot messages after the citizen's last message.
+    var all = list.querySelectorAll(".msg"), seenIn = false, i;
+    for (i = all.length - 1; i >= 0; i--) {
+      if (all[i].classList.contains("msg-in")) seenIn = true;
+      else all[i].classList.toggle("old", seenIn);
+    }
+    hint.hidden = true;
+    if (nearBottom || inFlight) chat.scrollTop = chat.scrollHeight;
   }
 
   function notice(text) {
@@ -81,90 +137,121 @@
     li.className = "notice";
     li.textContent = text;
     list.appendChild(li);
-    li.scrollIntoView({ block: "end" });
+    chat.scrollTop = chat.scrollHeight;
   }
 
-  function setStatus(text) {
-    status.hidden = !text;
-    status.textContent = text || "";
-  }
+  function setStatus(text) { status.hidden = !text; status.textContent = text || ""; }
 
   function refreshControls() {
-    var length = input.value.trim().length;
-    send.disabled = length === 0 || length > LIMIT;
-    counter.hidden = input.value.length < LIMIT * 0.8;
-    counter.textContent = input.value.length + "/" + LIMIT + " ký tự";
-    counter.classList.toggle("over", input.value.length > LIMIT);
+    var n = charCount(input.value);
+    send.disabled = n === 0 || n > LIMIT;
+    counter.hidden = n < LIMIT * 0.8;
+    counter.textContent = n > LIMIT
+      ? "Vượt quá giới hạn: " + n + "/" + LIMIT + " ký tự"
+      : n + "/" + LIMIT + " ký tự";
+    counter.classList.toggle("over", n > LIMIT);
+    input.style.height = "auto"; // grow with the text up to the CSS max-height
+    input.style.height = Math.min(input.scrollHeight + 2, 160) + "px";
   }
 
-  function newSession() {
-    return api("POST", "/api/web/session", {}).then(function (r) {
-      if (!r.ok) throw new Error("session");
-      sessionId = r.data.session_id;
-      localStorage.setItem(KEY, sessionId);
-      shown = {}; lastId = 0; list.textContent = "";
-    });
+  // Put unsent text back without overwriting anything typed since.
+  function restore(text) {
+    if (!input.value.trim()) input.value = text;
+    else if (input.value.indexOf(text) === -1) input.value = text + "\n" + input.value;
+    refreshControls();
+  }
+
+  function newSession(expired) {
+    if (!creating) {
+      creating = api("POST", "/api/web/session", {}).then(function (r) {
+        if (!r.ok || !r.data.session_id) throw new Error("session");
+        sessionId = r.data.session_id;
+        save(sessionId);
+        shown = {}; lastId = 0; list.textContent = ""; hint.hidden = false;
+        if (expired) notice("Phiên trò chuyện trước không còn, đã bắt đầu phiên mới.");
+      }).then(function () { creating = null; }, function (e) { creating = null; throw e; });
+    }
+    return creating;
   }
 
   function poll() {
-    if (!sessionId) return Promise.resolve();
-    return api("GET", "/api/web/messages?session_id=" + encodeURIComponent(sessionId) + "&after=" + lastId)
-      .then(function (r) {
-        if (r.status === 404) return newSession();
-        if (!r.ok) throw new Error("poll");
-        setStatus("");
-        r.data.messages.forEach(render);
-      })
-      .catch(function () { setStatus("Mất kết nối, đang thử lại…"); });
+    if (polling) { pollAgain = true; return Promise.resolve(); } // one request at a time
+    polling = true;
+    var step = sessionId ? api("GET", "/api/web/messages?session_id=" + encodeURIComponent(sessionId) +
+      "&after=" + lastId) : null;
+    return (step ? step.then(function (r) {
+      if (r.status === 404 && errorOf(r).code === "session_not_found") return newSession(true);
+      if (!r.ok) throw new Error("poll " + r.status);
+      render(r.data.messages);
+    }) : newSession(false))
+      .then(function () { setStatus(""); }, function () { setStatus(OFFLINE); })
+      .then(function () {
+        polling = false;
+        if (pollAgain) { pollAgain = false; return poll(); }
+      });
   }
 
-  function submit(text, payload) {
-    var body = { session_id: sessionId, client_message_id: uuid(), text: text };
+  function submit(text, payload, retried) {
+    var key = (payload || "") + "\u0000" + text;
+    var clientId = retry.key === key ? retry.id : uuid();
+    var body = { session_id: sessionId, client_message_id: clientId, text: text };
     if (payload) body.payload = payload;
+    // The server runs the conversation before answering, so allow it more time than a poll.
+    return api("POST", "/api/web/messages", body, 60000).then(function (r) {
+      retry = { key: null, id: null };
+      if (r.ok) { setStatus(""); render([r.data.message].concat(r.data.replies || [])); return; }
+      var err = errorOf(r);
+      if (r.status === 404 && err.code === "session_not_found" && !retried) {
+        return newSession(true).then(function () { return submit(text, payload, true); });
+      }
+      notice(err.message || "Không gửi được tin nhắn, vui lòng thử lại.");
+      if (!payload) restore(text);
+    }, function () {
+      retry = { key: key, id: clientId };
+      setStatus(OFFLINE);
+      if (!payload) restore(text);
+    });
+  }
+
+  function enqueue(text, payload) {
     inFlight++;
     typing.hidden = false;
-    return api("POST", "/api/web/messages", body)
-      .then(function (r) {
-        if (!r.ok) {
-          var err = (r.data && r.data.error) || {};
-          notice(err.message || "Không gửi được tin nhắn, vui lòng thử lại.");
-          if (!payload) { input.value = text; refreshControls(); }
-          return;
-        }
-        setStatus("");
-        render(r.data.message);
-        r.data.replies.forEach(render);
-      })
-      .catch(function () {
-        setStatus("Mất kết nối, đang thử lại…");
-        if (!payload) { input.value = text; refreshControls(); }
-      })
-      .then(function () {
-        inFlight--;
-        typing.hidden = inFlight === 0;
-        return poll();
-      });
+    chat.scrollTop = chat.scrollHeight; // keep the typing indicator in view
+    var run = queue.then(function () {
+      return (sessionId ? Promise.resolve() : newSession(false)).then(function () {
+        return submit(text, payload);
+      }, function () { setStatus(OFFLINE); if (!payload) restore(text); });
+    }).then(function () {
+      inFlight--;
+      typing.hidden = inFlight === 0;
+      poll(); // pick up replies stored after the POST answered
+    });
+    queue = run;
+    return run;
   }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
-    if (!text || text.length > LIMIT) return;
+    if (!text || charCount(text) > LIMIT) return;
     input.value = "";
     refreshControls();
-    submit(text, null);
+    enqueue(text, null);
   });
   input.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
-    }
+    // Enter sends, Shift+Enter is a new line; never send mid-composition (Vietnamese IMEs).
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+    event.preventDefault();
+    if (!send.disabled) form.requestSubmit ? form.requestSubmit(send) : send.click();
   });
   input.addEventListener("input", refreshControls);
 
-  sessionId = localStorage.getItem(KEY);
-  (sessionId ? poll() : newSession()).then(function () {
-    setInterval(poll, 2000);
-  });
+  // Polling is the only way replies arrive (late engine answers, officers). Background tabs
+  // skip it and catch up as soon as they are shown again.
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+  setInterval(function () { if (!document.hidden) poll(); }, POLL_MS);
+
+  sessionId = load();
   refreshControls();
+  poll(); // no stored session: creates one; otherwise loads the history (after=0)
 })();
