@@ -1,0 +1,1 @@
+"""Searching published explanations: Vietnamese-aware tokens and a BM25 index (bm25s)."""
