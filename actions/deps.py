@@ -6,15 +6,25 @@ constructor; the app factory calls `configure` before the first action runs.
 
 from __future__ import annotations
 
+from bot.services.knowledge import KnowledgeBase
 from bot.store.db import Database
 
 _db: Database | None = None
+_knowledge: KnowledgeBase | None = None
 
 
-def configure(db: Database) -> None:
-    """Give actions the gateway's database."""
-    global _db
+def configure(db: Database, kb: KnowledgeBase | None = None) -> None:
+    """Give actions the gateway's database and knowledge base."""
+    global _db, _knowledge
     _db = db
+    _knowledge = kb or KnowledgeBase()
+
+
+def knowledge() -> KnowledgeBase:
+    """The knowledge base (refreshed from the database by the actions that search)."""
+    if _knowledge is None:
+        raise RuntimeError("actions.deps.configure() was not called")
+    return _knowledge
 
 
 def database() -> Database:

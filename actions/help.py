@@ -20,6 +20,25 @@ MENU_BUTTONS = [
 ]
 
 
+async def send_help_menu(dispatcher: CollectingDispatcher) -> None:
+    """What the citizen can do here, with the agency's own contact details."""
+    agency = await primary_agency(database())
+    lines = ["Tôi có thể giúp anh/chị:"]
+    lines += [
+        "• Trả lời câu hỏi về chính sách, thủ tục hành chính",
+        "• Tiếp nhận yêu cầu giải trình và phản ánh, kiến nghị",
+        "• Tra cứu tình trạng hồ sơ bằng mã hồ sơ",
+        "• Đăng ký nhận thông tin giải trình chính sách mới",
+        "• Chuyển anh/chị gặp cán bộ khi cần",
+    ]
+    if agency is not None:
+        lines.append("")
+        lines.append(f"Cơ quan: {agency.name}")
+        if agency.contact:
+            lines.append(f"Liên hệ trực tiếp: {agency.contact}")
+    dispatcher.utter_message(text="\n".join(lines), buttons=MENU_BUTTONS)
+
+
 class ActionShowHelp(Action):
     """Lists what the citizen can do here, with the agency's own contact details."""
 
@@ -31,19 +50,5 @@ class ActionShowHelp(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Send the menu; the agency's name and contact come from the database."""
-        agency = await primary_agency(database())
-        lines = ["Tôi có thể giúp anh/chị:"]
-        lines += [
-            "• Trả lời câu hỏi về chính sách, thủ tục hành chính",
-            "• Tiếp nhận yêu cầu giải trình và phản ánh, kiến nghị",
-            "• Tra cứu tình trạng hồ sơ bằng mã hồ sơ",
-            "• Đăng ký nhận thông tin giải trình chính sách mới",
-            "• Chuyển anh/chị gặp cán bộ khi cần",
-        ]
-        if agency is not None:
-            lines.append("")
-            lines.append(f"Cơ quan: {agency.name}")
-            if agency.contact:
-                lines.append(f"Liên hệ trực tiếp: {agency.contact}")
-        dispatcher.utter_message(text="\n".join(lines), buttons=MENU_BUTTONS)
+        await send_help_menu(dispatcher)
         return []

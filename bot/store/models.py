@@ -323,3 +323,17 @@ class ZaloToken(Base):
     lease_holder: Mapped[str | None] = mapped_column(String(80), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     last_error_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class QuestionGap(Base):
+    """A question the knowledge base could not answer, or whose answer was rated unhelpful:
+    what agencies should explain next."""
+
+    __tablename__ = "question_gaps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(20))  # unanswered | unhelpful
+    explanation_slug: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    locality: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -12,6 +12,7 @@ from bot.domain.deadlines import VN_TZ
 from bot.errors import InvalidInput
 from bot.services import cases as case_service
 from bot.services.cases import Actor, CaseFilter
+from bot.services.gaps import gap_groups
 from bot.services.users import actor_for_token
 from bot.web.keys import DB, SETTINGS
 
@@ -125,6 +126,13 @@ async def satisfaction(request: web.Request) -> web.Response:
     return web.json_response(await case_service.satisfaction(request.app[DB], scope))
 
 
+async def gaps(request: web.Request) -> web.Response:
+    """GET /api/v1/gaps?since=: unanswered and unhelpful questions, grouped by similarity."""
+    await _actor(request)
+    groups = await gap_groups(request.app[DB], since=_datetime(request.query.get("since")))
+    return web.json_response({"groups": [g.as_json() for g in groups]})
+
+
 def setup(app: web.Application) -> None:
     """Mount the API routes."""
     app.router.add_get("/api/v1/cases", list_cases)
@@ -132,3 +140,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/cases/{code}/transition", transition)
     app.router.add_post("/api/v1/cases/{code}/assign", assign)
     app.router.add_get("/api/v1/satisfaction", satisfaction)
+    app.router.add_get("/api/v1/gaps", gaps)

@@ -16,6 +16,7 @@ import actions.deps
 from bot.engine import EngineClient
 from bot.services import scheduler
 from bot.services.conversations import MessageFlow
+from bot.services.knowledge import KnowledgeBase
 from bot.services.outbox import Dispatcher
 from bot.settings import Settings
 from bot.store.db import Database
@@ -59,7 +60,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[CHANNELS] = channels
     app[FLOW] = MessageFlow(db, engine, channels, engine_max_chars=settings.engine_max_chars)
     app[DISPATCHER] = Dispatcher(db, channels)
-    actions.deps.configure(db)
+    actions.deps.configure(db, KnowledgeBase())
     yield
     await app[FLOW].drain()
     if telegram.TELEGRAM_BOT in app:

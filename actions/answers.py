@@ -1,0 +1,133 @@
+"""Answering questions from the published explanations, honestly when there is no answer."""
+
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import entity, intent_of, words
+from actions.deps import database, knowledge
+from actions.help import send_help_menu
+from bot.services.gaps import log_gap
+from bot.services.knowledge import Doc, excerpt
+
+FEEDBACK_BUTTONS = [
+    {"title": "Hữu ích", "payload": "/affirm"},
+    {"title": "Chưa đúng ý", "payload": "/deny"},
+]
+NEXT_STEPS = [
+    {"title": "Gửi yêu cầu giải trình", "payload": "/request_explanation"},
+    {"title": "Gặp cán bộ", "payload": "/request_human"},
+]
+_QUESTION_WORDS = re.compile(
+    r"\b(gi|sao|nao|dau|bao nhieu|bao lau|may|khong|ko|chua|ai|the nao|nhu the nao|co phai|"
+    r"what|how|where|when|why|which)\b"
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """A question mark or a Vietnamese/English question word."""
+    return "?" in text or bool(_QUESTION_WORDS.search(words(text)))
+
+
+def render(doc: Doc, question: str) -> str:
+    """Title, the relevant passage, the source and the agency: not the whole body."""
+    lines = [doc.title, "", excerpt(doc, question)]
+    source = doc.source_document
+    if doc.source_url:
+        source = f"{source} – {doc.source_url}" if source else doc.source_url
+    if source:
+        lines += ["", f"Nguồn: {source}"]
+    if doc.agency:
+        lines.append(f"Cơ quan đăng: {doc.agency}")
+    return "\n".join(lines)
+
+
+class ActionAnswerQuestion(Action):
+    """Searches the published explanations and answers with the best match, or says so."""
+
+    def name(self) -> str:
+        """Name in the domain."""
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Answer, offer close choices, or admit there is no answer (and log the gap)."""
+        kb = knowledge()
+        await kb.refresh(database())
+        slug = entity(tracker, "explanation_slug")
+        question = str(tracker.latest_message.get("text") or "")
+        intent = intent_of(tracker)
+        if slug:  # a choice button: the question was asked just before
+            doc = kb.by_slug(slug)
+            asked = tracker.get_slot("last_question") or ""
+            if doc is not None:
+                dispatcher.utter_message(text=render(doc, asked), buttons=FEEDBACK_BUTTONS)
+                return [SlotSet("last_answer", doc.slug)]
+        if question.startswith("/"):  # the menu button, no question yet
+            dispatcher.utter_message(response="utter_ask_question")
+            return []
+        result = kb.answer(question)
+        if result.best is None:
+            # Low confidence or "out of scope" that the explanations cannot answer either.
+            if intent == "out_of_scope":
+                dispatcher.utter_message(response="utter_out_of_scope")
+                await send_help_menu(dispatcher)
+                return []
+            if intent == "nlu_fallback" and not looks_like_question(question):
+                dispatcher.utter_message(response="utter_not_understood")
+                await send_help_menu(dispatcher)
+                return []
+            await log_gap(database(), question, "unanswered")
+            dispatcher.utter_message(
+                text="Hiện tôi chưa có câu trả lời được cơ quan công bố cho câu hỏi này. "
+                "Anh/chị có thể gửi yêu cầu giải trình để cơ quan trả lời chính thức, "
+                "hoặc gặp cán bộ.",
+                buttons=NEXT_STEPS,
+            )
+            return [SlotSet("last_question", question), SlotSet("last_answer", None)]
+        if result.choices:
+            dispatcher.utter_message(
+                text="Tôi tìm thấy vài nội dung gần với câu hỏi. Anh/chị muốn xem mục nào?",
+                buttons=[
+                    {
+                        "title": hit.doc.title,
+                        "payload": f'/ask_question{{"explanation_slug":"{hit.doc.slug}"}}',
+                    }
+                    for hit in result.choices
+                ],
+            )
+            return [SlotSet("last_question", question), SlotSet("last_answer", None)]
+        doc = result.best.doc
+        dispatcher.utter_message(text=render(doc, question), buttons=FEEDBACK_BUTTONS)
+        return [SlotSet("last_question", question), SlotSet("last_answer", doc.slug)]
+
+
+class ActionAnswerFeedback(Action):
+    """ "Hữu ích" / "Chưa đúng ý" under an answer; unhelpful answers are logged as gaps."""
+
+    def name(self) -> str:
+        """Name in the domain."""
+        return "action_answer_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Thank, or offer the next steps and record the gap."""
+        question = tracker.get_slot("last_question")
+        if intent_of(tracker) == "affirm":
+            dispatcher.utter_message(text="Cảm ơn anh/chị đã phản hồi!")
+            return []
+        if question:
+            await log_gap(database(), str(question), "unhelpful", tracker.get_slot("last_answer"))
+        dispatcher.utter_message(
+            text="Xin lỗi vì câu trả lời chưa đúng ý. Anh/chị có thể gửi yêu cầu giải trình "
+            "để cơ quan trả lời chính thức, hoặc gặp cán bộ.",
+            buttons=NEXT_STEPS,
+        )
+        return []

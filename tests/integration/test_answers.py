@@ -1,0 +1,59 @@
+"""Questions answered from the published explanations, through the web channel and real model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.services.users import create_user
+from bot.web.keys import DB
+from tests.conftest import RunningGateway
+from tests.integration.test_cases_chat import buttons, press, said
+
+
+async def test_question_with_and_without_diacritics_gets_the_same_sourced_answer(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    with_marks = await chat.say("Cơ quan phải trả lời yêu cầu giải trình trong bao lâu?")
+    text = said(with_marks)
+    assert text.startswith("Cơ quan phải trả lời yêu cầu giải trình trong bao lâu?"), text
+    assert "5 ngày làm việc" in text
+    assert "Nguồn: Nghị định 90/2013/NĐ-CP" in text
+    assert "Cơ quan đăng: UBND phường Hoàn Kiếm" in text
+    assert len(text) < 900, "an excerpt, not the whole body"
+    without = await (await gateway.chat()).say(
+        "co quan phai tra loi yeu cau giai trinh trong bao lau"
+    )
+    assert said(without).splitlines()[0] == text.splitlines()[0]
+    assert set(buttons(with_marks)) == {"Hữu ích", "Chưa đúng ý"}
+
+
+async def test_unanswerable_question_says_so_and_fills_the_gaps_list(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    data = await chat.say("Mức đóng BHYT hộ gia đình năm nay là bao nhiêu?")
+    assert "chưa có câu trả lời" in said(data), said(data)
+    assert {"Gửi yêu cầu giải trình", "Gặp cán bộ"} <= set(buttons(data))
+    await (await gateway.chat()).say("muc dong bhyt ho gia dinh nam nay bao nhieu vay")
+    answered = await chat.say("Chủ tịch UBND phường tiếp công dân vào ngày nào?")
+    data = await press(chat, answered, "Chưa đúng ý")
+    assert "chưa đúng ý" in said(data)
+    token = await create_user(gateway.app[DB], "officer-gaps", "officer", "ubnd-phuong-demo")
+    async with gateway.http.get(
+        f"{gateway.base_url}/api/v1/gaps", headers={"Authorization": f"Bearer {token}"}
+    ) as resp:
+        groups: list[dict[str, Any]] = (await resp.json())["groups"]
+    assert groups[0]["count"] == 2 and groups[0]["unanswered"] == 2, groups
+    assert any(g["unhelpful"] == 1 and "tiếp công dân" in g["examples"][0] for g in groups)
+
+
+async def test_close_answers_are_offered_as_choices(gateway: RunningGateway) -> None:
+    chat = await gateway.chat()
+    data = await chat.say("cho hỏi về sáp nhập tỉnh và xã thế nào?")
+    assert "Anh/chị muốn xem mục nào" in said(data), said(data)
+    choices = buttons(data)
+    assert len(choices) >= 2
+    title = next(t for t in choices if t.startswith("Chính quyền địa phương hai cấp"))
+    picked = await press(chat, data, title)
+    assert said(picked).startswith(title) and "3.321" in said(picked)
