@@ -29,7 +29,16 @@ def demo_docs(path: Path = DEMO) -> list[Doc]:
     """The demo explanations as search documents."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
-        Doc(i, e["slug"], e["title"], e["summary"], e["body"], e["source_document"], e["source_url"], "")
+        Doc(
+            i,
+            e["slug"],
+            e["title"],
+            e["summary"],
+            e["body"],
+            e["source_document"],
+            e["source_url"],
+            "",
+        )
         for i, e in enumerate(data["explanations"])
     ]
 
@@ -110,10 +119,14 @@ def speed(docs: list[Doc], rounds: int) -> None:
     print(f"index build, 10,000 explanations: {build:.2f} s")
     print("| search | queries | p50 ms | p95 ms |")
     print("|---|---:|---:|---:|")
-    print(f"| knowledge base answer(), 10,000 explanations | {len(timings)} | "
-          f"{percentile(timings, 0.5):.3f} | {percentile(timings, 0.95):.3f} |")
-    print(f"| bare bm25s retrieve, 1,000 documents (floor) | {len(floor)} | "
-          f"{percentile(floor, 0.5):.3f} | {percentile(floor, 0.95):.3f} |")
+    print(
+        f"| knowledge base answer(), 10,000 explanations | {len(timings)} | "
+        f"{percentile(timings, 0.5):.3f} | {percentile(timings, 0.95):.3f} |"
+    )
+    print(
+        f"| bare bm25s retrieve, 1,000 documents (floor) | {len(floor)} | "
+        f"{percentile(floor, 0.5):.3f} | {percentile(floor, 0.95):.3f} |"
+    )
     print(f"goal: p95 ≤ 2 ms → {'met' if percentile(timings, 0.95) <= 2 else 'NOT met'}")
 
 
@@ -126,17 +139,21 @@ def main() -> None:
     docs = demo_docs()
     kb = KnowledgeBase()
     kb.rebuild(docs)
-    print(f"# Search evaluation — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-          f"Python {platform.python_version()}")
+    print(
+        f"# Search evaluation — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+        f"Python {platform.python_version()}"
+    )
     q = quality(kb, args.misses)
-    print(f"labelled set: {q['questions']} questions ({q['answerable']} answerable, "
-          f"{q['unanswerable']} not), coverage threshold {kb.min_coverage}")
+    print(
+        f"labelled set: {q['questions']} questions ({q['answerable']} answerable, "
+        f"{q['unanswerable']} not), coverage threshold {kb.min_coverage}"
+    )
     print("| metric | value | goal |")
     print("|---|---:|---:|")
     print(f"| top-1 accuracy | {q['top1']:.3f} | ≥ 0.75 |")
     print(f"| top-3 accuracy | {q['top3']:.3f} | ≥ 0.90 |")
     print(f"| MRR | {q['mrr']:.3f} | |")
-    print(f"| correct \"I don't know\" | {q['idk']:.3f} | ≥ 0.80 |")
+    print(f'| correct "I don\'t know" | {q["idk"]:.3f} | ≥ 0.80 |')
     print()
     speed(docs, args.rounds)
 
