@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run test test-fast lint nlu-report bench clean
+.PHONY: setup system-deps db demo train run test lint nlu-report bench eval clean
 
 setup:
 	@bash scripts/setup.sh
@@ -42,6 +42,12 @@ nlu-report: setup
 
 bench: setup
 	@$(VENV)/python -m bench.gateway_vs_rasa --model "$$(bash scripts/train.sh)"
+
+# Answer quality and search speed on tests/data/qa_eval.yaml, then the whole-path cost of
+# searching (real answer action vs a no-op one on the same engine).
+eval: setup
+	@$(VENV)/python -m bench.eval_search
+	@$(VENV)/python -m bench.answer_path --model "$$(bash scripts/train.sh)"
 
 clean:
 	rm -rf .venv .venv-rasa models var results

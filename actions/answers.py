@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import entity, intent_of, words
-from actions.deps import database, knowledge
+from actions.deps import answer_noop, database, knowledge
 from actions.help import send_help_menu
 from bot.services.gaps import log_gap
 from bot.services.knowledge import Doc, excerpt
@@ -58,6 +58,9 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Answer, offer close choices, or admit there is no answer (and log the gap)."""
+        if answer_noop():
+            dispatcher.utter_message(text="(no-op)")
+            return []
         kb = knowledge()
         await kb.refresh(database())
         slug = entity(tracker, "explanation_slug")

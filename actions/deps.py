@@ -11,13 +11,20 @@ from bot.store.db import Database
 
 _db: Database | None = None
 _knowledge: KnowledgeBase | None = None
+_answer_noop = False
 
 
-def configure(db: Database, kb: KnowledgeBase | None = None) -> None:
+def configure(db: Database, kb: KnowledgeBase | None = None, answer_noop: bool = False) -> None:
     """Give actions the gateway's database and knowledge base."""
-    global _db, _knowledge
+    global _db, _knowledge, _answer_noop
     _db = db
     _knowledge = kb or KnowledgeBase()
+    _answer_noop = answer_noop
+
+
+def answer_noop() -> bool:
+    """Benchmark switch: answer without searching, to measure what the search costs."""
+    return _answer_noop
 
 
 def knowledge() -> KnowledgeBase:

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     zalo_reply_window_h: int = Field(default=48, description="Free replies after a user's message.")
     zalo_reply_window_max: int = Field(default=8, description="Replies allowed in that window.")
 
+    answer_noop: bool = Field(
+        default=False,
+        description="Benchmark only: the answer action replies without searching (make eval).",
+    )
+
     web_max_chars: int = 2000
     log_level: str = "INFO"
     log_json: bool = False

@@ -60,7 +60,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[CHANNELS] = channels
     app[FLOW] = MessageFlow(db, engine, channels, engine_max_chars=settings.engine_max_chars)
     app[DISPATCHER] = Dispatcher(db, channels)
-    actions.deps.configure(db, KnowledgeBase())
+    actions.deps.configure(db, KnowledgeBase(), answer_noop=settings.answer_noop)
     yield
     await app[FLOW].drain()
     if telegram.TELEGRAM_BOT in app:
