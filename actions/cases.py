@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -14,7 +15,7 @@ from actions.common import contact_id, entity, intent_of, is_cancel, yes_no
 from actions.deps import database
 from bot.domain import codes
 from bot.domain.cases import STATUS_LABELS, Kind, Status
-from bot.domain.intake import Ok, check_contact, check_name, check_text
+from bot.domain.intake import Check, Ok, check_contact, check_name, check_text
 from bot.domain.localities import find
 from bot.errors import InvalidInput
 from bot.services import cases as case_service
@@ -75,6 +76,19 @@ AGENCY_WORDS = (
 CANCELLED = {"case_cancelled": True, "requested_slot": None}
 
 
+def checked(
+    slot: str, value: Any, check: Callable[[str], Check], dispatcher: CollectingDispatcher
+) -> dict[str, Any]:
+    """Cancel words stop the form; otherwise store the checked value or explain and re-ask."""
+    if is_cancel(str(value or "")):
+        return CANCELLED
+    result = check(_typed(value))
+    if isinstance(result, Ok):
+        return {slot: result.value}
+    dispatcher.utter_message(text=result.message)
+    return {slot: None}
+
+
 def _text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
@@ -93,9 +107,6 @@ class _CaseFormValidation(FormValidationAction):
     def name(self) -> str:
         """validate_<form>."""
         return f"validate_{self.form}"
-
-    def _wants_contact(self, tracker: Tracker) -> bool:
-        return True
 
     async def required_slots(
         self,
@@ -117,14 +128,11 @@ class _CaseFormValidation(FormValidationAction):
             slots = [s for s in slots if s not in {"case_consent", "requester_contact"}]
         return slots
 
-    def _cancelled(self, value: Any, dispatcher: CollectingDispatcher) -> bool:
-        return is_cancel(str(value or ""))
-
     async def validate_case_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Yes or no; anything else asks again."""
-        if self._cancelled(value, dispatcher):
+        if is_cancel(str(value or "")):
             return CANCELLED
         answer = yes_no(tracker, str(value or ""))
         if answer is None:
@@ -136,43 +144,25 @@ class _CaseFormValidation(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A real full name."""
-        if self._cancelled(value, dispatcher):
-            return CANCELLED
-        result = check_name(_typed(value))
-        if isinstance(result, Ok):
-            return {"requester_name": result.value}
-        dispatcher.utter_message(text=result.message)
-        return {"requester_name": None}
+        return checked("requester_name", value, check_name, dispatcher)
 
     async def validate_requester_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A Vietnamese phone number or an address."""
-        if self._cancelled(value, dispatcher):
-            return CANCELLED
-        result = check_contact(_typed(value))
-        if isinstance(result, Ok):
-            return {"requester_contact": result.value}
-        dispatcher.utter_message(text=result.message)
-        return {"requester_contact": None}
+        return checked("requester_contact", value, check_contact, dispatcher)
 
     async def validate_case_content(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Between 10 and 2,000 characters."""
-        if self._cancelled(value, dispatcher):
-            return CANCELLED
-        result = check_text(_typed(value), "Nội dung")
-        if isinstance(result, Ok):
-            return {"case_content": result.value}
-        dispatcher.utter_message(text=result.message)
-        return {"case_content": None}
+        return checked("case_content", value, lambda text: check_text(text, "Nội dung"), dispatcher)
 
     async def validate_case_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Confirm files the case; 'Sửa' offers fields; a field button re-asks that field."""
-        if self._cancelled(value, dispatcher):
+        if is_cancel(str(value or "")):
             return CANCELLED
         field = entity(tracker, "edit_field")
         if field in EDITABLE[self.form]:
@@ -193,7 +183,7 @@ class ValidateExplanationForm(_CaseFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """A known commune/ward/province or an agency name; suggests near matches."""
-        if self._cancelled(value, dispatcher):
+        if is_cancel(str(value or "")):
             return CANCELLED
         text = _typed(value).strip()
         if len(text) > 300 or len(text) < 2:
@@ -223,13 +213,12 @@ class ValidateExplanationForm(_CaseFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """The decision or act to explain: 5 to 500 characters."""
-        if self._cancelled(value, dispatcher):
-            return CANCELLED
-        result = check_text(_typed(value), "Quyết định/việc làm cần giải trình", 5, 500)
-        if isinstance(result, Ok):
-            return {"case_subject": result.value}
-        dispatcher.utter_message(text=result.message)
-        return {"case_subject": None}
+        return checked(
+            "case_subject",
+            value,
+            lambda text: check_text(text, "Quyết định/việc làm cần giải trình", 5, 500),
+            dispatcher,
+        )
 
 
 class ValidatePetitionForm(_CaseFormValidation):
@@ -241,19 +230,15 @@ class ValidatePetitionForm(_CaseFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Where it happens: 3 to 300 characters."""
-        if self._cancelled(value, dispatcher):
-            return CANCELLED
-        result = check_text(_typed(value), "Địa điểm", 3, 300)
-        if isinstance(result, Ok):
-            return {"case_location": result.value}
-        dispatcher.utter_message(text=result.message)
-        return {"case_location": None}
+        return checked(
+            "case_location", value, lambda text: check_text(text, "Địa điểm", 3, 300), dispatcher
+        )
 
     async def validate_petition_contact_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Leave a contact (then consent) or stay anonymous."""
-        if self._cancelled(value, dispatcher):
+        if is_cancel(str(value or "")):
             return CANCELLED
         answer = yes_no(tracker, str(value or ""))
         if answer is None:

@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -22,8 +17,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-from bench.gateway_vs_rasa import free_port, wait_http
-from bot.enginectl import EngineConfig, EngineProcess
+from bench.stack import stack
 from bot.settings import PROJECT_ROOT
 
 QUESTIONS = [
@@ -62,52 +56,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="giaitrinh-answer-"))
-    rasa_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    port = free_port()
-    engine = EngineProcess(
-        EngineConfig(
-            model=args.model.resolve(),
-            port=free_port(),
-            token=rasa_token,
-            action_url=f"http://127.0.0.1:{port}/webhooks/actions",
-            action_token=action_token,
-            tracker_db=work / "tracker.db",
-            log_file=work / "rasa.log",
-        )
-    )
-    env = {
-        **os.environ,
-        "GIAITRINH_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bench.db'}",
-        "GIAITRINH_RASA_URL": engine.url,
-        "GIAITRINH_RASA_TOKEN": rasa_token,
-        "GIAITRINH_ACTION_TOKEN": action_token,
-        "GIAITRINH_LOG_LEVEL": "WARNING",
-    }
-    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
-    subprocess.run([giaitrinh, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([giaitrinh, "demo", "load"], env=env, check=True, capture_output=True)
-    engine.start()
     results: dict[str, list[float]] = {"search": [], "no-op": []}
-    try:
-        engine.wait_ready()
+    with stack(args.model, "giaitrinh-answer-") as running:
         for _ in range(args.repeats):
             for mode in ("search", "no-op"):
-                mode_env = {**env, "GIAITRINH_ANSWER_NOOP": "1" if mode == "no-op" else "0"}
-                with (work / f"gateway-{mode}.log").open("ab") as log:
-                    gateway = subprocess.Popen(
-                        [giaitrinh, "serve", "--port", str(port)], env=mode_env, stderr=log
-                    )
-                    try:
-                        wait_http(f"http://127.0.0.1:{port}/healthz")
-                        base = f"http://127.0.0.1:{port}"
-                        asyncio.run(ask_all(base, 1))  # warm-up (index build, connections)
-                        results[mode] += asyncio.run(ask_all(base, args.rounds))
-                    finally:
-                        gateway.terminate()
-                        gateway.wait(timeout=20)
-    finally:
-        engine.stop()
+                noop = "1" if mode == "no-op" else "0"
+                with running.gateway(GIAITRINH_ANSWER_NOOP=noop) as base:
+                    asyncio.run(ask_all(base, 1))  # warm-up (index build, connections)
+                    results[mode] += asyncio.run(ask_all(base, args.rounds))
 
     def p95(values: list[float]) -> float:
         return 1000 * sorted(values)[int(0.95 * len(values))]

@@ -11,12 +11,7 @@ import argparse
 import asyncio
 import os
 import platform
-import secrets
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,7 +20,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.enginectl import EngineConfig, EngineProcess
+from bench.stack import stack
 
 # One citizen's conversation: greetings, the menu (a custom action), small talk.
 SCRIPT = [
@@ -36,13 +31,6 @@ SCRIPT = [
     "thu tuc cap lai cccd o dau",
     "tạm biệt",
 ]
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -110,20 +98,6 @@ async def measure(name: str, base: str, users: int, rounds: int) -> Result:
     return Result(name, len(latencies), seconds, latencies)
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
-    """Block until a URL answers."""
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
 async def measure_all(
     paths: dict[str, str], users: int, rounds: int, repeats: int
 ) -> dict[str, list[Result]]:
@@ -138,49 +112,10 @@ async def measure_all(
 
 
 def run(model: Path, users: int, rounds: int, repeats: int) -> None:
-    """Start engine + gateway as real processes, measure, print the table."""
-    work = Path(tempfile.mkdtemp(prefix="giaitrinh-bench-"))
-    rasa_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    gw_port = free_port()
-    engine = EngineProcess(
-        EngineConfig(
-            model=model.resolve(),
-            port=free_port(),
-            token=rasa_token,
-            action_url=f"http://127.0.0.1:{gw_port}/webhooks/actions",
-            action_token=action_token,
-            tracker_db=work / "tracker.db",
-            log_file=work / "rasa.log",
-        )
-    )
-    env = {
-        **os.environ,
-        "GIAITRINH_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bench.db'}",
-        "GIAITRINH_RASA_URL": engine.url,
-        "GIAITRINH_RASA_TOKEN": rasa_token,
-        "GIAITRINH_ACTION_TOKEN": action_token,
-        "GIAITRINH_LOG_LEVEL": "WARNING",
-    }
-    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
-    subprocess.run([giaitrinh, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([giaitrinh, "demo", "load"], env=env, check=True, capture_output=True)
-    engine.start()
-    with (work / "gateway.log").open("wb") as gateway_log:
-        gateway = subprocess.Popen(
-            [giaitrinh, "serve", "--port", str(gw_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=gateway_log,
-        )
-        try:
-            engine.wait_ready()
-            wait_http(f"http://127.0.0.1:{gw_port}/healthz")
-            paths = {"rasa-rest": engine.url, "gateway-web": f"http://127.0.0.1:{gw_port}"}
-            results = asyncio.run(measure_all(paths, users, rounds, repeats))
-        finally:
-            gateway.terminate()
-            gateway.wait(timeout=20)
-            engine.stop()
+    """Engine and gateway as real processes: measure both paths, print the table."""
+    with stack(model, "giaitrinh-bench-") as running, running.gateway() as gateway_url:
+        paths = {"rasa-rest": running.engine.url, "gateway-web": gateway_url}
+        results = asyncio.run(measure_all(paths, users, rounds, repeats))
 
     def best(name: str) -> Result:
         return max(results[name], key=lambda r: r.throughput)
