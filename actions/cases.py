@@ -76,12 +76,19 @@ AGENCY_WORDS = (
 CANCELLED = {"case_cancelled": True, "requested_slot": None}
 
 
+IMAGE_PLACEHOLDER = "[Ảnh]"
+
+
 def checked(
     slot: str, value: Any, check: Callable[[str], Check], dispatcher: CollectingDispatcher
 ) -> dict[str, Any]:
     """Cancel words stop the form; otherwise store the checked value or explain and re-ask."""
     if is_cancel(str(value or "")):
         return CANCELLED
+    if str(value or "").strip() == IMAGE_PLACEHOLDER:
+        # A photo is not an answer: keep it for the case and ask the question again.
+        dispatcher.utter_message(text="Đã nhận ảnh, tôi sẽ đính kèm vào hồ sơ.")
+        return {slot: None}
     result = check(_typed(value))
     if isinstance(result, Ok):
         return {slot: result.value}
@@ -303,6 +310,17 @@ class ActionAskCaseConfirm(Action):
         return []
 
 
+def attachments_since_form_start(tracker: Tracker) -> tuple[dict[str, Any], ...]:
+    """Photos and locations the citizen sent while the case form was open."""
+    collected: list[dict[str, Any]] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") in EDITABLE:
+            break
+        if event.get("event") == "user":
+            collected.extend((event.get("metadata") or {}).get("attachments") or [])
+    return tuple(reversed(collected))[:10]
+
+
 def _reset() -> list[EventType]:
     return [SlotSet(name, None) for name in CASE_SLOTS]
 
@@ -344,6 +362,7 @@ class ActionSubmitCase(Action):
             requester_name="" if anonymous else str(get("requester_name") or ""),
             requester_contact="" if anonymous else str(get("requester_contact") or ""),
             location=str(get("case_location") or ""),
+            attachments=attachments_since_form_start(tracker),
             anonymous=anonymous,
             consent=bool(get("case_consent")),
         )

@@ -238,6 +238,9 @@ class MessageFlow:
                         "channel": contact.channel,
                         "contact_id": contact.id,
                         "locale": contact.locale,
+                        # References only (image URL/file id, coordinates): a petition form
+                        # attaches what arrived while it was open.
+                        "attachments": message.attachments or [],
                     }
                     recipient = await recipient_for(session, contact)
                 try:

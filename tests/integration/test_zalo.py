@@ -253,3 +253,35 @@ async def test_oauth_error_with_http_200_keeps_the_working_token_and_shows_on_he
     assert "Invalid refresh token" in health["zalo_token"]["last_refresh_error"]
     user = ZaloUser(zalo_gateway, fake_zalo)
     assert await user.say("xin chào"), "sending still works with the kept token"
+
+
+async def test_petition_with_photo_and_location_keeps_both_on_the_case(
+    zalo_gateway: RunningGateway, fake_zalo: FakeZalo
+) -> None:
+    from bot.store.models import Case
+
+    user = ZaloUser(zalo_gateway, fake_zalo)
+    await user.say("tôi muốn phản ánh")
+    asked_where = await user.say("Cống thoát nước trước chợ bị tắc, bốc mùi nhiều ngày nay.")
+    assert any("ở đâu" in t for t in asked_where)
+    image = event("zalo_event_location.json", event_name="user_send_image")
+    image["message"] = {
+        "msg_id": f"img{now_ms()}",
+        "text": "",
+        "attachments": [{"type": "image", "payload": {"url": "https://example.invalid/anh.jpg"}}],
+    }
+    assert await user.post(image) == 200
+    await zalo_gateway.flow.drain()
+    assert any("Đã nhận ảnh" in t for t in fake_zalo.texts_to(USER))
+    location = event("zalo_event_location.json")
+    location["message"]["msg_id"] = f"loc{now_ms()}"
+    assert await user.post(location) == 200
+    await zalo_gateway.flow.drain()
+    await user.press("Gửi ẩn danh")
+    done = await user.press("Xác nhận gửi")
+    assert any("Mã hồ sơ:" in t for t in done), done
+    async with zalo_gateway.app[DB].session() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+    assert case.location == "Vị trí: 21.0285, 105.8542"
+    assert [a["type"] for a in case.attachments] == ["image", "location"]
+    assert case.attachments[0]["url"] == "https://example.invalid/anh.jpg"
