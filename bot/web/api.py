@@ -7,13 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
+from bot.domain.codes import display
 from bot.domain.deadlines import VN_TZ
 from bot.errors import InvalidInput
 from bot.services import cases as case_service
 from bot.services.cases import Actor, CaseFilter
 from bot.services.gaps import gap_groups
 from bot.services.users import actor_for_token
+from bot.store.models import Case, OfficerNotice
 from bot.web.keys import DB, SETTINGS
 
 
@@ -133,6 +136,38 @@ async def gaps(request: web.Request) -> web.Response:
     return web.json_response({"groups": [g.as_json() for g in groups]})
 
 
+async def notices(request: web.Request) -> web.Response:
+    """GET /api/v1/notices: the caller's deadline notices (due soon, overdue), newest first."""
+    actor = await _actor(request)
+    async with request.app[DB].session() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(OfficerNotice, Case.code)
+                    .outerjoin(Case, Case.id == OfficerNotice.case_id)
+                    .where(OfficerNotice.user_id == actor.user_id)
+                    .order_by(OfficerNotice.id.desc())
+                    .limit(200)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    return web.json_response(
+        {
+            "notices": [
+                {
+                    "kind": n.kind,
+                    "text": n.text,
+                    "case": display(code) if code else None,
+                    "created_at": n.created_at.isoformat(),
+                }
+                for n, code in rows
+            ]
+        }
+    )
+
+
 def setup(app: web.Application) -> None:
     """Mount the API routes."""
     app.router.add_get("/api/v1/cases", list_cases)
@@ -141,3 +176,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/cases/{code}/assign", assign)
     app.router.add_get("/api/v1/satisfaction", satisfaction)
     app.router.add_get("/api/v1/gaps", gaps)
+    app.router.add_get("/api/v1/notices", notices)

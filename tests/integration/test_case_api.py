@@ -151,6 +151,12 @@ async def test_assignment_and_deadline_notices(offline_gateway: RunningGateway) 
     async with db.session() as session:
         kinds = [n.kind for n in (await session.execute(select(OfficerNotice))).scalars()]
     assert kinds == ["due_soon", "overdue"]
+    status, body = await call(offline_gateway, token, "GET", "/notices")
+    assert status == 200
+    assert [(n["kind"], n["case"]) for n in body["notices"]] == [
+        ("overdue", code),
+        ("due_soon", code),
+    ]
     _, body = await call(offline_gateway, token, "GET", "/cases?overdue=false")
     assert body["total"] == 1
 
