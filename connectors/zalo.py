@@ -29,6 +29,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy import or_, select, update
 
+from bot.services.subscriptions import set_reachable
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Contact, ZaloToken, utcnow
@@ -396,7 +397,9 @@ async def _follow(db: Database, user_id: str, following: bool) -> None:
                 return
             contact = Contact(channel="zalo", channel_user_id=user_id)
             session.add(contact)
-        contact.unreachable_at = None if following else utcnow()
+            await session.flush()
+            return
+        await set_reachable(session, contact, following)
 
 
 def setup(app: web.Application) -> None:

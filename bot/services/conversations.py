@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.engine import EngineClient
 from bot.errors import EngineUnavailable
+from bot.services.subscriptions import set_reachable
 from bot.store.db import Database
 from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
 from connectors.base import (
@@ -173,7 +174,7 @@ class MessageFlow:
             await session.flush()
         else:
             contact.last_seen_at = now
-            contact.unreachable_at = None
+            await set_reachable(session, contact, True)
         conversation = (
             await session.execute(
                 select(Conversation)
@@ -336,7 +337,7 @@ class MessageFlow:
                         assert conversation is not None
                         contact = await session.get(Contact, conversation.contact_id)
                         if contact is not None:
-                            contact.unreachable_at = now
+                            await set_reachable(session, contact, False)
 
     async def _apologize(self, conversation_id: int, recipient: Recipient) -> None:
         """Tell the citizen once per waiting message that it is kept and will be answered."""

@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import select, update
 
 from bot.services.conversations import recipient_for
+from bot.services.subscriptions import set_reachable
 from bot.store.db import Database
 from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
 from connectors.base import Button, ChannelRegistry, DeliveryOutcome, OutboundMessage
@@ -165,7 +166,7 @@ class Dispatcher:
                 if result.outcome is DeliveryOutcome.UNREACHABLE:
                     contact_row = await session.get(Contact, item.contact_id)
                     if contact_row is not None:
-                        contact_row.unreachable_at = now
+                        await set_reachable(session, contact_row, False)
                 if item.message_id is not None:
                     stored = await session.get(Message, item.message_id)
                     if stored is not None:

@@ -337,3 +337,25 @@ class QuestionGap(Base):
     explanation_slug: Mapped[str | None] = mapped_column(String(120), nullable=True)
     locality: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Subscription(Base):
+    """A contact's wish to receive explanations on a topic for a locality.
+
+    locality: "country", "p:<province code>" or "w:<commune code>" (vietnam-provinces codes).
+    status: active | paused (the platform says we cannot reach them) | cancelled.
+    """
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "topic", "locality", name="uq_subscription"),
+        Index("ix_subscriptions_topic_locality_status", "topic", "locality", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(80))
+    locality: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

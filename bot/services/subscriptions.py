@@ -1,0 +1,101 @@
+"""Subscriptions from chat: a contact × topic × locality, stopped in one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.localities import by_code
+from bot.errors import InvalidInput
+from bot.store.db import Database
+from bot.store.models import Contact, Subscription, Topic, utcnow
+
+COUNTRY = "country"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInfo:
+    """A topic people can subscribe to."""
+
+    slug: str
+    name: str
+
+
+async def topics(db: Database) -> list[TopicInfo]:
+    """All topics, in the order they were created."""
+    async with db.session() as session:
+        rows = (await session.execute(select(Topic).order_by(Topic.id))).scalars().all()
+        return [TopicInfo(t.slug, t.name) for t in rows]
+
+
+def locality_label(code: str) -> str:
+    """Vietnamese name of a stored locality code."""
+    if code == COUNTRY:
+        return "toàn quốc"
+    loc = by_code(code)
+    return loc.label if loc else code
+
+
+async def subscribe(db: Database, contact_id: int, topic: str, locality: str) -> bool:
+    """Start (or restart) a subscription; False when it was already active."""
+    if locality != COUNTRY and by_code(locality) is None:
+        raise InvalidInput("Địa bàn không hợp lệ.", code="invalid_locality")
+    async with db.session() as session:
+        if (await session.execute(select(Topic).where(Topic.slug == topic))).first() is None:
+            raise InvalidInput("Chủ đề không tồn tại.", code="invalid_topic")
+        row = (
+            await session.execute(
+                select(Subscription).where(
+                    Subscription.contact_id == contact_id,
+                    Subscription.topic == topic,
+                    Subscription.locality == locality,
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            session.add(Subscription(contact_id=contact_id, topic=topic, locality=locality))
+            return True
+        was_active = row.status == "active"
+        row.status, row.updated_at = "active", utcnow()
+        return not was_active
+
+
+async def unsubscribe_all(db: Database, contact_id: int) -> int:
+    """Stop everything this contact receives; returns how many subscriptions ended."""
+    async with db.session() as session:
+        result = await session.execute(
+            update(Subscription)
+            .where(Subscription.contact_id == contact_id, Subscription.status != "cancelled")
+            .values(status="cancelled", updated_at=utcnow())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def active_for(db: Database, contact_id: int) -> list[tuple[str, str]]:
+    """(topic name, locality label) of this contact's active subscriptions."""
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(Subscription.locality, Topic.name)
+                .join(Topic, Topic.slug == Subscription.topic)
+                .where(Subscription.contact_id == contact_id, Subscription.status == "active")
+                .order_by(Subscription.id)
+            )
+        ).all()
+    return [(name, locality_label(locality)) for locality, name in rows]
+
+
+async def set_reachable(session: AsyncSession, contact: Contact, reachable: bool) -> None:
+    """Record whether the platform lets us reach a contact, pausing or resuming their
+    subscriptions in the same transaction (blocked the bot, unfollowed, wrote again)."""
+    if reachable == (contact.unreachable_at is None):
+        return
+    contact.unreachable_at = None if reachable else utcnow()
+    before, after = ("paused", "active") if reachable else ("active", "paused")
+    await session.execute(
+        update(Subscription)
+        .where(Subscription.contact_id == contact.id, Subscription.status == before)
+        .values(status=after, updated_at=utcnow())
+    )
