@@ -76,6 +76,18 @@ AGENCY_WORDS = (
 CANCELLED = {"case_cancelled": True, "requested_slot": None}
 
 
+def answered_yes_no(
+    slot: str, value: Any, tracker: Tracker, dispatcher: CollectingDispatcher, choices: str
+) -> dict[str, Any]:
+    """A yes/no slot from buttons or words; anything else names the two choices again."""
+    if is_cancel(str(value or "")):
+        return CANCELLED
+    answer = yes_no(tracker, str(value or ""))
+    if answer is None:
+        dispatcher.utter_message(text=f"Anh/chị vui lòng chọn {choices}.")
+    return {slot: answer}
+
+
 IMAGE_PLACEHOLDER = "[Ảnh]"
 
 
@@ -139,13 +151,9 @@ class _CaseFormValidation(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Yes or no; anything else asks again."""
-        if is_cancel(str(value or "")):
-            return CANCELLED
-        answer = yes_no(tracker, str(value or ""))
-        if answer is None:
-            dispatcher.utter_message(text="Anh/chị vui lòng chọn “Đồng ý” hoặc “Không đồng ý”.")
-            return {"case_consent": None}
-        return {"case_consent": answer}
+        return answered_yes_no(
+            "case_consent", value, tracker, dispatcher, "“Đồng ý” hoặc “Không đồng ý”"
+        )
 
     async def validate_requester_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -245,13 +253,13 @@ class ValidatePetitionForm(_CaseFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Leave a contact (then consent) or stay anonymous."""
-        if is_cancel(str(value or "")):
-            return CANCELLED
-        answer = yes_no(tracker, str(value or ""))
-        if answer is None:
-            dispatcher.utter_message(text="Anh/chị chọn “Để lại liên hệ” hoặc “Gửi ẩn danh”.")
-            return {"petition_contact_choice": None}
-        return {"petition_contact_choice": answer}
+        return answered_yes_no(
+            "petition_contact_choice",
+            value,
+            tracker,
+            dispatcher,
+            "“Để lại liên hệ” hoặc “Gửi ẩn danh”",
+        )
 
 
 def _summary_lines(tracker: Tracker, form: str) -> list[str]:

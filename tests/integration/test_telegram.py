@@ -132,7 +132,9 @@ async def test_start_deep_link_and_greeting_in_vietnamese(
     user = TelegramUser(telegram_gateway, fake_telegram, chat_id=5550002)
     update = fixture("telegram_update_start_deeplink.json")
     assert await user.post(update) == 200
-    assert await user.replies_after(0), "/start sub_datdai is answered"
+    replies = await user.replies_after(0)
+    assert any("địa bàn nào" in r for r in replies), "/start sub_datdai starts subscribing"
+    assert any("Đã hủy" in r for r in await user.say("thôi"))
     replies = await user.say("xin chào")
     assert any("Xin chào" in r for r in replies)
 
