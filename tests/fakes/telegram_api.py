@@ -7,6 +7,8 @@ rate limit overall and per chat.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict
@@ -43,6 +45,13 @@ class FakeTelegram:
     _window: list[float] = field(default_factory=list)
     _next_id: int = 100
     per_chat: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    updates: list[dict[str, Any]] = field(default_factory=list)  # served by getUpdates
+    _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue an update for a bot that long-polls."""
+        self.updates.append(update)
+        self._new_update.set()
 
     def texts_to(self, chat_id: int) -> list[str]:
         """Texts sent to a chat, in order."""
@@ -89,10 +98,24 @@ class FakeTelegram:
             self.answered_callbacks.append(str(params.get("callback_query_id")))
             return web.json_response({"ok": True, "result": True})
         if method == "getupdates":
-            return web.json_response({"ok": True, "result": []})
+            return await self._get_updates(params)
         if method == "sendmessage":
             return self._send_message(params)
         return self._error(404, "Not Found: method not found")
+
+    async def _get_updates(self, params: dict[str, Any]) -> web.Response:
+        """Long polling as Telegram does it: wait for updates ≥ offset, here at most 1 s (an
+        empty answer is allowed, and a short wait lets the test server stop quickly)."""
+        offset = int(params.get("offset") or 0)
+        ready = [u for u in self.updates if u["update_id"] >= offset]
+        if not ready:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._new_update.wait(), min(1.0, float(params.get("timeout") or 0))
+                )
+            ready = [u for u in self.updates if u["update_id"] >= offset]
+        return web.json_response({"ok": True, "result": ready})
 
     def _send_message(self, params: dict[str, Any]) -> web.Response:
         chat_id = int(params["chat_id"])

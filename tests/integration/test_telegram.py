@@ -220,3 +220,53 @@ async def test_long_text_is_split_and_too_long_payloads_use_references(
     markup = fake_telegram.sent[-1]["reply_markup"]
     assert markup["inline_keyboard"][0][0]["callback_data"] == "#b42.0"
     assert fake_telegram.sent[0]["reply_markup"] is None
+
+
+async def test_long_polling_receives_and_answers_without_a_webhook(
+    demo_database_url: str,
+    tokens: Any,
+    engine: Any,
+    gateway_port: int,
+    fake_telegram: FakeTelegram,
+) -> None:
+    from tests.conftest import gateway_settings, running_gateway, telegram_settings
+
+    settings = gateway_settings(
+        demo_database_url,
+        tokens,
+        engine.url,
+        **{**telegram_settings(fake_telegram), "telegram_mode": "auto", "public_url": ""},
+    )
+    async with running_gateway(settings, gateway_port):
+        update = fixture("telegram_update_message.json")
+        update["message"]["text"] = "xin chào"
+        fake_telegram.push_update(update)
+        for _ in range(100):
+            if fake_telegram.texts_to(CHAT):
+                break
+            await asyncio.sleep(0.1)
+    assert any("Xin chào" in t for t in fake_telegram.texts_to(CHAT))
+    assert {"method": "deletewebhook"}.items() <= fake_telegram.webhooks[0].items()
+
+
+async def test_set_webhook_command_registers_url_and_secret(fake_telegram: FakeTelegram) -> None:
+    import os
+    import sys
+
+    env = {
+        **os.environ,
+        "GIAITRINH_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+        "GIAITRINH_TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "GIAITRINH_TELEGRAM_API_BASE": fake_telegram.base_url,  # type: ignore[attr-defined]
+        "GIAITRINH_PUBLIC_URL": "https://giaitrinh.example.vn",
+    }
+    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
+    proc = await asyncio.create_subprocess_exec(
+        giaitrinh, "telegram", "set-webhook", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out
+    [call] = fake_telegram.webhooks
+    assert call["method"] == "setwebhook"
+    assert call["url"] == "https://giaitrinh.example.vn/webhooks/telegram"
+    assert call["secret_token"] == TELEGRAM_SECRET
