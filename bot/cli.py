@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 
 from aiohttp import web
@@ -126,6 +127,63 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
+    """Publish a Markdown file with a YAML front matter (title, topics, localities, ...)."""
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    from bot.errors import GiaitrinhError
+    from bot.services.explanations import publish, spec_from_json
+    from bot.store.db import Database
+
+    text = Path(args.file).read_text(encoding="utf-8")
+    match = re.match(r"^---\s*\n(.*?)\n---\s*\n(.*)$", text, re.S)
+    if match is None:
+        print("the file must start with a YAML front matter between --- lines", file=sys.stderr)
+        return 2
+    meta = yaml.safe_load(match.group(1)) or {}
+    meta["body"] = match.group(2).strip()
+
+    async def run() -> dict[str, object]:
+        db = Database(settings.database_url)
+        try:
+            result = await publish(db, spec_from_json(meta), args.author)
+        finally:
+            await db.dispose()
+        return {
+            "slug": result.slug,
+            "version": result.version,
+            "broadcast": result.broadcast_id,
+            "recipients": result.recipients,
+        }
+
+    try:
+        print(json.dumps(asyncio.run(run()), ensure_ascii=False))
+    except GiaitrinhError as exc:
+        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from bot.services.explanations import broadcast_report
+    from bot.store.db import Database
+
+    async def run() -> dict[str, object]:
+        db = Database(settings.database_url)
+        try:
+            return (await broadcast_report(db, args.id)).as_json()
+        finally:
+            await db.dispose()
+
+    print(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=2))
+    return 0
+
+
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.users import create_user
     from bot.store.db import Database
@@ -181,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--agency", help="agency slug (required for officers and operators)")
     create.add_argument("--name", help="display name")
     create.set_defaults(func=_user_create)
+
+    expl = sub.add_parser("explanation", help="policy explanations")
+    expl_sub = expl.add_subparsers(dest="explanation_command", required=True)
+    pub = expl_sub.add_parser("publish", help="publish FILE (Markdown with YAML front matter)")
+    pub.add_argument("file")
+    pub.add_argument("--author", default="cli")
+    pub.set_defaults(func=_explanation_publish)
+
+    bc = sub.add_parser("broadcast", help="broadcasts to subscribers")
+    bc_sub = bc.add_subparsers(dest="broadcast_command", required=True)
+    rep = bc_sub.add_parser("report", help="delivery report of a broadcast")
+    rep.add_argument("id", type=int)
+    rep.set_defaults(func=_broadcast_report)
 
     tg = sub.add_parser("telegram", help="Telegram bot set-up")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)

@@ -40,8 +40,10 @@ def locality_label(code: str) -> str:
 
 async def subscribe(db: Database, contact_id: int, topic: str, locality: str) -> bool:
     """Start (or restart) a subscription; False when it was already active."""
-    if locality != COUNTRY and by_code(locality) is None:
+    place = by_code(locality) if locality != COUNTRY else None
+    if locality != COUNTRY and place is None:
         raise InvalidInput("Địa bàn không hợp lệ.", code="invalid_locality")
+    province = f"p:{place.province_code}" if place is not None else COUNTRY
     async with db.session() as session:
         if (await session.execute(select(Topic).where(Topic.slug == topic))).first() is None:
             raise InvalidInput("Chủ đề không tồn tại.", code="invalid_topic")
@@ -55,7 +57,11 @@ async def subscribe(db: Database, contact_id: int, topic: str, locality: str) ->
             )
         ).scalar_one_or_none()
         if row is None:
-            session.add(Subscription(contact_id=contact_id, topic=topic, locality=locality))
+            session.add(
+                Subscription(
+                    contact_id=contact_id, topic=topic, locality=locality, province=province
+                )
+            )
             return True
         was_active = row.status == "active"
         row.status, row.updated_at = "active", utcnow()

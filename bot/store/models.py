@@ -276,8 +276,9 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # case_update | broadcast | operator
+    kind: Mapped[str] = mapped_column(String(20))  # case_update | broadcast | operator | reply
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), nullable=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(default=list)
@@ -356,6 +357,21 @@ class Subscription(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     topic: Mapped[str] = mapped_column(String(80))
     locality: Mapped[str] = mapped_column(String(20))
+    # The locality's province ("p:<code>"; "country" for a whole-country subscription), so a
+    # commune subscriber also matches what targets their province, in plain SQL.
+    province: Mapped[str] = mapped_column(String(20), default="country")
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Broadcast(Base):
+    """Sending one explanation version to the subscribers it concerns (one delivery each)."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    explanation_id: Mapped[int] = mapped_column(ForeignKey("explanations.id"))
+    created_by: Mapped[str] = mapped_column(String(120), default="")
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from bot.domain.codes import display
 from bot.domain.deadlines import VN_TZ
-from bot.errors import InvalidInput
+from bot.errors import Forbidden, InvalidInput
 from bot.services import cases as case_service
+from bot.services import explanations
 from bot.services.cases import Actor, CaseFilter
 from bot.services.gaps import gap_groups
 from bot.services.users import actor_for_token
@@ -168,6 +169,40 @@ async def notices(request: web.Request) -> web.Response:
     )
 
 
+async def publish_explanation(request: web.Request) -> web.Response:
+    """POST /api/v1/explanations: publish (or publish a new version) and plan the broadcast."""
+    actor = await _actor(request)
+    if actor.role not in {"admin", "officer"}:
+        raise Forbidden("Chỉ cán bộ mới đăng bài giải trình.", code="officer_only")
+    spec = explanations.spec_from_json(await _body(request))
+    published = await explanations.publish(request.app[DB], spec, actor.name)
+    return web.json_response(
+        {
+            "slug": published.slug,
+            "version": published.version,
+            "broadcast": {"id": published.broadcast_id, "recipients": published.recipients},
+        },
+        status=201,
+    )
+
+
+async def get_explanation(request: web.Request) -> web.Response:
+    """GET /api/v1/explanations/{slug}[/versions/{version}]"""
+    await _actor(request)
+    version = request.match_info.get("version")
+    body = await explanations.get_version(
+        request.app[DB], request.match_info["slug"], _int(version, 0) if version else None
+    )
+    return web.json_response(body)
+
+
+async def broadcast_report(request: web.Request) -> web.Response:
+    """GET /api/v1/broadcasts/{id}: pending, sent, failed by reason, blocked, timestamps."""
+    await _actor(request)
+    report = await explanations.broadcast_report(request.app[DB], _int(request.match_info["id"], 0))
+    return web.json_response(report.as_json())
+
+
 def setup(app: web.Application) -> None:
     """Mount the API routes."""
     app.router.add_get("/api/v1/cases", list_cases)
@@ -177,3 +212,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/satisfaction", satisfaction)
     app.router.add_get("/api/v1/gaps", gaps)
     app.router.add_get("/api/v1/notices", notices)
+    app.router.add_post("/api/v1/explanations", publish_explanation)
+    app.router.add_get("/api/v1/explanations/{slug}", get_explanation)
+    app.router.add_get("/api/v1/explanations/{slug}/versions/{version}", get_explanation)
+    app.router.add_get("/api/v1/broadcasts/{id}", broadcast_report)

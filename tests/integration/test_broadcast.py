@@ -1,0 +1,187 @@
+"""Publish an explanation; subscribers on two channels receive it exactly once; then stop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.services.users import create_user
+from bot.store.models import Delivery
+from bot.web.keys import DB
+from tests.conftest import RunningGateway, WebChat
+from tests.fakes.telegram_api import FakeTelegram
+from tests.integration.test_cases_chat import press, said
+from tests.integration.test_telegram import TelegramUser, fixture
+
+NEWS = {
+    "title": "Cấp giấy chứng nhận quyền sử dụng đất tại phường từ tháng 12/2026",
+    "summary": "Hồ sơ cấp sổ đỏ lần đầu nộp tại bộ phận một cửa của phường, không lên tỉnh.",
+    "body": "Từ 1/12/2026, hồ sơ cấp giấy chứng nhận quyền sử dụng đất lần đầu nộp tại phường.",
+    "source_document": "Quyết định minh họa số 1/QĐ-UBND",
+    "source_url": "https://example.invalid/qd-1",
+    "topics": ["datdai"],
+    "localities": ["p:1"],
+}
+
+
+async def api(gw: RunningGateway, token: str, method: str, path: str, body: Any = None) -> Any:
+    async with gw.http.request(
+        method,
+        f"{gw.base_url}/api/v1{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        json=body,
+    ) as resp:
+        data = await resp.json()
+        assert resp.status in (200, 201), data
+        return data
+
+
+async def settle(gw: RunningGateway, broadcast_id: int, token: str) -> dict[str, Any]:
+    for _ in range(100):
+        report = await api(gw, token, "GET", f"/broadcasts/{broadcast_id}")
+        if report["pending"] == 0:
+            return report
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"broadcast {broadcast_id} not sent: {report}")
+
+
+async def test_publish_reaches_web_and_telegram_subscribers_once_then_unsubscribe(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    gw = telegram_gateway
+    web: WebChat = await gw.chat()
+    data = await web.say("đăng ký nhận tin")
+    data = await press(web, data, "Đất đai")
+    data = await web.say("phường Hoàn Kiếm")
+    assert "Đã đăng ký" in said(data)
+
+    tg = TelegramUser(gw, fake_telegram, chat_id=5550002)
+    assert await tg.post(fixture("telegram_update_start_deeplink.json")) == 200
+    await tg.replies_after(0)
+    assert any("Đã đăng ký" in r for r in await tg.say("Hà Nội"))
+    before_tg = len(fake_telegram.texts_to(5550002))
+
+    token = await create_user(gw.app[DB], "editor", "officer", "ubnd-phuong-demo")
+    published = await api(gw, token, "POST", "/explanations", NEWS)
+    assert published["version"] == 1 and published["broadcast"]["recipients"] == 2
+    report = await settle(gw, published["broadcast"]["id"], token)
+    assert report["sent"] == 2 and report["failed"] == 0 and report["last_sent_at"]
+
+    web_news = [m for m in await web.history() if NEWS["title"] in m["text"]]
+    tg_news = [t for t in fake_telegram.texts_to(5550002)[before_tg:] if NEWS["title"] in t]
+    assert len(web_news) == 1 and len(tg_news) == 1, "exactly once on each channel"
+    assert "vì đã đăng ký nhận tin về “Đất đai”" in tg_news[0] and "hủy nhận tin" in tg_news[0]
+
+    # An edit is a new version; the old one stays readable.
+    edited = await api(gw, token, "POST", "/explanations", {**NEWS, "summary": "Bản sửa."})
+    assert edited["slug"] == published["slug"] and edited["version"] == 2
+    old = await api(gw, token, "GET", f"/explanations/{published['slug']}/versions/1")
+    assert old["summary"] == NEWS["summary"] and old["current"] is False
+    await settle(gw, edited["broadcast"]["id"], token)
+
+    await web.say("hủy nhận tin")
+    await tg.say("stop")
+    again = await api(
+        gw, token, "POST", "/explanations", {**NEWS, "title": "Tin mới khác về đất đai"}
+    )
+    assert again["broadcast"]["recipients"] == 0
+    async with gw.app[DB].session() as session:
+        later = (
+            (
+                await session.execute(
+                    select(Delivery).where(Delivery.broadcast_id == again["broadcast"]["id"])
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert later == []
+
+
+async def test_targeting_commune_province_country(telegram_gateway: RunningGateway) -> None:
+    from bot.services import subscriptions
+    from bot.store.models import Contact
+
+    gw = telegram_gateway
+    db = gw.app[DB]
+    async with db.session() as session:
+        contacts = [Contact(channel="web", channel_user_id=f"s{i}" + "x" * 24) for i in range(4)]
+        session.add_all(contacts)
+    ward, province, country, elsewhere = (c.id for c in contacts)
+    await subscriptions.subscribe(db, ward, "datdai", "w:70")  # Phường Hoàn Kiếm, Hà Nội
+    await subscriptions.subscribe(db, province, "datdai", "p:1")  # Hà Nội
+    await subscriptions.subscribe(db, country, "datdai", "country")
+    await subscriptions.subscribe(db, elsewhere, "datdai", "p:79")  # TP Hồ Chí Minh
+    await subscriptions.subscribe(db, ward, "thutuc", "w:70")  # a second topic: still one message
+    token = await create_user(db, "editor2", "officer", "ubnd-phuong-demo")
+
+    async def recipients(localities: list[str], topics: list[str]) -> set[int]:
+        body = {
+            **NEWS,
+            "title": f"Tin {localities}{topics}",
+            "topics": topics,
+            "localities": localities,
+        }
+        published = await api(gw, token, "POST", "/explanations", body)
+        async with db.session() as session:
+            rows = await session.execute(
+                select(Delivery.contact_id).where(
+                    Delivery.broadcast_id == published["broadcast"]["id"]
+                )
+            )
+            ids = [r for (r,) in rows]
+        assert len(ids) == len(set(ids)), "one delivery per contact"
+        return set(ids)
+
+    assert await recipients(["w:70"], ["datdai"]) == {ward}
+    assert await recipients(["p:1"], ["datdai"]) == {ward, province}
+    assert await recipients(["country"], ["datdai", "thutuc"]) == {
+        ward,
+        province,
+        country,
+        elsewhere,
+    }
+    assert await recipients(["p:79"], ["thutuc"]) == set()
+
+
+async def test_cli_publishes_a_markdown_file_and_reports(
+    demo_database_url: str, tmp_path: Any
+) -> None:
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    note = tmp_path / "tin.md"
+    note.write_text(
+        "---\ntitle: Lịch tiếp công dân tháng 12\ntopics: [tiepcongdan]\nlocalities: [w:70]\n"
+        "source_document: Thông báo minh họa\n---\n"
+        "Chủ tịch UBND phường tiếp công dân sáng thứ Năm.\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "GIAITRINH_DATABASE_URL": demo_database_url}
+    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
+
+    async def run(*args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            giaitrinh,
+            *args,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        return proc.returncode or 0, (out + err).decode()
+
+    code, out = await run("explanation", "publish", str(note))
+    assert code == 0, out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["slug"] == "lich-tiep-cong-dan-thang-12" and result["version"] == 1
+    code, out = await run("broadcast", "report", str(result["broadcast"]))
+    assert code == 0 and json.loads(out)["recipients"] == 0
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\ntitle: X\nlocalities: [w:99999999]\n---\nNội dung\n", encoding="utf-8")
+    code, out = await run("explanation", "publish", str(bad))
+    assert code == 2 and "invalid_locality" in out
