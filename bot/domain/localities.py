@@ -80,12 +80,14 @@ def _index() -> dict[str, list[Locality]]:
     return index
 
 
+@lru_cache(maxsize=1)
+def _by_code() -> dict[str, Locality]:
+    return {loc.code: loc for loc in all_localities()}
+
+
 def by_code(code: str) -> Locality | None:
-    """A locality from its stored code."""
-    for loc in all_localities():
-        if loc.code == code:
-            return loc
-    return None
+    """A locality from its stored code ("p:1", "w:70")."""
+    return _by_code().get(code)
 
 
 def find(text: str, limit: int = 5) -> tuple[list[Locality], list[Locality]]:
