@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="Benchmark only: the answer action replies without searching (make eval).",
     )
 
+    # Outbox sending limits (token buckets). Telegram publishes about 30 messages/s per bot
+    # and 1 per second per chat; Zalo's per-OA quotas depend on the OA: set them here.
+    telegram_rate_per_s: float = 30.0
+    telegram_rate_per_chat_s: float = 1.0
+    zalo_rate_per_s: float = 10.0
+    zalo_rate_per_chat_s: float = 1.0
+
     web_max_chars: int = 2000
     log_level: str = "INFO"
     log_json: bool = False

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from sqlalchemy import select, update
 
+from bot.domain.ratelimit import RateLimiter
 from bot.services.conversations import recipient_for
 from bot.services.subscriptions import set_reachable
 from bot.store.db import Database
@@ -44,10 +45,16 @@ class Dispatcher:
     """Sends outbox rows through their contact's channel."""
 
     def __init__(
-        self, db: Database, channels: ChannelRegistry, batch: int = 50, lease_seconds: int = 120
+        self,
+        db: Database,
+        channels: ChannelRegistry,
+        batch: int = 50,
+        lease_seconds: int = 120,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._db = db
         self._channels = channels
+        self._limiter = limiter or RateLimiter({})
         self._batch = batch
         self._lease = timedelta(seconds=lease_seconds)
 
@@ -112,6 +119,7 @@ class Dispatcher:
             )
             recipient = await recipient_for(session, contact)
         channel = self._channels.get(recipient.channel)
+        await self._limiter.acquire(recipient.channel, recipient.channel_user_id)
         message = OutboundMessage(
             text=item.text,
             buttons=tuple(Button(b["title"], b["payload"]) for b in item.buttons or []),
@@ -185,6 +193,7 @@ class Dispatcher:
             try:
                 while await self.dispatch_once():
                     pass
+                self._limiter.forget_idle()
             except Exception:  # one bad round must not stop deliveries for good
                 log.exception("dispatch_round_failed")
             await asyncio.sleep(interval)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from telegram.error import TelegramError
 
 import actions.deps
+from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
 from bot.services import scheduler
 from bot.services.conversations import MessageFlow
@@ -59,7 +60,11 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[ENGINE] = engine
     app[CHANNELS] = channels
     app[FLOW] = MessageFlow(db, engine, channels, engine_max_chars=settings.engine_max_chars)
-    app[DISPATCHER] = Dispatcher(db, channels)
+    limits = {
+        "telegram": Limit(settings.telegram_rate_per_s, settings.telegram_rate_per_chat_s),
+        "zalo": Limit(settings.zalo_rate_per_s, settings.zalo_rate_per_chat_s),
+    }
+    app[DISPATCHER] = Dispatcher(db, channels, limiter=RateLimiter(limits))
     actions.deps.configure(db, KnowledgeBase(), answer_noop=settings.answer_noop)
     yield
     await app[FLOW].drain()

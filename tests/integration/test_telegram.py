@@ -270,3 +270,26 @@ async def test_set_webhook_command_registers_url_and_secret(fake_telegram: FakeT
     assert call["method"] == "setwebhook"
     assert call["url"] == "https://giaitrinh.example.vn/webhooks/telegram"
     assert call["secret_token"] == TELEGRAM_SECRET
+
+
+async def test_outbox_keeps_to_one_message_per_second_per_chat(
+    telegram_gateway: RunningGateway, fake_telegram: FakeTelegram
+) -> None:
+    from bot.store.models import Conversation, utcnow
+
+    fake_telegram.per_chat_interval = 1.0  # the fake answers 429 to anything faster
+    async with telegram_gateway.app[DB].session() as session:
+        contact = Contact(channel="telegram", channel_user_id=str(CHAT), last_seen_at=utcnow())
+        session.add(contact)
+        await session.flush()
+        session.add(Conversation(contact_id=contact.id))
+        session.add_all(
+            Delivery(contact_id=contact.id, kind="case_update", text=f"Thông báo {i}")
+            for i in range(3)
+        )
+    for _ in range(100):
+        if len(fake_telegram.texts_to(CHAT)) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert fake_telegram.texts_to(CHAT) == ["Thông báo 0", "Thông báo 1", "Thông báo 2"]
+    assert fake_telegram.too_many == 0, "the dispatcher never provoked a 429"
