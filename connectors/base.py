@@ -102,6 +102,9 @@ class DeliveryResult:
     reason: str = ""
     retry_after: float | None = None
     external_id: str | None = None
+    # True when the request may have reached the platform (a read timeout): a message
+    # sent at most once is then not retried.
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,9 @@ class Capabilities:
     max_text_length: int
     max_buttons: int
     pushes: bool  # True when the channel can send without the citizen asking (not web polling)
+    # True when sending depends on the citizen's last message (Zalo's interaction window):
+    # the dispatcher then looks up the conversation before sending.
+    window: bool = False
 
 
 class Channel(Protocol):

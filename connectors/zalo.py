@@ -277,7 +277,9 @@ class ZaloChannel:
     """Consultation (reply) messages through the OA API, within Zalo's sending rules."""
 
     name = "zalo"
-    capabilities = Capabilities(max_text_length=MAX_TEXT, max_buttons=MAX_BUTTONS, pushes=True)
+    capabilities = Capabilities(
+        max_text_length=MAX_TEXT, max_buttons=MAX_BUTTONS, pushes=True, window=True
+    )
 
     def __init__(self, http: aiohttp.ClientSession, tokens: ZaloTokens, settings: Settings) -> None:
         self._http = http

@@ -1,4 +1,10 @@
-"""Token buckets: how fast the dispatcher may send, per channel and per chat."""
+"""How fast the dispatcher may send: a token bucket per channel and a spacing per chat.
+
+Platforms count what *arrives*, so the dispatcher keeps a little headroom below their
+published limits: the channel-wide bucket runs at `headroom` x the limit with a burst of
+2% of a second's worth, and a chat's next message waits until 1/rate after the previous
+send to that chat *finished* (its arrival cannot be later than that), not after it started.
+"""
 
 from __future__ import annotations
 
@@ -37,52 +43,81 @@ class Limit:
 
 
 class RateLimiter:
-    """Waits as long as needed so that no channel or chat limit is exceeded."""
+    """Channel-wide token buckets (waited for, in order) and per-chat spacing (reserved)."""
 
     def __init__(
-        self, limits: dict[str, Limit], clock: Callable[[], float] = time.monotonic
+        self,
+        limits: dict[str, Limit],
+        clock: Callable[[], float] = time.monotonic,
+        headroom: float = 0.97,
     ) -> None:
         self._limits = limits
         self._clock = clock
-        self._buckets: dict[tuple[str, str], Bucket] = {}
-        self._lock = asyncio.Lock()
+        self._headroom = headroom
+        self._overall: dict[str, Bucket] = {}
+        self._chats: dict[tuple[str, str], Bucket] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    def _bucket(self, key: tuple[str, str], rate: float) -> Bucket:
-        bucket = self._buckets.get(key)
+    def limited(self, channel: str) -> bool:
+        """Whether `channel` has limits at all (web chat has none)."""
+        return channel in self._limits
+
+    def _chat_bucket(self, channel: str, chat: str) -> Bucket | None:
+        limit = self._limits.get(channel)
+        if limit is None:
+            return None
+        bucket = self._chats.get((channel, chat))
         if bucket is None:
-            # Burst of one second's worth overall, one message per chat.
-            burst = max(1.0, rate) if key[1] == "*" else 1.0
-            bucket = Bucket(rate, burst, burst, self._clock())
-            self._buckets[key] = bucket
+            bucket = Bucket(limit.per_chat_per_second * self._headroom, 1.0, 1.0, self._clock())
+            self._chats[(channel, chat)] = bucket
         return bucket
 
-    def delay(self, channel: str, chat: str) -> float:
-        """Seconds to wait before sending to `chat` on `channel`; 0 takes the tokens now."""
+    def reserve_chat(self, channel: str, chat: str) -> float:
+        """0 and the chat's turn is taken, or the seconds until it may be sent to."""
+        bucket = self._chat_bucket(channel, chat)
+        if bucket is None:
+            return 0.0
+        wait = bucket.wait_time(self._clock())
+        if wait == 0:
+            bucket.take()
+        return wait
+
+    def chat_done(self, channel: str, chat: str) -> None:
+        """The send to `chat` has finished: the spacing to its next message starts now."""
+        bucket = self._chats.get((channel, chat))
+        if bucket is not None:
+            bucket.tokens = min(bucket.tokens, 0.0)
+            bucket.updated = self._clock()
+
+    def overall_delay(self, channel: str) -> float:
+        """0 and a channel-wide token is taken, or the seconds until one is available."""
         limit = self._limits.get(channel)
         if limit is None:
             return 0.0
-        now = self._clock()
-        overall = self._bucket((channel, "*"), limit.per_second)
-        per_chat = self._bucket((channel, chat), limit.per_chat_per_second)
-        wait = max(overall.wait_time(now), per_chat.wait_time(now))
+        bucket = self._overall.get(channel)
+        if bucket is None:
+            rate = limit.per_second * self._headroom
+            burst = max(1.0, rate * 0.02)
+            bucket = Bucket(rate, burst, burst, self._clock())
+            self._overall[channel] = bucket
+        wait = bucket.wait_time(self._clock())
         if wait == 0:
-            overall.take()
-            per_chat.take()
+            bucket.take()
         return wait
 
-    async def acquire(self, channel: str, chat: str) -> None:
-        """Block until a message to `chat` may be sent."""
-        while True:
-            async with self._lock:
-                wait = self.delay(channel, chat)
-            if wait == 0:
-                return
-            await asyncio.sleep(wait)
+    async def acquire_overall(self, channel: str) -> None:
+        """Wait, first come first served, for a channel-wide token."""
+        if channel not in self._limits:
+            return
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            wait = self.overall_delay(channel)
+            while wait > 0:  # the bucket refills with time: nothing to wait for but the clock
+                await asyncio.sleep(wait)
+                wait = self.overall_delay(channel)
 
     def forget_idle(self, older_than: float = 300.0) -> None:
         """Drop per-chat buckets not used for a while (memory stays flat)."""
         now = self._clock()
-        for key in [
-            k for k, b in self._buckets.items() if k[1] != "*" and now - b.updated > older_than
-        ]:
-            del self._buckets[key]
+        for key in [k for k, b in self._chats.items() if now - b.updated > older_than]:
+            del self._chats[key]

@@ -135,7 +135,7 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
         broadcast = Broadcast(explanation_id=explanation.id, created_by=author)
         session.add(broadcast)
         await session.flush()
-        recipients = await plan_broadcast(session, broadcast.id, explanation)
+        recipients = await plan_broadcast(session, broadcast, explanation)
         broadcast.recipients = recipients
         return Published(slug, version, broadcast.id, recipients)
 
@@ -155,13 +155,18 @@ def broadcast_text(explanation: Explanation, topic_names: list[str]) -> str:
     return "\n".join(lines)
 
 
-async def plan_broadcast(session: AsyncSession, broadcast_id: int, explanation: Explanation) -> int:
+async def plan_broadcast(
+    session: AsyncSession, broadcast: Broadcast, explanation: Explanation
+) -> int:
     """One delivery per matching contact, written by the database (INSERT ... SELECT).
 
     A subscriber matches when the topic is one of the explanation's and the explanation
     targets the whole country, their locality, or their locality's province. Contacts with
-    several matching subscriptions get one delivery (GROUP BY, and a unique dedupe key).
+    several matching subscriptions get one delivery (GROUP BY, and a unique index on
+    broadcast and contact). The text is kept once, on the broadcast, not on every row.
     """
+    now = utcnow()
+    broadcast.planned_at = now
     if not explanation.topics:
         return 0
     names = (
@@ -169,9 +174,8 @@ async def plan_broadcast(session: AsyncSession, broadcast_id: int, explanation: 
         .scalars()
         .all()
     )
-    text = broadcast_text(explanation, list(names))
+    broadcast.text = broadcast_text(explanation, list(names))
     targets = list(explanation.localities)
-    now = utcnow()
     where_place = (
         true()
         if COUNTRY in targets
@@ -181,9 +185,8 @@ async def plan_broadcast(session: AsyncSession, broadcast_id: int, explanation: 
         select(
             Subscription.contact_id,
             literal("broadcast", String),
-            literal(broadcast_id, Integer),
-            literal(f"b{broadcast_id}:", String) + cast(Subscription.contact_id, String),
-            literal(text, String),
+            literal(broadcast.id, Integer),
+            literal("", String),
             cast(literal("[]", String), JSON),
             literal("pending", String),
             literal(0, Integer),
@@ -205,7 +208,6 @@ async def plan_broadcast(session: AsyncSession, broadcast_id: int, explanation: 
                 "contact_id",
                 "kind",
                 "broadcast_id",
-                "dedupe_key",
                 "text",
                 "buttons",
                 "status",
@@ -266,6 +268,8 @@ class BroadcastReport:
             "sent": self.by_status.get("sent", 0),
             "failed": self.by_status.get("failed", 0),
             "blocked": self.by_status.get("blocked", 0),
+            # The worker stopped mid-send: maybe delivered, never resent (at most once).
+            "unknown": self.by_status.get("unknown", 0),
             "failed_reasons": self.failed_reasons,
             "first_sent_at": self.first_sent_at,
             "last_sent_at": self.last_sent_at,

@@ -1,31 +1,79 @@
 """The outbox dispatcher: claims pending deliveries, sends them, records each outcome.
 
-Claiming sets status 'sending' with a lease (claimed_until) in one UPDATE, so two workers
-never take the same row (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer at a time).
-A worker that dies mid-send leaves its rows 'sending'; when the lease expires they go back
-to 'pending' (at-least-once: a case update must not be lost).
+One round ("wave"): claim up to `batch` due rows in one UPDATE (status 'sending', a lease,
+and this worker's id; PostgreSQL: FOR UPDATE SKIP LOCKED, SQLite: one writer at a time),
+defer the rows whose chat must wait (per-chat spacing), send the rest concurrently within
+the channel-wide limits, then record every outcome in one transaction.
+
+Crash safety. A worker killed mid-wave leaves its rows 'sending'. They are recovered when
+the lease runs out, or at once by a worker on the same host that sees the claiming process
+is gone. What happens then depends on the kind:
+- broadcasts are sent at most once: a row that may have been sent becomes 'unknown' (shown
+  in the delivery report) and is never sent again, so nobody gets a policy message twice;
+- replies and case updates are sent at least once: they go back to 'pending', because a
+  citizen who misses "your case was answered" is worse off than one who reads it twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from bot.domain.ratelimit import RateLimiter
 from bot.services.conversations import recipient_for
 from bot.services.subscriptions import set_reachable
 from bot.store.db import Database
-from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
-from connectors.base import Button, ChannelRegistry, DeliveryOutcome, OutboundMessage
+from bot.store.models import Broadcast, Contact, Conversation, Delivery, Message, utcnow
+from connectors.base import (
+    Button,
+    ChannelRegistry,
+    DeliveryOutcome,
+    DeliveryResult,
+    OutboundMessage,
+    Recipient,
+)
 
 log = structlog.get_logger(__name__)
 
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+
 MAX_ATTEMPTS = 8
+AT_MOST_ONCE = frozenset({"broadcast"})
+IN_DOUBT = "worker stopped while sending; not resent (sent at most once)"
+
+
+def new_worker_id() -> str:
+    """host:pid:nonce, so a worker on the same host can tell whether the claimer is alive."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _claimer_is_dead(claimed_by: str | None, host: str) -> bool:
+    """True only when the claim is from this host and its process no longer exists."""
+    if not claimed_by:
+        return False
+    parts = claimed_by.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +87,17 @@ class Claimed:
     buttons: list[Any]
     attempts: int
     message_id: int | None
+    broadcast_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One send and what came of it."""
+
+    item: Claimed
+    recipient: Recipient
+    text: str
+    result: DeliveryResult
 
 
 class Dispatcher:
@@ -48,24 +107,58 @@ class Dispatcher:
         self,
         db: Database,
         channels: ChannelRegistry,
-        batch: int = 50,
+        batch: int = 200,
         lease_seconds: int = 120,
         limiter: RateLimiter | None = None,
+        concurrency: int = 100,
     ) -> None:
         self._db = db
         self._channels = channels
         self._limiter = limiter or RateLimiter({})
         self._batch = batch
         self._lease = timedelta(seconds=lease_seconds)
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self._texts: dict[int, str] = {}  # broadcast id -> its message
+        self.worker = new_worker_id()
+        self._host = self.worker.rsplit(":", 2)[0]
+
+    # -- claiming -------------------------------------------------------------------------
+
+    async def recover(self, now: datetime) -> int:
+        """Release rows whose worker is gone; returns how many."""
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(Delivery.id, Delivery.kind, Delivery.claimed_by, Delivery.claimed_until)
+                    .where(Delivery.status == "sending")
+                    .order_by(Delivery.id)
+                )
+            ).all()
+            orphans = [
+                (row.id, row.kind)
+                for row in rows
+                if (row.claimed_until is not None and row.claimed_until < now)
+                or _claimer_is_dead(row.claimed_by, self._host)
+            ]
+            if not orphans:
+                return 0
+            once = [i for i, kind in orphans if kind in AT_MOST_ONCE]
+            again = [i for i, kind in orphans if kind not in AT_MOST_ONCE]
+            for ids, values in (
+                (once, {"status": "unknown", "error": IN_DOUBT}),
+                (again, {"status": "pending"}),
+            ):
+                for chunk in _chunks(ids, 500):
+                    await session.execute(
+                        update(Delivery)
+                        .where(Delivery.id.in_(chunk), Delivery.status == "sending")
+                        .values(claimed_until=None, claimed_by=None, **values)
+                    )
+            log.warning("deliveries_recovered", at_most_once=len(once), requeued=len(again))
+            return len(orphans)
 
     async def _claim(self, now: datetime) -> list[Claimed]:
         async with self._db.session() as session:
-            # Rows whose worker died go back to the queue once their lease is over.
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.status == "sending", Delivery.claimed_until < now)
-                .values(status="pending", claimed_until=None)
-            )
             ids_query = (
                 select(Delivery.id)
                 .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
@@ -84,6 +177,7 @@ class Dispatcher:
                     .values(
                         status="sending",
                         claimed_until=now + self._lease,
+                        claimed_by=self.worker,
                         attempts=Delivery.attempts + 1,
                     )
                     .returning(
@@ -94,106 +188,255 @@ class Dispatcher:
                         Delivery.buttons,
                         Delivery.attempts,
                         Delivery.message_id,
+                        Delivery.broadcast_id,
                     )
                 )
             ).all()
         return [Claimed(*row) for row in sorted(rows)]
 
+    async def _recipients(self, claimed: list[Claimed]) -> dict[int, Recipient]:
+        """Each claimed row's recipient, in two queries (plus one per windowed contact)."""
+        contact_ids = sorted({item.contact_id for item in claimed})
+        recipients: dict[int, Recipient] = {}
+        async with self._db.session() as session:
+            contacts = (
+                (await session.execute(select(Contact).where(Contact.id.in_(contact_ids))))
+                .scalars()
+                .all()
+            )
+            for contact in contacts:
+                channel = self._channels.get(contact.channel)
+                if channel.capabilities.window:
+                    recipients[contact.id] = await recipient_for(session, contact)
+                else:
+                    recipients[contact.id] = Recipient(contact.channel, contact.channel_user_id)
+            missing = {i.broadcast_id for i in claimed if i.broadcast_id} - set(self._texts)
+            if missing:
+                rows = await session.execute(
+                    select(Broadcast.id, Broadcast.text).where(Broadcast.id.in_(missing))
+                )
+                self._texts.update({bid: text for bid, text in rows})
+        return recipients
+
+    # -- one round --------------------------------------------------------------------------
+
     async def dispatch_once(self, now: datetime | None = None) -> int:
-        """Claim one batch and send it; returns how many were claimed."""
+        """Claim one wave, send it, record it; returns how many rows were claimed."""
         now = now or utcnow()
         claimed = await self._claim(now)
+        if not claimed:
+            return 0
+        recipients = await self._recipients(claimed)
+        ready: list[tuple[Claimed, Recipient]] = []
+        deferred: list[tuple[int, float]] = []
         for item in claimed:
-            await self._send(item)
+            recipient = recipients[item.contact_id]
+            wait = self._limiter.reserve_chat(recipient.channel, recipient.channel_user_id)
+            if wait > 0:
+                deferred.append((item.id, wait))
+            else:
+                ready.append((item, recipient))
+        if deferred:
+            await self._defer(deferred)
+        results = await asyncio.gather(*(self._send(item, r) for item, r in ready))
+        await self._record(list(results))
         return len(claimed)
 
-    async def _send(self, item: Claimed) -> None:
+    async def _defer(self, deferred: list[tuple[int, float]]) -> None:
+        """Rows whose chat must wait go back to the queue untouched (not an attempt)."""
+        now = utcnow()
+        table = DELIVERIES
         async with self._db.session() as session:
-            contact = await session.get(Contact, item.contact_id)
-            assert contact is not None
-            conversation_id = await session.scalar(
-                select(Conversation.id)
-                .where(Conversation.contact_id == contact.id)
-                .order_by(Conversation.id.desc())
-                .limit(1)
+            await session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"), table.c.claimed_by == self.worker)
+                .values(
+                    status="pending",
+                    claimed_until=None,
+                    claimed_by=None,
+                    attempts=table.c.attempts - 1,
+                    next_attempt_at=bindparam("b_next"),
+                ),
+                [{"b_id": i, "b_next": now + timedelta(seconds=w)} for i, w in deferred],
             )
-            recipient = await recipient_for(session, contact)
-        channel = self._channels.get(recipient.channel)
-        await self._limiter.acquire(recipient.channel, recipient.channel_user_id)
+
+    async def _send(self, item: Claimed, recipient: Recipient) -> Sent:
+        text = item.text or self._texts.get(item.broadcast_id or 0, "")
         message = OutboundMessage(
-            text=item.text,
+            text=text,
             buttons=tuple(Button(b["title"], b["payload"]) for b in item.buttons or []),
             ref=item.message_id,
         )
-        result = await channel.send(recipient, message)
+        channel = self._channels.get(recipient.channel)
+        async with self._concurrency:
+            await self._limiter.acquire_overall(recipient.channel)
+            try:
+                result = await channel.send(recipient, message)
+            except Exception as exc:  # a channel must not raise; if it does, say so
+                log.exception("channel_send_raised", channel=recipient.channel)
+                result = DeliveryResult(DeliveryOutcome.RETRY, type(exc).__name__, ambiguous=True)
+            finally:
+                self._limiter.chat_done(recipient.channel, recipient.channel_user_id)
+        return Sent(item, recipient, text, result)
+
+    # -- recording --------------------------------------------------------------------------
+
+    async def _record(self, results: list[Sent]) -> None:
+        """Every outcome of a wave in one transaction, in a handful of statements."""
         now = utcnow()
+        table = DELIVERIES
+        sent = [s for s in results if s.result.outcome is DeliveryOutcome.SENT]
+        changes: list[dict[str, Any]] = []
+        unreachable: set[int] = set()
+        failed_messages: list[dict[str, Any]] = []
         async with self._db.session() as session:
-            delivery = await session.get(Delivery, item.id)
-            assert delivery is not None
-            delivery.claimed_until = None
-            if result.outcome is DeliveryOutcome.SENT and item.message_id is not None:
-                # A reply that had to wait (rate limit): its message row already exists.
-                delivery.status = "sent"
-                delivery.sent_at = now
-                stored = await session.get(Message, item.message_id)
-                if stored is not None:
-                    stored.status = "sent"
-                    stored.error = None
-            elif result.outcome is DeliveryOutcome.SENT:
-                delivery.status = "sent"
-                delivery.sent_at = now
-                if conversation_id is None:
-                    conversation = Conversation(contact_id=item.contact_id)
-                    session.add(conversation)
-                    await session.flush()
-                    conversation_id = conversation.id
-                # The conversation history shows what was delivered, on every channel.
-                row = Message(
-                    conversation_id=conversation_id,
-                    direction="out",
-                    channel=recipient.channel,
-                    kind=item.kind,
-                    text=item.text,
-                    buttons=item.buttons or [],
-                    status="sent",
-                    external_id=None,
+            new_rows = [s for s in sent if s.item.message_id is None]
+            message_ids = await self._history(session, new_rows)
+            for s in sent:
+                changes.append(
+                    {
+                        "b_id": s.item.id,
+                        "status": "sent",
+                        "sent_at": now,
+                        "next_attempt_at": now,
+                        "error": None,
+                        "message_id": message_ids.get(s.item.id, s.item.message_id),
+                    }
                 )
-                session.add(row)
+            replies = [s.item.message_id for s in sent if s.item.message_id is not None]
+            if replies:
+                await session.execute(
+                    update(Message)
+                    .where(Message.id.in_(replies))
+                    .values(status="sent", error=None)
+                )
+            for s in results:
+                result, item = s.result, s.item
+                if result.outcome is DeliveryOutcome.SENT:
+                    continue
+                reason = (result.reason or result.outcome.value)[:500]
+                if result.outcome is DeliveryOutcome.RETRY and (
+                    result.ambiguous and item.kind in AT_MOST_ONCE
+                ):
+                    status, next_at = "unknown", now
+                elif result.outcome is DeliveryOutcome.RETRY and item.attempts < MAX_ATTEMPTS:
+                    wait = result.retry_after or min(300.0, 2.0**item.attempts)
+                    status, next_at = "pending", now + timedelta(seconds=wait)
+                elif result.outcome is DeliveryOutcome.UNREACHABLE:
+                    status, next_at = "blocked", now
+                    unreachable.add(item.contact_id)
+                else:
+                    status, next_at = "failed", now
+                changes.append(
+                    {
+                        "b_id": item.id,
+                        "status": status,
+                        "sent_at": None,
+                        "next_attempt_at": next_at,
+                        "error": reason,
+                        "message_id": item.message_id,
+                    }
+                )
+                if status != "pending" and item.message_id is not None:
+                    failed_messages.append({"b_id": item.message_id, "error": reason})
+                if status != "pending":
+                    log.warning(
+                        "delivery_not_sent",
+                        delivery_id=item.id,
+                        channel=s.recipient.channel,
+                        outcome=status,
+                    )
+            if changes:
+                # Only rows this worker still holds: a row recovered meanwhile is not touched.
+                await session.execute(
+                    update(table)
+                    .where(
+                        table.c.id == bindparam("b_id"),
+                        table.c.status == "sending",
+                        table.c.claimed_by == self.worker,
+                    )
+                    .values(claimed_until=None, claimed_by=None),
+                    changes,
+                )
+            if failed_messages:
+                messages = MESSAGES
+                await session.execute(
+                    update(messages)
+                    .where(messages.c.id == bindparam("b_id"))
+                    .values(status="failed"),
+                    failed_messages,
+                )
+            for contact_id in sorted(unreachable):
+                contact = await session.get(Contact, contact_id)
+                if contact is not None:
+                    await set_reachable(session, contact, False)
+
+    async def _history(self, session: Any, sent: list[Sent]) -> dict[int, int]:
+        """Each newly sent delivery as an outbound message of its contact's conversation
+        (the web chat shows it from there; Zalo's window counts it); delivery id -> message id."""
+        if not sent:
+            return {}
+        contact_ids = sorted({s.item.contact_id for s in sent})
+        conversations: dict[int, int] = {}
+        for chunk in _chunks(contact_ids, 500):
+            rows = await session.execute(
+                select(Conversation.contact_id, func.max(Conversation.id))
+                .where(Conversation.contact_id.in_(chunk))
+                .group_by(Conversation.contact_id)
+            )
+            conversations.update({contact: conv for contact, conv in rows})
+        for contact_id in contact_ids:
+            if contact_id not in conversations:
+                conversation = Conversation(contact_id=contact_id)
+                session.add(conversation)
                 await session.flush()
-                delivery.message_id = row.id
-            elif result.outcome is DeliveryOutcome.RETRY and item.attempts < MAX_ATTEMPTS:
-                delivery.status = "pending"
-                wait = result.retry_after or min(300.0, 2.0**item.attempts)
-                delivery.next_attempt_at = now + timedelta(seconds=wait)
-                delivery.error = result.reason[:500] or None
-            else:
-                delivery.status = (
-                    "blocked" if result.outcome is DeliveryOutcome.UNREACHABLE else "failed"
-                )
-                delivery.error = (result.reason or result.outcome.value)[:500]
-                if result.outcome is DeliveryOutcome.UNREACHABLE:
-                    contact_row = await session.get(Contact, item.contact_id)
-                    if contact_row is not None:
-                        await set_reachable(session, contact_row, False)
-                if item.message_id is not None:
-                    stored = await session.get(Message, item.message_id)
-                    if stored is not None:
-                        stored.status = "failed"
-                        stored.error = delivery.error
-                log.warning(
-                    "delivery_not_sent",
-                    delivery_id=item.id,
-                    channel=recipient.channel,
-                    outcome=result.outcome.value,
-                )
+                conversations[contact_id] = conversation.id
+        now = utcnow()
+        rows = [
+            {
+                "conversation_id": conversations[s.item.contact_id],
+                "direction": "out",
+                "channel": s.recipient.channel,
+                "kind": s.item.kind,
+                "text": s.text,
+                "buttons": s.item.buttons or [],
+                "attachments": [],
+                "status": "sent",
+                "attempts": 1,
+                "external_id": s.result.external_id,
+                "created_at": now,
+            }
+            for s in sent
+        ]
+        ids = (
+            await session.execute(
+                insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+            )
+        ).scalars()
+        return {s.item.id: message_id for s, message_id in zip(sent, ids, strict=True)}
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def drain(self) -> int:
+        """Send everything due now; returns how many rows were claimed in all."""
+        total = 0
+        while claimed := await self.dispatch_once():
+            total += claimed
+        return total
 
     async def run(self, interval: float) -> None:
-        """Background loop: drain the outbox, then sleep a little."""
+        """Background loop: recover orphans, drain the outbox, then sleep a little."""
         while True:
             try:
-                while await self.dispatch_once():
-                    pass
+                await self.recover(utcnow())
+                await self.drain()
                 self._limiter.forget_idle()
             except Exception:  # one bad round must not stop deliveries for good
                 log.exception("dispatch_round_failed")
             await asyncio.sleep(interval)
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+

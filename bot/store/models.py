@@ -272,6 +272,7 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
         UniqueConstraint("dedupe_key", name="uq_delivery_dedupe_key"),
+        Index("uq_delivery_broadcast_contact", "broadcast_id", "contact_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -282,10 +283,15 @@ class Delivery(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(default=list)
+    # pending -> sending (claimed) -> sent | failed | blocked | pending (retry later);
+    # unknown: the worker died mid-send and the kind is sent at most once (broadcasts).
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The worker holding the claim ("host:pid:nonce"), so a restarted worker on the same
+    # host can tell its dead predecessor's rows from a live neighbour's.
+    claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -374,4 +380,10 @@ class Broadcast(Base):
     explanation_id: Mapped[int] = mapped_column(ForeignKey("explanations.id"))
     created_by: Mapped[str] = mapped_column(String(120), default="")
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # The message every recipient gets (deliveries of a broadcast do not copy it).
+    text: Mapped[str] = mapped_column(Text, default="")
+    # When to send (the explanation's publish time); planned_at is set once the
+    # deliveries exist, so a scheduled broadcast is planned for the subscribers of that day.
+    send_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    planned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""Token buckets per channel and per chat, on a fake clock."""
+"""Channel-wide token buckets and per-chat spacing, on a fake clock."""
 
 from __future__ import annotations
 
@@ -13,34 +13,40 @@ class Clock:
         return self.now
 
 
-def test_overall_rate_and_burst() -> None:
+def test_overall_rate_keeps_headroom_and_a_small_burst() -> None:
     clock = Clock()
-    limiter = RateLimiter({"telegram": Limit(per_second=30, per_chat_per_second=1)}, clock)
-    sent = sum(limiter.delay("telegram", str(chat)) == 0 for chat in range(100))
-    assert sent == 30, "one second's burst, then wait"
-    wait = limiter.delay("telegram", "100")
-    assert 0 < wait <= 1 / 30 + 1e-9
-    clock.now += 1.0
-    assert sum(limiter.delay("telegram", str(chat)) == 0 for chat in range(200, 300)) == 30
+    limiter = RateLimiter({"telegram": Limit(per_second=200, per_chat_per_second=1)}, clock)
+    burst = sum(limiter.overall_delay("telegram") == 0 for _ in range(100))
+    assert burst == 3, "2% of 194/s, then wait"
+    wait = limiter.overall_delay("telegram")
+    assert 0 < wait <= 1 / 194 + 1e-9
+    taken = 0
+    for _ in range(1000):  # one second in 1 ms steps
+        clock.now += 0.001
+        taken += limiter.overall_delay("telegram") == 0
+    assert 190 <= taken <= 195, "97% of the published limit, never more"
 
 
-def test_one_message_per_second_per_chat() -> None:
+def test_a_chat_waits_from_the_end_of_its_previous_send() -> None:
     clock = Clock()
     limiter = RateLimiter({"telegram": Limit(per_second=30, per_chat_per_second=1)}, clock)
-    assert limiter.delay("telegram", "7") == 0
-    assert 0.99 <= limiter.delay("telegram", "7") <= 1.0
-    clock.now += 0.5
-    assert 0.49 <= limiter.delay("telegram", "7") <= 0.5
-    clock.now += 0.5
-    assert limiter.delay("telegram", "7") == 0
+    assert limiter.reserve_chat("telegram", "7") == 0
+    clock.now += 0.3  # the send took 0.3 s
+    limiter.chat_done("telegram", "7")
+    wait = limiter.reserve_chat("telegram", "7")
+    assert 1.0 < wait <= 1 / 0.97 + 1e-9, "spacing counts from when the send finished"
+    clock.now += wait + 1e-9
+    assert limiter.reserve_chat("telegram", "7") == 0
+    assert limiter.reserve_chat("telegram", "8") == 0, "other chats are independent"
 
 
 def test_unlimited_channel_and_idle_buckets_are_forgotten() -> None:
     clock = Clock()
     limiter = RateLimiter({"telegram": Limit(30, 1)}, clock)
-    assert all(limiter.delay("web", "x") == 0 for _ in range(1000))
+    assert all(limiter.reserve_chat("web", "x") == 0 for _ in range(1000))
+    assert all(limiter.overall_delay("web") == 0 for _ in range(1000))
     for chat in range(20):
-        limiter.delay("telegram", str(chat))
+        limiter.reserve_chat("telegram", str(chat))
     clock.now += 600
     limiter.forget_idle()
-    assert len(limiter._buckets) == 1  # only the channel-wide bucket stays
+    assert not limiter._chats

@@ -1,0 +1,40 @@
+"""dispatch: broadcast text and schedule, worker claims, one delivery per broadcast and contact
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-25 12:40:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("text", sa.Text(), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("send_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True))
+    # Broadcasts published before this revision were planned at once.
+    op.execute("UPDATE broadcasts SET planned_at = created_at")
+
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("claimed_by", sa.String(length=80), nullable=True))
+        batch_op.create_index(
+            "uq_delivery_broadcast_contact", ["broadcast_id", "contact_id"], unique=True
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("uq_delivery_broadcast_contact")
+        batch_op.drop_column("claimed_by")
+
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.drop_column("planned_at")
+        batch_op.drop_column("send_at")
+        batch_op.drop_column("text")
