@@ -18,10 +18,11 @@ import warnings
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import structlog
 from aiohttp import web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram.error import RetryAfter, TelegramError
 
 from bot.web.errors import error_response
 from bot.web.keys import FLOW, SETTINGS
@@ -35,6 +36,7 @@ from connectors.base import (
     button_ref,
     split_text,
 )
+from connectors.telegram_http import AiohttpRequest
 
 log = structlog.get_logger(__name__)
 
@@ -57,10 +59,12 @@ class TelegramChannel:
     name = "telegram"
     capabilities = Capabilities(max_text_length=MAX_TEXT, max_buttons=20, pushes=True)
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, http: aiohttp.ClientSession) -> None:
         self.bot = bot
+        self._http = http
+        self._url = f"{bot.base_url}/sendMessage"
 
-    def _keyboard(self, message: OutboundMessage) -> InlineKeyboardMarkup | None:
+    def _keyboard(self, message: OutboundMessage) -> dict[str, Any] | None:
         if not message.buttons:
             return None
         rows = []
@@ -68,34 +72,70 @@ class TelegramChannel:
             data = button.payload
             if len(data.encode()) > MAX_CALLBACK_BYTES and message.ref is not None:
                 data = button_ref(message.ref, index)  # resolved by the gateway on the way back
-            rows.append([InlineKeyboardButton(button.title[:64], callback_data=data[:64])])
-        return InlineKeyboardMarkup(rows)
+            rows.append([{"text": button.title[:64], "callback_data": data[:64]}])
+        return {"inline_keyboard": rows}
 
     async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
-        """Text cut at 4,096 characters on sentence ends; buttons under the last piece."""
+        """Text cut at 4,096 characters on sentence ends; buttons under the last piece.
+
+        sendMessage is called straight over aiohttp (one JSON request, no object model):
+        this is the broadcast hot path, and PTB's Bot.send_message costs several times the
+        CPU of the request itself. PTB still parses every update and does the rest."""
         pieces = split_text(message.text, MAX_TEXT) or [" "]
+        external_id = None
+        for number, piece in enumerate(pieces, start=1):
+            body: dict[str, Any] = {"chat_id": int(recipient.channel_user_id), "text": piece}
+            if number == len(pieces) and (markup := self._keyboard(message)) is not None:
+                body["reply_markup"] = markup
+            result = await self._post(body, already_sent=number > 1)
+            if result.outcome is not DeliveryOutcome.SENT:
+                return result
+            external_id = result.external_id
+        return DeliveryResult(DeliveryOutcome.SENT, external_id=external_id)
+
+    async def _post(self, body: dict[str, Any], already_sent: bool) -> DeliveryResult:
         try:
-            sent = None
-            for number, piece in enumerate(pieces, start=1):
-                markup = self._keyboard(message) if number == len(pieces) else None
-                sent = await self.bot.send_message(
-                    chat_id=int(recipient.channel_user_id), text=piece, reply_markup=markup
-                )
-        except RetryAfter as exc:
+            async with self._http.post(self._url, json=body, timeout=SEND_TIMEOUT) as response:
+                status = response.status
+                data = await response.json(content_type=None)
+        except aiohttp.ClientConnectorError as exc:  # never reached Telegram: safe to resend
             return DeliveryResult(
-                DeliveryOutcome.RETRY, f"flood control: {exc.message}", _retry_after(exc)
+                DeliveryOutcome.RETRY, f"network: {type(exc).__name__}", ambiguous=already_sent
             )
-        except Forbidden as exc:
-            return DeliveryResult(DeliveryOutcome.UNREACHABLE, exc.message)
-        except BadRequest as exc:  # BadRequest is a NetworkError subclass: check it first
-            return DeliveryResult(DeliveryOutcome.FAILED, exc.message)
-        except NetworkError as exc:
-            return DeliveryResult(DeliveryOutcome.RETRY, f"network: {exc.message}")
-        except TelegramError as exc:
-            return DeliveryResult(DeliveryOutcome.FAILED, exc.message)
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:  # it may have arrived
+            return DeliveryResult(
+                DeliveryOutcome.RETRY, f"network: {type(exc).__name__}", ambiguous=True
+            )
+        return outcome(status, data, already_sent)
+
+
+SEND_TIMEOUT = aiohttp.ClientTimeout(sock_connect=5, sock_read=15)
+
+
+def outcome(status: int, data: Any, already_sent: bool = False) -> DeliveryResult:
+    """A Bot API answer as a delivery outcome (the error table of the Bot API docs)."""
+    if not isinstance(data, dict):
+        return DeliveryResult(DeliveryOutcome.RETRY, f"HTTP {status}", ambiguous=True)
+    if data.get("ok") is True:
+        result = data.get("result")
+        message_id = result.get("message_id") if isinstance(result, dict) else None
         return DeliveryResult(
-            DeliveryOutcome.SENT, external_id=str(sent.message_id) if sent else None
+            DeliveryOutcome.SENT, external_id=None if message_id is None else str(message_id)
         )
+    code = int(data.get("error_code") or status)
+    reason = str(data.get("description") or f"HTTP {status}")[:300]
+    parameters = data.get("parameters")
+    parameters = parameters if isinstance(parameters, dict) else {}
+    if code == 429:  # flood control: wait as told
+        retry_after = float(parameters.get("retry_after") or 1)
+        return DeliveryResult(
+            DeliveryOutcome.RETRY, f"flood control: {reason}", retry_after, ambiguous=already_sent
+        )
+    if code == 403:  # blocked by the user, or the user is deactivated
+        return DeliveryResult(DeliveryOutcome.UNREACHABLE, reason)
+    if code >= 500:  # Telegram's own trouble: it may or may not have been sent
+        return DeliveryResult(DeliveryOutcome.RETRY, reason, ambiguous=True)
+    return DeliveryResult(DeliveryOutcome.FAILED, reason)  # 400 bad request, 401, 404
 
 
 def parse_update(data: dict[str, Any], bot: Bot) -> tuple[InboundMessage | None, str | None]:
@@ -222,7 +262,12 @@ async def poll(app: web.Application, wait_s: int = 25) -> None:
 
 def make_bot(token: str, api_base: str) -> Bot:
     """A Bot pointed at the given API server."""
-    return Bot(token=token, base_url=f"{api_base.rstrip('/')}/bot")
+    return Bot(
+        token=token,
+        base_url=f"{api_base.rstrip('/')}/bot",
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -26,13 +26,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import JSON, Table, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ratelimit import RateLimiter
 from bot.services.conversations import recipient_for
 from bot.services.subscriptions import set_reachable
 from bot.store.db import Database
-from bot.store.models import Broadcast, Contact, Conversation, Delivery, Message, utcnow
+from bot.store.models import (
+    Broadcast,
+    Contact,
+    Conversation,
+    Delivery,
+    Message,
+    UTCDateTime,
+    utcnow,
+)
 from connectors.base import (
     Button,
     ChannelRegistry,
@@ -111,6 +120,7 @@ class Dispatcher:
         lease_seconds: int = 120,
         limiter: RateLimiter | None = None,
         concurrency: int = 100,
+        lanes: int = 3,
     ) -> None:
         self._db = db
         self._channels = channels
@@ -118,6 +128,9 @@ class Dispatcher:
         self._batch = batch
         self._lease = timedelta(seconds=lease_seconds)
         self._concurrency = asyncio.Semaphore(concurrency)
+        self._lanes = lanes
+        # One lane at a time in the database (SQLite has one writer anyway); the others send.
+        self._db_turn = asyncio.Lock()
         self._texts: dict[int, str] = {}  # broadcast id -> its message
         self.worker = new_worker_id()
         self._host = self.worker.rsplit(":", 2)[0]
@@ -223,23 +236,27 @@ class Dispatcher:
     async def dispatch_once(self, now: datetime | None = None) -> int:
         """Claim one wave, send it, record it; returns how many rows were claimed."""
         now = now or utcnow()
-        claimed = await self._claim(now)
-        if not claimed:
-            return 0
-        recipients = await self._recipients(claimed)
-        ready: list[tuple[Claimed, Recipient]] = []
-        deferred: list[tuple[int, float]] = []
-        for item in claimed:
-            recipient = recipients[item.contact_id]
-            wait = self._limiter.reserve_chat(recipient.channel, recipient.channel_user_id)
-            if wait > 0:
-                deferred.append((item.id, wait))
-            else:
-                ready.append((item, recipient))
-        if deferred:
-            await self._defer(deferred)
+        # Claiming and reserving chats happen under the lock, so a later wave never
+        # overtakes an earlier one in a chat; sending overlaps with other lanes' database work.
+        async with self._db_turn:
+            claimed = await self._claim(now)
+            if not claimed:
+                return 0
+            recipients = await self._recipients(claimed)
+            ready: list[tuple[Claimed, Recipient]] = []
+            deferred: list[tuple[int, float]] = []
+            for item in claimed:
+                recipient = recipients[item.contact_id]
+                wait = self._limiter.reserve_chat(recipient.channel, recipient.channel_user_id)
+                if wait > 0:
+                    deferred.append((item.id, wait))
+                else:
+                    ready.append((item, recipient))
+            if deferred:
+                await self._defer(deferred)
         results = await asyncio.gather(*(self._send(item, r) for item, r in ready))
-        await self._record(list(results))
+        async with self._db_turn:
+            await self._record(list(results))
         return len(claimed)
 
     async def _defer(self, deferred: list[tuple[int, float]]) -> None:
@@ -290,25 +307,25 @@ class Dispatcher:
         unreachable: set[int] = set()
         failed_messages: list[dict[str, Any]] = []
         async with self._db.session() as session:
-            new_rows = [s for s in sent if s.item.message_id is None]
-            message_ids = await self._history(session, new_rows)
-            for s in sent:
-                changes.append(
-                    {
-                        "b_id": s.item.id,
-                        "status": "sent",
-                        "sent_at": now,
-                        "next_attempt_at": now,
-                        "error": None,
-                        "message_id": message_ids.get(s.item.id, s.item.message_id),
-                    }
+            connection = await session.connection()
+            await self._history(session, [s for s in sent if s.item.message_id is None])
+            for chunk in _chunks([s.item.id for s in sent], 500):
+                # Only rows this worker still holds: a row recovered meanwhile is not touched.
+                await connection.execute(
+                    update(table)
+                    .where(
+                        table.c.id.in_(chunk),
+                        table.c.status == "sending",
+                        table.c.claimed_by == self.worker,
+                    )
+                    .values(
+                        status="sent", sent_at=now, error=None, claimed_until=None, claimed_by=None
+                    )
                 )
             replies = [s.item.message_id for s in sent if s.item.message_id is not None]
             if replies:
                 await session.execute(
-                    update(Message)
-                    .where(Message.id.in_(replies))
-                    .values(status="sent", error=None)
+                    update(Message).where(Message.id.in_(replies)).values(status="sent", error=None)
                 )
             for s in results:
                 result, item = s.result, s.item
@@ -328,14 +345,7 @@ class Dispatcher:
                 else:
                     status, next_at = "failed", now
                 changes.append(
-                    {
-                        "b_id": item.id,
-                        "status": status,
-                        "sent_at": None,
-                        "next_attempt_at": next_at,
-                        "error": reason,
-                        "message_id": item.message_id,
-                    }
+                    {"b_id": item.id, "status": status, "next_attempt_at": next_at, "error": reason}
                 )
                 if status != "pending" and item.message_id is not None:
                     failed_messages.append({"b_id": item.message_id, "error": reason})
@@ -348,7 +358,7 @@ class Dispatcher:
                     )
             if changes:
                 # Only rows this worker still holds: a row recovered meanwhile is not touched.
-                await session.execute(
+                await connection.execute(
                     update(table)
                     .where(
                         table.c.id == bindparam("b_id"),
@@ -360,7 +370,7 @@ class Dispatcher:
                 )
             if failed_messages:
                 messages = MESSAGES
-                await session.execute(
+                await connection.execute(
                     update(messages)
                     .where(messages.c.id == bindparam("b_id"))
                     .values(status="failed"),
@@ -371,58 +381,67 @@ class Dispatcher:
                 if contact is not None:
                     await set_reachable(session, contact, False)
 
-    async def _history(self, session: Any, sent: list[Sent]) -> dict[int, int]:
-        """Each newly sent delivery as an outbound message of its contact's conversation
-        (the web chat shows it from there; Zalo's window counts it); delivery id -> message id."""
+    async def _history(self, session: AsyncSession, sent: list[Sent]) -> None:
+        """Each newly sent delivery becomes an outbound message of its contact's latest
+        conversation (the web chat shows it from there; Zalo's window counts it), copied by
+        the database in one INSERT ... SELECT."""
         if not sent:
-            return {}
+            return
         contact_ids = sorted({s.item.contact_id for s in sent})
-        conversations: dict[int, int] = {}
+        having: set[int] = set()
         for chunk in _chunks(contact_ids, 500):
-            rows = await session.execute(
-                select(Conversation.contact_id, func.max(Conversation.id))
-                .where(Conversation.contact_id.in_(chunk))
-                .group_by(Conversation.contact_id)
+            found = await session.execute(
+                select(Conversation.contact_id).where(Conversation.contact_id.in_(chunk))
             )
-            conversations.update({contact: conv for contact, conv in rows})
-        for contact_id in contact_ids:
-            if contact_id not in conversations:
-                conversation = Conversation(contact_id=contact_id)
-                session.add(conversation)
-                await session.flush()
-                conversations[contact_id] = conversation.id
+            having.update(found.scalars())
+        missing = [c for c in contact_ids if c not in having]
+        if missing:  # someone reached only by broadcasts: start their history
+            session.add_all(Conversation(contact_id=c) for c in missing)
+            await session.flush()
+        deliveries, messages = DELIVERIES, MESSAGES
+        latest = (
+            select(func.max(Conversation.id))
+            .where(Conversation.contact_id == deliveries.c.contact_id)
+            .scalar_subquery()
+        )
+        text = func.coalesce(func.nullif(deliveries.c.text, ""), Broadcast.text, "")
+        connection = await session.connection()
         now = utcnow()
-        rows = [
-            {
-                "conversation_id": conversations[s.item.contact_id],
-                "direction": "out",
-                "channel": s.recipient.channel,
-                "kind": s.item.kind,
-                "text": s.text,
-                "buttons": s.item.buttons or [],
-                "attachments": [],
-                "status": "sent",
-                "attempts": 1,
-                "external_id": s.result.external_id,
-                "created_at": now,
-            }
-            for s in sent
-        ]
-        ids = (
-            await session.execute(
-                insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+        for chunk in _chunks([s.item.id for s in sent], 500):
+            rows = (
+                select(
+                    latest,
+                    literal("out"),
+                    Contact.channel,
+                    deliveries.c.kind,
+                    text,
+                    deliveries.c.buttons,
+                    cast(literal("[]"), JSON),
+                    literal("sent"),
+                    literal(1),
+                    literal(now, UTCDateTime),
+                )
+                .select_from(deliveries)
+                .join(Contact, Contact.id == deliveries.c.contact_id)
+                .outerjoin(Broadcast, Broadcast.id == deliveries.c.broadcast_id)
+                .where(deliveries.c.id.in_(chunk))
             )
-        ).scalars()
-        return {s.item.id: message_id for s, message_id in zip(sent, ids, strict=True)}
+            columns = ["conversation_id", "direction", "channel", "kind", "text", "buttons"]
+            columns += ["attachments", "status", "attempts", "created_at"]
+            await connection.execute(insert(messages).from_select(columns, rows))
 
     # -- the loop ---------------------------------------------------------------------------
 
     async def drain(self) -> int:
-        """Send everything due now; returns how many rows were claimed in all."""
-        total = 0
-        while claimed := await self.dispatch_once():
-            total += claimed
-        return total
+        """Send everything due now, in `lanes` overlapping waves; returns rows claimed."""
+
+        async def lane() -> int:
+            total = 0
+            while claimed := await self.dispatch_once():
+                total += claimed
+            return total
+
+        return sum(await asyncio.gather(*(lane() for _ in range(self._lanes))))
 
     async def run(self, interval: float) -> None:
         """Background loop: recover orphans, drain the outbox, then sleep a little."""
@@ -439,4 +458,3 @@ class Dispatcher:
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-

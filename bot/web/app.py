@@ -49,7 +49,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         except TelegramError as exc:
             log.error("telegram_init_failed", reason=exc.message)
         app[telegram.TELEGRAM_BOT] = bot
-        channels.register(telegram.TelegramChannel(bot))
+        channels.register(telegram.TelegramChannel(bot, http))
     if settings.zalo_app_id:
         tokens = zalo.ZaloTokens(db, http, settings)
         await tokens.ensure_row()

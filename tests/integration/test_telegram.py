@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from sqlalchemy import func, select
 
 from bot.store.models import Contact, Delivery, Message
@@ -203,8 +204,11 @@ async def test_flood_control_waits_as_told_then_sends_once(
 async def test_long_text_is_split_and_too_long_payloads_use_references(
     fake_telegram: FakeTelegram,
 ) -> None:
-    async with make_bot(TELEGRAM_TOKEN, fake_telegram.base_url) as bot:  # type: ignore[attr-defined]
-        channel = TelegramChannel(bot)
+    async with (
+        make_bot(TELEGRAM_TOKEN, fake_telegram.base_url) as bot,  # type: ignore[attr-defined]
+        aiohttp.ClientSession() as http,
+    ):
+        channel = TelegramChannel(bot, http)
         text = "Cơ quan đã tiếp nhận yêu cầu của anh/chị và đang xử lý. " * 150
         from connectors.base import Button
 

@@ -1,0 +1,301 @@
+"""Broadcast dispatch against a fake Telegram Bot API in its own process on 127.0.0.1.
+
+    python -m bench.broadcast_dispatch [--deliveries 20000] [--only capacity|limits|crash]
+
+Three measurements, each printed next to its floor from the same run:
+- capacity: claim, send and record N broadcast deliveries with no platform limit, against a
+  bare aiohttp send loop to the same fake (goal: >= 0.5x);
+- limit use: the fake enforces 200 messages/s overall and 1/s per chat (429 above it); the
+  dispatcher should use >= 95% of it and cause no 429;
+- crash safety: N deliveries, the dispatcher process killed with SIGKILL twice and started
+  again; nobody may get a message twice (the fake counts per chat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import func, insert, select, text
+
+from bench.fake_telegram import TOKEN
+from bench.stack import free_port, wait_http
+from bot.domain.ratelimit import Limit, RateLimiter
+from bot.services.outbox import Dispatcher
+from bot.store.db import Database
+from bot.store.migrate import upgrade
+from bot.store.models import (
+    Agency,
+    Broadcast,
+    Contact,
+    Conversation,
+    Delivery,
+    Explanation,
+    utcnow,
+)
+from connectors.base import ChannelRegistry
+from connectors.telegram import TelegramChannel, make_bot
+
+TEXT = (
+    "Thủ tục cấp đổi giấy phép lái xe chuyển về UBND cấp xã từ 01/7/2025\n\n"
+    "Anh/chị nhận tin này vì đã đăng ký nhận tin về “Thủ tục hành chính”. "
+    "Nhắn “hủy nhận tin” để dừng."
+)
+FIRST_CHAT = 10_000_000
+
+
+@contextmanager
+def fake_api(per_second: float = 0, per_chat_interval: float = 0) -> Iterator[str]:
+    """A fake Bot API process; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_telegram", "--port", str(port)]
+        + ["--per-second", str(per_second), "--per-chat-interval", str(per_chat_interval)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/_stats", timeout=30)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def fake_stats(base: str) -> dict[str, Any]:
+    """What the fake counted."""
+    with urllib.request.urlopen(f"{base}/_stats", timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+async def seed(url: str, chats: int, doubles: int = 0) -> None:
+    """A fresh schema, `chats` Telegram contacts with one broadcast delivery each, and for
+    the first `doubles` chats a second delivery (a case update: same chat, 1 s spacing)."""
+    await upgrade(url)
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            agency = Agency(slug="bench", name="Cơ quan thử")
+            session.add(agency)
+            await session.flush()
+            explanation = Explanation(agency_id=agency.id, slug="bench", title="Thử")
+            session.add(explanation)
+            await session.flush()
+            broadcast = Broadcast(explanation_id=explanation.id, text=TEXT, recipients=chats)
+            session.add(broadcast)
+            await session.flush()
+            await session.execute(
+                insert(Contact),
+                [
+                    {"channel": "telegram", "channel_user_id": str(FIRST_CHAT + i)}
+                    for i in range(chats)
+                ],
+            )
+            first = await session.scalar(select(func.min(Contact.id)))
+            assert first is not None
+            # Subscribers came through the chat: each has a conversation already.
+            await session.execute(
+                insert(Conversation), [{"contact_id": first + i} for i in range(chats)]
+            )
+            # The chats that get two messages come first, so their second one is due early.
+            if doubles:
+                await session.execute(
+                    insert(Delivery),
+                    [
+                        {
+                            "contact_id": first + i,
+                            "kind": "case_update",
+                            "text": f"Hồ sơ của anh/chị đã được tiếp nhận ({i}).",
+                        }
+                        for i in range(doubles)
+                    ],
+                )
+            await session.execute(
+                insert(Delivery),
+                [
+                    {
+                        "contact_id": first + i,
+                        "kind": "broadcast",
+                        "broadcast_id": broadcast.id,
+                        "text": "",
+                    }
+                    for i in range(chats)
+                ],
+            )
+    finally:
+        await db.dispose()
+
+
+async def outstanding(db: Database) -> int:
+    """Rows not finished yet (pending or being sent)."""
+    async with db.session() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.status.in_(["pending", "sending"]))
+        )
+        return int(count or 0)
+
+
+async def statuses(url: str) -> dict[str, int]:
+    """Deliveries by status."""
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            rows = await session.execute(text("SELECT status, count(*) FROM deliveries GROUP BY 1"))
+            return {str(status): int(n) for status, n in rows}
+    finally:
+        await db.dispose()
+
+
+async def dispatch_until_done(
+    url: str, api: str, limiter: RateLimiter | None, batch: int, concurrency: int
+) -> float:
+    """Run a dispatcher until every delivery is finished; returns the seconds it took."""
+    db = Database(url)
+    try:
+        async with make_bot(TOKEN, api) as bot, aiohttp.ClientSession() as http:
+            channels = ChannelRegistry()
+            channels.register(TelegramChannel(bot, http))
+            dispatcher = Dispatcher(
+                db, channels, batch=batch, concurrency=concurrency, limiter=limiter
+            )
+            started = time.perf_counter()
+            await dispatcher.recover(utcnow())
+            while True:
+                await dispatcher.drain()
+                if not await outstanding(db):
+                    return time.perf_counter() - started
+                await asyncio.sleep(0.01)  # deferred rows (per-chat spacing) come due soon
+    finally:
+        await db.dispose()
+
+
+async def bare_loop(api: str, n: int, concurrency: int) -> float:
+    """The floor: the same sendMessage requests from a plain aiohttp loop; requests/s."""
+    url = f"{api}/bot{TOKEN}/sendMessage"
+    numbers = iter(range(n))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            for i in numbers:
+                form = {"chat_id": str(FIRST_CHAT + i), "text": TEXT}
+                async with http.post(url, data=form) as response:
+                    await response.read()
+                    assert response.status == 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return n / (time.perf_counter() - started)
+
+
+# -- the three measurements ---------------------------------------------------------------
+
+
+def capacity(work: Path, url: str | None, n: int, batch: int, concurrency: int) -> None:
+    with fake_api() as api:
+        floor = asyncio.run(bare_loop(api, n, concurrency))
+    url = url or f"sqlite+aiosqlite:///{work / 'capacity.db'}"
+    asyncio.run(seed(url, n))
+    with fake_api() as api:
+        elapsed = asyncio.run(dispatch_until_done(url, api, None, batch, concurrency))
+        counted = fake_stats(api)
+    rate = n / elapsed
+    print(
+        f"dispatch capacity, {n:,} deliveries: {rate:,.0f} deliveries/s "
+        f"(claimed, sent, recorded); bare aiohttp send loop {floor:,.0f} requests/s; "
+        f"ratio {rate / floor:.2f} (goal >= 0.5)"
+    )
+    print(
+        f"  fake counted {counted['sent']:,} messages; chats by count {counted['chats_by_count']}"
+    )
+    print(f"  deliveries by status {asyncio.run(statuses(url))}")
+
+
+def limit_use(work: Path, url: str | None, chats: int, doubles: int) -> None:
+    per_second, per_chat = 200.0, 1.0
+    url = url or f"sqlite+aiosqlite:///{work / 'limits.db'}"
+    asyncio.run(seed(url, chats, doubles))
+    limiter = RateLimiter({"telegram": Limit(per_second, per_chat)})
+    with fake_api(per_second, 1 / per_chat) as api:
+        asyncio.run(dispatch_until_done(url, api, limiter, 200, 100))
+        counted = fake_stats(api)
+    span = counted["last"] - counted["first"]
+    rate = (counted["sent"] - 1) / span if span > 0 else 0.0
+    print(
+        f"limit use, fake allows {per_second:.0f}/s overall and {per_chat:.0f}/s per chat: "
+        f"{rate:.1f} messages/s = {rate / per_second:.1%} of the limit (goal >= 95%); "
+        f"429s caused: {counted['too_many']} (goal 0)"
+    )
+    print(
+        f"  {counted['sent']:,} messages to {counted['chats']:,} chats "
+        f"({doubles:,} chats got two, spaced by the per-chat limit)"
+    )
+
+
+def crash_safety(work: Path, url: str | None, n: int, kills: int) -> None:
+    url = url or f"sqlite+aiosqlite:///{work / 'crash.db'}"
+    asyncio.run(seed(url, n))
+    runs = 0
+    with fake_api() as api:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        command = [sys.executable, "-m", "bench.dispatch_worker", url, api]
+        for kill in range(kills + 1):
+            runs += 1
+            worker = subprocess.Popen(command, env=env)
+            if kill == kills:
+                worker.wait(600)
+                break
+            target = n * (kill + 1) // (kills + 1)
+            while fake_stats(api)["sent"] < target and worker.poll() is None:
+                time.sleep(0.005)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(30)
+            print(f"  SIGKILL after {fake_stats(api)['sent']:,} messages")
+        counted = fake_stats(api)
+    by_status = asyncio.run(statuses(url))
+    by_count = {int(k): v for k, v in counted["chats_by_count"].items()}
+    twice = sum(v for k, v in by_count.items() if k > 1)
+    once = by_count.get(1, 0)
+    print(
+        f"crash safety, {n:,} deliveries, {kills} x SIGKILL, {runs} runs: "
+        f"exactly one message {once:,}, none {n - once - twice:,}, twice or more {twice} "
+        f"(goal: none twice)"
+    )
+    print(f"  deliveries by status {by_status} ('unknown': in flight at a kill, never resent)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--deliveries", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--only", choices=["capacity", "limits", "crash"], default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="giaitrinh-bench-") as tmp:
+        work = Path(tmp)
+        print(f"machine: {os.cpu_count()} cores, {sys.platform}; database: SQLite")
+        if args.only in (None, "capacity"):
+            capacity(work, None, args.deliveries, args.batch, args.concurrency)
+        if args.only in (None, "limits"):
+            limit_use(work, None, 2_000, 300)
+        if args.only in (None, "crash"):
+            crash_safety(work, None, args.deliveries, kills=2)
+
+
+if __name__ == "__main__":
+    main()
