@@ -162,7 +162,12 @@ async def statuses(url: str) -> dict[str, int]:
 
 
 async def dispatch_until_done(
-    url: str, api: str, limiter: RateLimiter | None, batch: int, concurrency: int
+    url: str,
+    api: str,
+    limiter: RateLimiter | None,
+    batch: int,
+    concurrency: int,
+    journal_dir: Path,
 ) -> float:
     """Run a dispatcher until every delivery is finished; returns the seconds it took."""
     db = Database(url)
@@ -171,13 +176,19 @@ async def dispatch_until_done(
             channels = ChannelRegistry()
             channels.register(TelegramChannel(bot, http))
             dispatcher = Dispatcher(
-                db, channels, batch=batch, concurrency=concurrency, limiter=limiter
+                db,
+                channels,
+                batch=batch,
+                concurrency=concurrency,
+                limiter=limiter,
+                journal_dir=journal_dir,
             )
             started = time.perf_counter()
             await dispatcher.recover(utcnow())
             while True:
                 await dispatcher.drain()
                 if not await outstanding(db):
+                    dispatcher.close()
                     return time.perf_counter() - started
                 await asyncio.sleep(0.01)  # deferred rows (per-chat spacing) come due soon
     finally:
@@ -212,7 +223,9 @@ def capacity(work: Path, url: str | None, n: int, batch: int, concurrency: int) 
     url = url or f"sqlite+aiosqlite:///{work / 'capacity.db'}"
     asyncio.run(seed(url, n))
     with fake_api() as api:
-        elapsed = asyncio.run(dispatch_until_done(url, api, None, batch, concurrency))
+        elapsed = asyncio.run(
+            dispatch_until_done(url, api, None, batch, concurrency, work / "journal")
+        )
         counted = fake_stats(api)
     rate = n / elapsed
     print(
@@ -232,7 +245,7 @@ def limit_use(work: Path, url: str | None, chats: int, doubles: int) -> None:
     asyncio.run(seed(url, chats, doubles))
     limiter = RateLimiter({"telegram": Limit(per_second, per_chat)})
     with fake_api(per_second, 1 / per_chat) as api:
-        asyncio.run(dispatch_until_done(url, api, limiter, 200, 100))
+        asyncio.run(dispatch_until_done(url, api, limiter, 200, 100, work / "journal"))
         counted = fake_stats(api)
     span = counted["last"] - counted["first"]
     rate = (counted["sent"] - 1) / span if span > 0 else 0.0
@@ -253,7 +266,7 @@ def crash_safety(work: Path, url: str | None, n: int, kills: int) -> None:
     runs = 0
     with fake_api() as api:
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        command = [sys.executable, "-m", "bench.dispatch_worker", url, api]
+        command = [sys.executable, "-m", "bench.dispatch_worker", url, api, str(work / "journal")]
         for kill in range(kills + 1):
             runs += 1
             worker = subprocess.Popen(command, env=env)
@@ -276,7 +289,10 @@ def crash_safety(work: Path, url: str | None, n: int, kills: int) -> None:
         f"exactly one message {once:,}, none {n - once - twice:,}, twice or more {twice} "
         f"(goal: none twice)"
     )
-    print(f"  deliveries by status {by_status} ('unknown': in flight at a kill, never resent)")
+    print(
+        f"  deliveries by status {by_status} "
+        "('unknown': in flight at a kill, neither confirmed nor resent)"
+    )
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """One dispatcher process for the crash-safety benchmark: sends until nothing is left.
 
-    python -m bench.dispatch_worker DATABASE_URL API_BASE
+    python -m bench.dispatch_worker DATABASE_URL API_BASE JOURNAL_DIR
 
 It recovers what a killed predecessor left behind (same host, process gone), then drains
 the outbox and exits 0 when no delivery is pending or being sent.
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from bench.broadcast_dispatch import dispatch_until_done
 
 
 def main() -> None:
-    url, api = sys.argv[1], sys.argv[2]
-    asyncio.run(dispatch_until_done(url, api, None, batch=200, concurrency=100))
+    url, api, journal = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    asyncio.run(dispatch_until_done(url, api, None, 200, 100, journal))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     action_token: SecretStr = SecretStr("")
 
     dispatch_interval: float = Field(default=1.0, description="Seconds between outbox rounds.")
+    outbox_journal_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "outbox",
+        description="Where outbox workers note each send, so a killed worker is settled exactly.",
+    )
     deadline_scan_interval: float = Field(default=300.0, description="Seconds between scans.")
     due_soon_hours: int = Field(
         default=48, description="Notice officers this long before a deadline."

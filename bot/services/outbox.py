@@ -17,12 +17,15 @@ is gone. What happens then depends on the kind:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -31,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ratelimit import RateLimiter
 from bot.services.conversations import recipient_for
+from bot.services.journal import Journal
 from bot.services.subscriptions import set_reachable
 from bot.store.db import Database
 from bot.store.models import (
@@ -64,6 +68,13 @@ IN_DOUBT = "worker stopped while sending; not resent (sent at most once)"
 def new_worker_id() -> str:
     """host:pid:nonce, so a worker on the same host can tell whether the claimer is alive."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _verdict(result: DeliveryResult) -> str:
+    """For the journal: delivered, certainly not delivered, or in doubt."""
+    if result.outcome is DeliveryOutcome.SENT:
+        return "ok"
+    return "doubt" if result.ambiguous else "safe"
 
 
 def _claimer_is_dead(claimed_by: str | None, host: str) -> bool:
@@ -121,6 +132,7 @@ class Dispatcher:
         limiter: RateLimiter | None = None,
         concurrency: int = 100,
         lanes: int = 3,
+        journal_dir: Path | None = None,
     ) -> None:
         self._db = db
         self._channels = channels
@@ -129,64 +141,100 @@ class Dispatcher:
         self._lease = timedelta(seconds=lease_seconds)
         self._concurrency = asyncio.Semaphore(concurrency)
         self._lanes = lanes
+        self._stopping = asyncio.Event()
         # One lane at a time in the database (SQLite has one writer anyway); the others send.
         self._db_turn = asyncio.Lock()
         self._texts: dict[int, str] = {}  # broadcast id -> its message
         self.worker = new_worker_id()
         self._host = self.worker.rsplit(":", 2)[0]
+        self._journal_dir = journal_dir
+        self._journal = Journal(journal_dir, self.worker) if journal_dir is not None else None
+        if journal_dir is not None:
+            Journal.sweep(journal_dir)
 
     # -- claiming -------------------------------------------------------------------------
 
     async def recover(self, now: datetime) -> int:
-        """Release rows whose worker is gone; returns how many."""
+        """Settle rows whose worker is gone; returns how many.
+
+        A worker of this host that died leaves its journal: rows it never sent go back to
+        the queue, rows it saw delivered are marked sent, and only rows truly in flight
+        follow their kind's rule. Without a journal (lease ran out, other host) every row
+        follows its kind's rule: broadcasts become 'unknown', the rest go back to the queue.
+        """
         async with self._db.session() as session:
             rows = (
                 await session.execute(
-                    select(Delivery.id, Delivery.kind, Delivery.claimed_by, Delivery.claimed_until)
+                    select(
+                        Delivery.id,
+                        Delivery.kind,
+                        Delivery.contact_id,
+                        Delivery.claimed_by,
+                        Delivery.claimed_until,
+                    )
                     .where(Delivery.status == "sending")
                     .order_by(Delivery.id)
                 )
             ).all()
+            dead = {row.claimed_by for row in rows if _claimer_is_dead(row.claimed_by, self._host)}
             orphans = [
-                (row.id, row.kind)
+                row
                 for row in rows
-                if (row.claimed_until is not None and row.claimed_until < now)
-                or _claimer_is_dead(row.claimed_by, self._host)
+                if row.claimed_by in dead
+                or (row.claimed_until is not None and row.claimed_until < now)
             ]
             if not orphans:
                 return 0
-            once = [i for i, kind in orphans if kind in AT_MOST_ONCE]
-            again = [i for i, kind in orphans if kind not in AT_MOST_ONCE]
-            for ids, values in (
-                (once, {"status": "unknown", "error": IN_DOUBT}),
-                (again, {"status": "pending"}),
-            ):
-                for chunk in _chunks(ids, 500):
-                    await session.execute(
-                        update(Delivery)
-                        .where(Delivery.id.in_(chunk), Delivery.status == "sending")
-                        .values(claimed_until=None, claimed_by=None, **values)
+            journals = {
+                worker: Journal.read(self._journal_dir, worker)
+                for worker in dead
+                if self._journal_dir is not None
+            }
+            settled: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            for row in orphans:
+                journal = journals.get(row.claimed_by)
+                verdict = journal.verdict(row.id) if journal is not None else "doubt"
+                if verdict == "ok":
+                    settled["sent"].append((row.id, row.contact_id))
+                elif verdict in ("unsent", "safe") or row.kind not in AT_MOST_ONCE:
+                    settled["pending"].append((row.id, row.contact_id))
+                else:
+                    settled["unknown"].append((row.id, row.contact_id))
+            connection = await session.connection()
+            values: dict[str, dict[str, Any]] = {
+                "sent": {"status": "sent", "sent_at": now},
+                "pending": {"status": "pending", "attempts": DELIVERIES.c.attempts - 1},
+                "unknown": {"status": "unknown", "error": IN_DOUBT},
+            }
+            if settled["sent"]:
+                await self._history(session, settled["sent"])
+            for status, pairs in settled.items():
+                for chunk in _chunks([i for i, _ in pairs], 500):
+                    await connection.execute(
+                        update(DELIVERIES)
+                        .where(DELIVERIES.c.id.in_(chunk), DELIVERIES.c.status == "sending")
+                        .values(claimed_until=None, claimed_by=None, **values[status])
                     )
-            log.warning("deliveries_recovered", at_most_once=len(once), requeued=len(again))
-            return len(orphans)
+        if self._journal_dir is not None:
+            for worker in dead:
+                Journal.remove(self._journal_dir, worker)
+        log.warning("deliveries_recovered", **{k: len(v) for k, v in settled.items()})
+        return len(orphans)
 
     async def _claim(self, now: datetime) -> list[Claimed]:
         async with self._db.session() as session:
-            ids_query = (
+            due = (
                 select(Delivery.id)
                 .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
                 .order_by(Delivery.id)
                 .limit(self._batch)
             )
             if not self._db.is_sqlite:
-                ids_query = ids_query.with_for_update(skip_locked=True)
-            ids = list((await session.execute(ids_query)).scalars().all())
-            if not ids:
-                return []
+                due = due.with_for_update(skip_locked=True)
             rows = (
                 await session.execute(
                     update(Delivery)
-                    .where(Delivery.id.in_(ids), Delivery.status == "pending")
+                    .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
                     .values(
                         status="sending",
                         claimed_until=now + self._lease,
@@ -287,6 +335,8 @@ class Dispatcher:
         channel = self._channels.get(recipient.channel)
         async with self._concurrency:
             await self._limiter.acquire_overall(recipient.channel)
+            if self._journal is not None:
+                self._journal.started(item.id)
             try:
                 result = await channel.send(recipient, message)
             except Exception as exc:  # a channel must not raise; if it does, say so
@@ -294,6 +344,8 @@ class Dispatcher:
                 result = DeliveryResult(DeliveryOutcome.RETRY, type(exc).__name__, ambiguous=True)
             finally:
                 self._limiter.chat_done(recipient.channel, recipient.channel_user_id)
+            if self._journal is not None:
+                self._journal.finished(item.id, _verdict(result))
         return Sent(item, recipient, text, result)
 
     # -- recording --------------------------------------------------------------------------
@@ -308,7 +360,9 @@ class Dispatcher:
         failed_messages: list[dict[str, Any]] = []
         async with self._db.session() as session:
             connection = await session.connection()
-            await self._history(session, [s for s in sent if s.item.message_id is None])
+            await self._history(
+                session, [(s.item.id, s.item.contact_id) for s in sent if s.item.message_id is None]
+            )
             for chunk in _chunks([s.item.id for s in sent], 500):
                 # Only rows this worker still holds: a row recovered meanwhile is not touched.
                 await connection.execute(
@@ -381,13 +435,13 @@ class Dispatcher:
                 if contact is not None:
                     await set_reachable(session, contact, False)
 
-    async def _history(self, session: AsyncSession, sent: list[Sent]) -> None:
+    async def _history(self, session: AsyncSession, sent: list[tuple[int, int]]) -> None:
         """Each newly sent delivery becomes an outbound message of its contact's latest
         conversation (the web chat shows it from there; Zalo's window counts it), copied by
         the database in one INSERT ... SELECT."""
         if not sent:
             return
-        contact_ids = sorted({s.item.contact_id for s in sent})
+        contact_ids = sorted({contact_id for _, contact_id in sent})
         having: set[int] = set()
         for chunk in _chunks(contact_ids, 500):
             found = await session.execute(
@@ -407,7 +461,7 @@ class Dispatcher:
         text = func.coalesce(func.nullif(deliveries.c.text, ""), Broadcast.text, "")
         connection = await session.connection()
         now = utcnow()
-        for chunk in _chunks([s.item.id for s in sent], 500):
+        for chunk in _chunks([delivery_id for delivery_id, _ in sent], 500):
             rows = (
                 select(
                     latest,
@@ -437,22 +491,37 @@ class Dispatcher:
 
         async def lane() -> int:
             total = 0
-            while claimed := await self.dispatch_once():
+            while not self._stopping.is_set() and (claimed := await self.dispatch_once()):
                 total += claimed
             return total
 
-        return sum(await asyncio.gather(*(lane() for _ in range(self._lanes))))
+        total = sum(await asyncio.gather(*(lane() for _ in range(self._lanes))))
+        if self._journal is not None:
+            self._journal.reset()  # nothing in flight, every outcome recorded
+        return total
+
+    def close(self) -> None:
+        """A clean stop: the journal has nothing left to say."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     async def run(self, interval: float) -> None:
-        """Background loop: recover orphans, drain the outbox, then sleep a little."""
-        while True:
+        """Background loop: recover orphans, drain the outbox, sleep a little; until stop()."""
+        while not self._stopping.is_set():
             try:
                 await self.recover(utcnow())
                 await self.drain()
                 self._limiter.forget_idle()
             except Exception:  # one bad round must not stop deliveries for good
                 log.exception("dispatch_round_failed")
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+        self.close()  # only reached after a finished wave: nothing in flight
+
+    def stop(self) -> None:
+        """Finish the waves in flight, then leave run() (a graceful shutdown)."""
+        self._stopping.set()
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

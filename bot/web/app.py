@@ -64,7 +64,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         "telegram": Limit(settings.telegram_rate_per_s, settings.telegram_rate_per_chat_s),
         "zalo": Limit(settings.zalo_rate_per_s, settings.zalo_rate_per_chat_s),
     }
-    app[DISPATCHER] = Dispatcher(db, channels, limiter=RateLimiter(limits))
+    app[DISPATCHER] = Dispatcher(
+        db, channels, limiter=RateLimiter(limits), journal_dir=settings.outbox_journal_dir
+    )
     actions.deps.configure(db, KnowledgeBase(), answer_noop=settings.answer_noop)
     yield
     await app[FLOW].drain()
@@ -85,13 +87,17 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             if telegram.TELEGRAM_BOT in app and telegram_polling(settings)
             else []
         ),
-        asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval)),
         *([asyncio.create_task(app[zalo.ZALO_TOKENS].run())] if zalo.ZALO_TOKENS in app else []),
         asyncio.create_task(
             scheduler.run(app[DB], settings.deadline_scan_interval, settings.due_soon_hours)
         ),
     ]
+    dispatcher = asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval))
     yield
+    # The outbox finishes the wave in flight (its journal would settle it anyway).
+    app[DISPATCHER].stop()
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(dispatcher, 20)
     for task in tasks:
         task.cancel()
     for task in tasks:
