@@ -357,6 +357,7 @@ class Subscription(Base):
     __table_args__ = (
         UniqueConstraint("contact_id", "topic", "locality", name="uq_subscription"),
         Index("ix_subscriptions_topic_locality_status", "topic", "locality", "status"),
+        Index("ix_subscriptions_topic_province_status", "topic", "province", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

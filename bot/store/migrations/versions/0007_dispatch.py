@@ -1,4 +1,5 @@
-"""dispatch: broadcast text and schedule, worker claims, one delivery per broadcast and contact
+"""dispatch: broadcast text and schedule, worker claims, one delivery per broadcast and contact,
+subscribers by province
 
 Revision ID: 0007
 Revises: 0006
@@ -29,7 +30,17 @@ def upgrade() -> None:
         )
 
 
+    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
+        # Broadcasts that target provinces find their subscribers through this index.
+        batch_op.create_index(
+            'ix_subscriptions_topic_province_status', ['topic', 'province', 'status']
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_subscriptions_topic_province_status')
+
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("uq_delivery_broadcast_contact")
         batch_op.drop_column("claimed_by")
