@@ -245,7 +245,7 @@ def limit_use(work: Path, url: str | None, chats: int, doubles: int) -> None:
     asyncio.run(seed(url, chats, doubles))
     limiter = RateLimiter({"telegram": Limit(per_second, per_chat)})
     with fake_api(per_second, 1 / per_chat) as api:
-        asyncio.run(dispatch_until_done(url, api, limiter, 200, 100, work / "journal"))
+        asyncio.run(dispatch_until_done(url, api, limiter, 500, 100, work / "journal"))
         counted = fake_stats(api)
     span = counted["last"] - counted["first"]
     rate = (counted["sent"] - 1) / span if span > 0 else 0.0
@@ -298,7 +298,7 @@ def crash_safety(work: Path, url: str | None, n: int, kills: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--deliveries", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--only", choices=["capacity", "limits", "crash"], default=None)
     args = parser.parse_args()

@@ -17,7 +17,7 @@ from bench.broadcast_dispatch import dispatch_until_done
 
 def main() -> None:
     url, api, journal = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-    asyncio.run(dispatch_until_done(url, api, None, 200, 100, journal))
+    asyncio.run(dispatch_until_done(url, api, None, 500, 100, journal))
 
 
 if __name__ == "__main__":

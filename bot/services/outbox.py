@@ -127,8 +127,8 @@ class Dispatcher:
         self,
         db: Database,
         channels: ChannelRegistry,
-        batch: int = 200,
-        lease_seconds: int = 120,
+        batch: int = 500,
+        lease_seconds: int = 300,
         limiter: RateLimiter | None = None,
         concurrency: int = 100,
         lanes: int = 3,
@@ -221,62 +221,63 @@ class Dispatcher:
         log.warning("deliveries_recovered", **{k: len(v) for k, v in settled.items()})
         return len(orphans)
 
-    async def _claim(self, now: datetime) -> list[Claimed]:
-        async with self._db.session() as session:
-            due = (
-                select(Delivery.id)
-                .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-                .order_by(Delivery.id)
-                .limit(self._batch)
-            )
-            if not self._db.is_sqlite:
-                due = due.with_for_update(skip_locked=True)
-            rows = (
-                await session.execute(
-                    update(Delivery)
-                    .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
-                    .values(
-                        status="sending",
-                        claimed_until=now + self._lease,
-                        claimed_by=self.worker,
-                        attempts=Delivery.attempts + 1,
-                    )
-                    .returning(
-                        Delivery.id,
-                        Delivery.contact_id,
-                        Delivery.kind,
-                        Delivery.text,
-                        Delivery.buttons,
-                        Delivery.attempts,
-                        Delivery.message_id,
-                        Delivery.broadcast_id,
-                    )
+    async def _claim(self, session: AsyncSession, now: datetime) -> list[Claimed]:
+        due = (
+            select(Delivery.id)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .order_by(Delivery.id)
+            .limit(self._batch)
+        )
+        if not self._db.is_sqlite:
+            due = due.with_for_update(skip_locked=True)
+        rows = (
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
+                .values(
+                    status="sending",
+                    claimed_until=now + self._lease,
+                    claimed_by=self.worker,
+                    attempts=Delivery.attempts + 1,
                 )
-            ).all()
+                .returning(
+                    Delivery.id,
+                    Delivery.contact_id,
+                    Delivery.kind,
+                    Delivery.text,
+                    Delivery.buttons,
+                    Delivery.attempts,
+                    Delivery.message_id,
+                    Delivery.broadcast_id,
+                )
+            )
+        ).all()
         return [Claimed(*row) for row in sorted(rows)]
 
-    async def _recipients(self, claimed: list[Claimed]) -> dict[int, Recipient]:
-        """Each claimed row's recipient, in two queries (plus one per windowed contact)."""
+    async def _recipients(
+        self, session: AsyncSession, claimed: list[Claimed]
+    ) -> dict[int, Recipient]:
+        """Each claimed row's recipient, in one query (plus one per windowed contact)."""
         contact_ids = sorted({item.contact_id for item in claimed})
         recipients: dict[int, Recipient] = {}
-        async with self._db.session() as session:
-            contacts = (
-                (await session.execute(select(Contact).where(Contact.id.in_(contact_ids))))
-                .scalars()
-                .all()
+        rows = await session.execute(
+            select(Contact.id, Contact.channel, Contact.channel_user_id).where(
+                Contact.id.in_(contact_ids)
             )
-            for contact in contacts:
-                channel = self._channels.get(contact.channel)
-                if channel.capabilities.window:
-                    recipients[contact.id] = await recipient_for(session, contact)
-                else:
-                    recipients[contact.id] = Recipient(contact.channel, contact.channel_user_id)
-            missing = {i.broadcast_id for i in claimed if i.broadcast_id} - set(self._texts)
-            if missing:
-                rows = await session.execute(
-                    select(Broadcast.id, Broadcast.text).where(Broadcast.id.in_(missing))
-                )
-                self._texts.update({bid: text for bid, text in rows})
+        )
+        for contact_id, channel_name, user_id in rows.all():
+            if self._channels.get(channel_name).capabilities.window:
+                contact = await session.get(Contact, contact_id)
+                assert contact is not None
+                recipients[contact_id] = await recipient_for(session, contact)
+            else:
+                recipients[contact_id] = Recipient(channel_name, user_id)
+        missing = {i.broadcast_id for i in claimed if i.broadcast_id} - set(self._texts)
+        if missing:
+            texts = await session.execute(
+                select(Broadcast.id, Broadcast.text).where(Broadcast.id.in_(missing))
+            )
+            self._texts.update({bid: text for bid, text in texts.all()})
         return recipients
 
     # -- one round --------------------------------------------------------------------------
@@ -287,10 +288,11 @@ class Dispatcher:
         # Claiming and reserving chats happen under the lock, so a later wave never
         # overtakes an earlier one in a chat; sending overlaps with other lanes' database work.
         async with self._db_turn:
-            claimed = await self._claim(now)
+            async with self._db.session() as session:
+                claimed = await self._claim(session, now)
+                recipients = await self._recipients(session, claimed) if claimed else {}
             if not claimed:
                 return 0
-            recipients = await self._recipients(claimed)
             ready: list[tuple[Claimed, Recipient]] = []
             deferred: list[tuple[int, float]] = []
             for item in claimed:

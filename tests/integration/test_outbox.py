@@ -1,0 +1,165 @@
+"""The outbox dispatcher on a real database and the fake Bot API: waves, recovery, journal."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.services.journal import Journal, journal_path
+from bot.services.outbox import IN_DOUBT, Dispatcher, new_worker_id
+from bot.store.db import Database
+from bot.store.models import (
+    Agency,
+    Broadcast,
+    Contact,
+    Conversation,
+    Delivery,
+    Explanation,
+    Message,
+    utcnow,
+)
+from connectors.base import ChannelRegistry
+from connectors.telegram import TelegramChannel, make_bot
+from tests.conftest import TELEGRAM_TOKEN
+from tests.fakes.telegram_api import FakeTelegram
+
+FIRST_CHAT = 8800000
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def channels(fake_telegram: FakeTelegram) -> AsyncIterator[ChannelRegistry]:
+    base = fake_telegram.base_url  # type: ignore[attr-defined]
+    async with make_bot(TELEGRAM_TOKEN, base) as bot, aiohttp.ClientSession() as http:
+        registry = ChannelRegistry()
+        registry.register(TelegramChannel(bot, http))
+        yield registry
+
+
+async def broadcast_to(db: Database, chats: int, text: str = "Chính sách mới") -> list[int]:
+    """`chats` Telegram subscribers, one broadcast delivery each; returns delivery ids."""
+    async with db.session() as session:
+        agency = Agency(slug="a", name="Cơ quan")
+        session.add(agency)
+        await session.flush()
+        explanation = Explanation(agency_id=agency.id, slug="e", title="Giải trình")
+        session.add(explanation)
+        await session.flush()
+        broadcast = Broadcast(explanation_id=explanation.id, text=text)
+        session.add(broadcast)
+        await session.flush()
+        ids = []
+        for i in range(chats):
+            contact = Contact(channel="telegram", channel_user_id=str(FIRST_CHAT + i))
+            session.add(contact)
+            await session.flush()
+            session.add(Conversation(contact_id=contact.id))
+            delivery = Delivery(
+                contact_id=contact.id, kind="broadcast", broadcast_id=broadcast.id, text=""
+            )
+            session.add(delivery)
+            await session.flush()
+            ids.append(delivery.id)
+        return ids
+
+
+def dead_worker() -> str:
+    """The id a worker on this host had, whose process has exited."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    host = new_worker_id().rsplit(":", 2)[0]
+    return f"{host}:{process.pid}:deadbeef"
+
+
+async def claim_as(db: Database, worker: str, ids: list[int], kind: str | None = None) -> None:
+    async with db.session() as session:
+        for delivery in (
+            await session.execute(select(Delivery).where(Delivery.id.in_(ids)))
+        ).scalars():
+            delivery.status = "sending"
+            delivery.claimed_by = worker
+            delivery.claimed_until = utcnow() + timedelta(minutes=5)
+            delivery.attempts = 1
+            if kind is not None:
+                delivery.kind = kind
+
+
+async def statuses(db: Database) -> dict[int, str]:
+    async with db.session() as session:
+        rows = await session.execute(select(Delivery.id, Delivery.status).order_by(Delivery.id))
+        return {delivery_id: status for delivery_id, status in rows.all()}
+
+
+async def test_a_wave_sends_each_delivery_once_and_records_it_in_the_history(
+    db: Database, channels: ChannelRegistry, fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    ids = await broadcast_to(db, 12, "Hướng dẫn mới về thủ tục cấp xã")
+    dispatcher = Dispatcher(db, channels, batch=5, lanes=2, journal_dir=tmp_path)
+    assert await dispatcher.drain() == 12
+    assert await dispatcher.drain() == 0, "nothing is sent twice"
+    assert set((await statuses(db)).values()) == {"sent"}
+    assert sorted(fake_telegram.per_chat) == [FIRST_CHAT + i for i in range(12)]
+    assert set(fake_telegram.per_chat.values()) == {1}
+    assert fake_telegram.texts_to(FIRST_CHAT) == ["Hướng dẫn mới về thủ tục cấp xã"]
+    async with db.session() as session:
+        history = (
+            await session.execute(select(Message.text).where(Message.direction == "out"))
+        ).scalars()
+        assert list(history) == ["Hướng dẫn mới về thủ tục cấp xã"] * len(ids)
+    assert journal_path(tmp_path, dispatcher.worker).read_bytes() == b"", "nothing in flight"
+
+
+async def test_a_killed_worker_is_settled_from_its_journal(
+    db: Database, channels: ChannelRegistry, fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    ids = await broadcast_to(db, 4)
+    never_sent, delivered, in_flight, case_update = ids
+    worker = dead_worker()
+    await claim_as(db, worker, [never_sent, delivered, in_flight])
+    await claim_as(db, worker, [case_update], kind="case_update")
+    journal = Journal(tmp_path, worker)
+    journal.started(delivered)
+    journal.finished(delivered, "ok")
+    journal.started(in_flight)
+    journal.started(case_update)
+
+    dispatcher = Dispatcher(db, channels, journal_dir=tmp_path)
+    assert await dispatcher.recover(utcnow()) == 4
+    after = await statuses(db)
+    assert after[never_sent] == "pending", "never left the process: sent again"
+    assert after[delivered] == "sent", "the platform had confirmed it"
+    assert after[in_flight] == "unknown", "a broadcast in doubt is not sent twice"
+    assert after[case_update] == "pending", "a case update in doubt is sent again"
+    assert not journal.path.exists(), "the dead worker's journal is gone once settled"
+
+    await dispatcher.drain()
+    assert sorted(fake_telegram.per_chat) == [FIRST_CHAT, FIRST_CHAT + 3]
+    async with db.session() as session:
+        row = await session.get(Delivery, in_flight)
+        assert row is not None and row.error == IN_DOUBT
+
+
+async def test_without_a_journal_an_expired_claim_follows_the_kind(
+    db: Database, channels: ChannelRegistry, fake_telegram: FakeTelegram
+) -> None:
+    broadcast, case_update = await broadcast_to(db, 2)
+    other_host = "elsewhere:4242:cafe"
+    await claim_as(db, other_host, [broadcast])
+    await claim_as(db, other_host, [case_update], kind="case_update")
+    dispatcher = Dispatcher(db, channels)
+    assert await dispatcher.recover(utcnow()) == 0, "a live claim elsewhere is left alone"
+    assert await dispatcher.recover(utcnow() + timedelta(minutes=10)) == 2
+    after = await statuses(db)
+    assert after == {broadcast: "unknown", case_update: "pending"}
