@@ -149,15 +149,32 @@ def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> dict[str, object]:
         db = Database(settings.database_url)
         try:
-            result = await publish(db, spec_from_json(meta), args.author)
+            return (await publish(db, spec_from_json(meta), args.author)).as_json()
         finally:
             await db.dispose()
-        return {
-            "slug": result.slug,
-            "version": result.version,
-            "broadcast": result.broadcast_id,
-            "recipients": result.recipients,
-        }
+
+    try:
+        print(json.dumps(asyncio.run(run()), ensure_ascii=False))
+    except GiaitrinhError as exc:
+        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _broadcast_send(settings: Settings, args: argparse.Namespace) -> int:
+    """Broadcast the current version of an explanation to whoever has not received it."""
+    import json
+
+    from bot.errors import GiaitrinhError
+    from bot.services.explanations import send_again
+    from bot.store.db import Database
+
+    async def run() -> dict[str, object]:
+        db = Database(settings.database_url)
+        try:
+            return (await send_again(db, args.slug, args.author)).as_json()
+        finally:
+            await db.dispose()
 
     try:
         print(json.dumps(asyncio.run(run()), ensure_ascii=False))
@@ -252,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep = bc_sub.add_parser("report", help="delivery report of a broadcast")
     rep.add_argument("id", type=int)
     rep.set_defaults(func=_broadcast_report)
+    snd = bc_sub.add_parser(
+        "send", help="send an explanation's current version to subscribers who lack it"
+    )
+    snd.add_argument("slug")
+    snd.add_argument("--author", default="cli")
+    snd.set_defaults(func=_broadcast_send)
 
     tg = sub.add_parser("telegram", help="Telegram bot set-up")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, exists, func, insert, literal, select, union
+import structlog
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.localities import by_code
@@ -26,7 +40,10 @@ from bot.store.models import (
 )
 from nlu.text import fold
 
+log = structlog.get_logger(__name__)
+
 COUNTRY = "country"
+VIETNAM = timezone(timedelta(hours=7), "ICT")
 STOP_LINE = "Gõ “hủy nhận tin” để dừng nhận tin."
 
 
@@ -42,16 +59,27 @@ class ExplanationSpec:
     topics: tuple[str, ...] = ()
     localities: tuple[str, ...] = (COUNTRY,)
     slug: str = ""
+    publish_at: datetime | None = None  # None: now
 
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """The stored version and its broadcast."""
+    """The stored version and its broadcast (planned now, or at `scheduled_for`)."""
 
     slug: str
     version: int
     broadcast_id: int
     recipients: int
+    scheduled_for: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON for the API and CLI."""
+        return {
+            "slug": self.slug,
+            "version": self.version,
+            "scheduled_for": self.scheduled_for.isoformat() if self.scheduled_for else None,
+            "broadcast": {"id": self.broadcast_id, "recipients": self.recipients},
+        }
 
 
 def slugify(title: str) -> str:
@@ -84,6 +112,7 @@ def spec_from_json(body: dict[str, Any]) -> ExplanationSpec:
         if code != COUNTRY and by_code(code) is None:
             raise InvalidInput(f"Unknown locality {code!r}.", code="invalid_locality")
     return ExplanationSpec(
+        publish_at=_publish_time(body.get("publish_at")),
         title=text("title", 300, required=True),
         body=text("body", 50_000, required=True),
         summary=text("summary", 1000),
@@ -95,8 +124,31 @@ def spec_from_json(body: dict[str, Any]) -> ExplanationSpec:
     )
 
 
+def _publish_time(value: Any) -> datetime | None:
+    """ISO 8601 (or a YAML timestamp); without an offset it is Vietnam time (UTC+7)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise InvalidInput(
+                "'publish_at' must be a date and time such as 2026-12-01T08:00+07:00.",
+                code="invalid_publish_at",
+            ) from exc
+    if not isinstance(value, datetime):
+        raise InvalidInput("'publish_at' must be a date and time.", code="invalid_publish_at")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=VIETNAM)
+    return value.astimezone(UTC)
+
+
 async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published:
-    """Store a new version (the old one stays readable) and plan its broadcast, atomically."""
+    """Store a new version (the old one stays readable) and plan its broadcast, atomically.
+
+    With a publish time in the future the version waits, not current and not searchable,
+    and `release_scheduled` makes it current and plans its broadcast when the time comes
+    (for the subscribers of that day)."""
     slug = slugify(spec.slug or spec.title)
     async with db.session() as session:
         known = set((await session.execute(select(Topic.slug))).scalars())
@@ -106,6 +158,8 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
         agency = (await session.execute(select(Agency).order_by(Agency.id))).scalars().first()
         if agency is None:
             raise NotFound("No agency configured.", code="no_agency")
+        now = utcnow()
+        later = spec.publish_at is not None and spec.publish_at > now
         current = (
             await session.execute(
                 select(Explanation)
@@ -113,16 +167,19 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
                 .with_for_update()
             )
         ).scalar_one_or_none()
-        version = 1
-        if current is not None:
+        latest = await session.scalar(
+            select(func.max(Explanation.version)).where(Explanation.slug == slug)
+        )
+        version = int(latest or 0) + 1
+        if current is not None and not later:
             current.is_current = False
-            version = current.version + 1
             await session.flush()
         explanation = Explanation(
             agency_id=agency.id,
             slug=slug,
             version=version,
-            is_current=True,
+            is_current=not later,
+            published_at=spec.publish_at if later else now,
             title=spec.title,
             summary=spec.summary,
             body=spec.body,
@@ -133,12 +190,85 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
         )
         session.add(explanation)
         await session.flush()
-        broadcast = Broadcast(explanation_id=explanation.id, created_by=author)
+        broadcast = Broadcast(
+            explanation_id=explanation.id, created_by=author, send_at=explanation.published_at
+        )
         session.add(broadcast)
         await session.flush()
-        recipients = await plan_broadcast(session, broadcast, explanation)
-        broadcast.recipients = recipients
-        return Published(slug, version, broadcast.id, recipients)
+        if later:
+            return Published(slug, version, broadcast.id, 0, explanation.published_at)
+        broadcast.recipients = await plan_broadcast(session, broadcast, explanation)
+        return Published(slug, version, broadcast.id, broadcast.recipients)
+
+
+async def release_scheduled(db: Database, now: datetime | None = None) -> int:
+    """Make due scheduled versions current and plan their broadcasts; returns how many.
+
+    Each is taken by one conditional UPDATE (planned_at from NULL), so two gateways never
+    plan the same broadcast. A version overtaken by a newer current one is not released."""
+    now = now or utcnow()
+    released = 0
+    async with db.session() as session:
+        due = (
+            await session.execute(
+                select(Broadcast.id)
+                .where(Broadcast.planned_at.is_(None), Broadcast.send_at <= now)
+                .order_by(Broadcast.id)
+            )
+        ).scalars()
+        due_ids = list(due)
+    for broadcast_id in due_ids:
+        async with db.session() as session:
+            taken = await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.planned_at.is_(None))
+                .values(planned_at=now)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            broadcast = await session.get(Broadcast, broadcast_id)
+            assert broadcast is not None
+            explanation = await session.get(Explanation, broadcast.explanation_id)
+            assert explanation is not None
+            current = (
+                await session.execute(
+                    select(Explanation)
+                    .where(Explanation.slug == explanation.slug, Explanation.is_current.is_(True))
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if current is not None and current.version > explanation.version:
+                log.warning("scheduled_version_overtaken", broadcast_id=broadcast_id)
+                continue
+            if current is not None:
+                current.is_current = False
+                await session.flush()
+            explanation.is_current = True
+            broadcast.recipients = await plan_broadcast(session, broadcast, explanation)
+            released += 1
+    return released
+
+
+async def send_again(db: Database, slug: str, author: str) -> Published:
+    """`giaitrinh broadcast send`: broadcast the current version now, to matching
+    subscribers who have not received any broadcast of this version yet."""
+    async with db.session() as session:
+        explanation = (
+            await session.execute(
+                select(Explanation).where(
+                    Explanation.slug == slug, Explanation.is_current.is_(True)
+                )
+            )
+        ).scalar_one_or_none()
+        if explanation is None:
+            raise NotFound("Không tìm thấy bài giải trình.", code="explanation_not_found")
+        broadcast = Broadcast(explanation_id=explanation.id, created_by=author, send_at=utcnow())
+        session.add(broadcast)
+        await session.flush()
+        broadcast.recipients = await plan_broadcast(
+            session, broadcast, explanation, skip_received=True
+        )
+        return Published(slug, explanation.version, broadcast.id, broadcast.recipients)
 
 
 def broadcast_text(explanation: Explanation, topic_names: list[str]) -> str:
@@ -157,7 +287,10 @@ def broadcast_text(explanation: Explanation, topic_names: list[str]) -> str:
 
 
 async def plan_broadcast(
-    session: AsyncSession, broadcast: Broadcast, explanation: Explanation
+    session: AsyncSession,
+    broadcast: Broadcast,
+    explanation: Explanation,
+    skip_received: bool = False,
 ) -> int:
     """One delivery per matching contact, written by the database (INSERT ... SELECT).
 
@@ -202,6 +335,19 @@ async def plan_broadcast(
         literal(now, UTCDateTime),
         literal(now, UTCDateTime),
     ).where(Contact.unreachable_at.is_(None), subscribed)
+    if skip_received:  # an explicit resend: not to whoever already has this version
+        earlier = aliased(Delivery)
+        matching = matching.where(
+            ~exists()
+            .where(earlier.contact_id == Contact.id)
+            .where(
+                earlier.broadcast_id.in_(
+                    select(Broadcast.id).where(
+                        Broadcast.explanation_id == explanation.id, Broadcast.id != broadcast.id
+                    )
+                )
+            )
+        )
     result = await session.execute(
         insert(Delivery).from_select(
             [

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ratelimit import RateLimiter
 from bot.services.conversations import recipient_for
+from bot.services.explanations import release_scheduled
 from bot.services.journal import Journal
 from bot.services.subscriptions import set_reachable
 from bot.store.db import Database
@@ -513,6 +514,7 @@ class Dispatcher:
         while not self._stopping.is_set():
             try:
                 await self.recover(utcnow())
+                await release_scheduled(self._db)  # scheduled explanations whose time came
                 await self.drain()
                 self._limiter.forget_idle()
             except Exception:  # one bad round must not stop deliveries for good

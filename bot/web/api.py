@@ -176,14 +176,19 @@ async def publish_explanation(request: web.Request) -> web.Response:
         raise Forbidden("Chỉ cán bộ mới đăng bài giải trình.", code="officer_only")
     spec = explanations.spec_from_json(await _body(request))
     published = await explanations.publish(request.app[DB], spec, actor.name)
-    return web.json_response(
-        {
-            "slug": published.slug,
-            "version": published.version,
-            "broadcast": {"id": published.broadcast_id, "recipients": published.recipients},
-        },
-        status=201,
+    return web.json_response(published.as_json(), status=201)
+
+
+async def send_broadcast(request: web.Request) -> web.Response:
+    """POST /api/v1/explanations/{slug}/broadcasts: send the current version again, to the
+    matching subscribers who have not received it (e.g. after new subscriptions)."""
+    actor = await _actor(request)
+    if actor.role not in {"admin", "officer"}:
+        raise Forbidden("Chỉ cán bộ mới gửi tin.", code="officer_only")
+    published = await explanations.send_again(
+        request.app[DB], request.match_info["slug"], actor.name
     )
+    return web.json_response(published.as_json(), status=201)
 
 
 async def get_explanation(request: web.Request) -> web.Response:
@@ -213,6 +218,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/gaps", gaps)
     app.router.add_get("/api/v1/notices", notices)
     app.router.add_post("/api/v1/explanations", publish_explanation)
+    app.router.add_post("/api/v1/explanations/{slug}/broadcasts", send_broadcast)
     app.router.add_get("/api/v1/explanations/{slug}", get_explanation)
     app.router.add_get("/api/v1/explanations/{slug}/versions/{version}", get_explanation)
     app.router.add_get("/api/v1/broadcasts/{id}", broadcast_report)

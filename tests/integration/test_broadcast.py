@@ -179,9 +179,83 @@ async def test_cli_publishes_a_markdown_file_and_reports(
     assert code == 0, out
     result = json.loads(out.strip().splitlines()[-1])
     assert result["slug"] == "lich-tiep-cong-dan-thang-12" and result["version"] == 1
-    code, out = await run("broadcast", "report", str(result["broadcast"]))
+    code, out = await run("broadcast", "report", str(result["broadcast"]["id"]))
     assert code == 0 and json.loads(out)["recipients"] == 0
+    code, out = await run("broadcast", "send", result["slug"])
+    assert code == 0, out
+    assert json.loads(out.strip().splitlines()[-1])["broadcast"]["recipients"] == 0
+    code, out = await run("broadcast", "send", "khong-co-bai-nay")
+    assert code == 2 and "explanation_not_found" in out
     bad = tmp_path / "bad.md"
     bad.write_text("---\ntitle: X\nlocalities: [w:99999999]\n---\nNội dung\n", encoding="utf-8")
     code, out = await run("explanation", "publish", str(bad))
     assert code == 2 and "invalid_locality" in out
+
+
+async def test_a_scheduled_explanation_waits_then_goes_out_to_that_days_subscribers(
+    telegram_gateway: RunningGateway,
+) -> None:
+    from datetime import timedelta
+
+    from bot.services import subscriptions
+    from bot.services.explanations import release_scheduled
+    from bot.store.models import Contact, Explanation, utcnow
+
+    gw = telegram_gateway
+    db = gw.app[DB]
+    async with db.session() as session:
+        contacts = [Contact(channel="web", channel_user_id=f"h{i}" + "x" * 24) for i in range(2)]
+        session.add_all(contacts)
+    early, late = (c.id for c in contacts)
+    await subscriptions.subscribe(db, early, "datdai", "w:70")
+    token = await create_user(db, "editor3", "officer", "ubnd-phuong-demo")
+
+    first = await api(gw, token, "POST", "/explanations", NEWS)
+    at = (utcnow() + timedelta(hours=2)).astimezone().isoformat()
+    scheduled = await api(
+        gw,
+        token,
+        "POST",
+        "/explanations",
+        {**NEWS, "summary": "Bản có hiệu lực sau.", "publish_at": at},
+    )
+    assert scheduled["version"] == 2 and scheduled["scheduled_for"]
+    assert scheduled["broadcast"]["recipients"] == 0, "nothing is planned before its time"
+    current = await api(gw, token, "GET", f"/explanations/{first['slug']}")
+    assert current["version"] == 1, "version 1 stays the one people read until then"
+
+    await subscriptions.subscribe(db, late, "datdai", "p:1")  # subscribes in the meantime
+    assert await release_scheduled(db, utcnow()) == 0, "not yet"
+    assert await release_scheduled(db, utcnow() + timedelta(hours=3)) == 1
+    assert await release_scheduled(db, utcnow() + timedelta(hours=3)) == 0, "released once"
+    async with db.session() as session:
+        live = await session.scalar(
+            select(Explanation.version).where(
+                Explanation.slug == first["slug"], Explanation.is_current.is_(True)
+            )
+        )
+        planned = set(
+            (
+                await session.execute(
+                    select(Delivery.contact_id).where(
+                        Delivery.broadcast_id == scheduled["broadcast"]["id"]
+                    )
+                )
+            ).scalars()
+        )
+    assert live == 2 and planned == {early, late}
+
+    # An explicit send reaches only who has not had this version yet.
+    newcomer = Contact(channel="web", channel_user_id="newcomer" + "x" * 20)
+    async with db.session() as session:
+        session.add(newcomer)
+    await subscriptions.subscribe(db, newcomer.id, "datdai", "w:70")
+    again = await api(gw, token, "POST", f"/explanations/{first['slug']}/broadcasts")
+    assert again["broadcast"]["recipients"] == 1
+
+    bad = await gw.http.post(
+        f"{gw.base_url}/api/v1/explanations",
+        headers={"Authorization": f"Bearer {token}"},
+        json={**NEWS, "publish_at": "mai nhé"},
+    )
+    assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_publish_at"
