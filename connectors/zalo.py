@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -371,6 +372,12 @@ async def webhook(request: web.Request) -> web.Response:
     if name in {"follow", "unfollow"}:
         user = str((event.get("follower") or {}).get("id") or (event.get("sender") or {}).get("id"))
         await _follow(request.app[DB], user, following=name == "follow")
+        welcome = follow_welcome(event, user) if name == "follow" else None
+        if welcome is not None:  # a follow link for a topic: start subscribing to it
+            flow = request.app[FLOW]
+            receipt = await flow.receive(welcome)
+            if not receipt.duplicate:
+                flow.schedule(receipt.conversation_id)
         return web.json_response({"ok": True})
     try:
         inbound = parse_event(event)
@@ -382,6 +389,32 @@ async def webhook(request: web.Request) -> web.Response:
         if not receipt.duplicate:
             flow.schedule(receipt.conversation_id)
     return web.json_response({"ok": True})
+
+
+FOLLOW_TOPIC = re.compile(r"^sub_([A-Za-z_][A-Za-z0-9_]{0,39})$")
+
+
+def follow_welcome(event: dict[str, Any], user_id: str) -> InboundMessage | None:
+    """A follow that came through an OA follow link or QR code made for a topic.
+
+    Our convention: the link carries `sub_<topic>` as its tracking value, which Zalo
+    passes back in the follow event (`source`, or `tracking_id` where present). Like
+    Telegram's `/start sub_<topic>`, it opens the subscription with the topic chosen.
+    A plain follow sends nothing: the citizen has not asked anything yet."""
+    if not user_id or user_id == "None":
+        return None
+    for key in ("tracking_id", "source"):
+        match = FOLLOW_TOPIC.match(str(event.get(key) or ""))
+        if match is not None:
+            topic = match.group(1)
+            return InboundMessage(
+                channel="zalo",
+                channel_user_id=user_id,
+                external_id=f"follow:{user_id}:{event.get('timestamp', '')}",
+                text=f"Quan tâm OA (nhận tin: {topic})",
+                payload=f'/subscribe{{"topic":"{topic}"}}',
+            )
+    return None
 
 
 async def _follow(db: Database, user_id: str, following: bool) -> None:

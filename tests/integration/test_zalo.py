@@ -285,3 +285,22 @@ async def test_petition_with_photo_and_location_keeps_both_on_the_case(
     assert case.location == "Vị trí: 21.0285, 105.8542"
     assert [a["type"] for a in case.attachments] == ["image", "location"]
     assert case.attachments[0]["url"] == "https://example.invalid/anh.jpg"
+
+
+async def test_a_follow_link_for_a_topic_opens_the_subscription(
+    zalo_gateway: RunningGateway, fake_zalo: FakeZalo
+) -> None:
+    follower = "8800000000000000009"
+    user = ZaloUser(zalo_gateway, fake_zalo, user_id=follower)
+    plain = event("zalo_event_follow.json", follower={"id": follower})
+    assert await user.post(plain) == 200
+    await zalo_gateway.flow.drain()
+    assert fake_zalo.texts_to(follower) == [], "a plain follow asks nothing of the citizen"
+
+    linked = event("zalo_event_follow.json", follower={"id": follower}, source="sub_datdai")
+    assert await user.post(linked) == 200
+    await zalo_gateway.flow.drain()
+    asked = " ".join(fake_zalo.texts_to(follower))
+    assert "địa bàn nào" in asked, "the topic is chosen: only the place is asked"
+    done = " ".join(await user.say("phuong hoan kiem"))
+    assert "Đã đăng ký" in done and "Đất đai" in done, done
