@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run test lint nlu-report bench eval clean
+.PHONY: setup system-deps db demo train run test lint nlu-report bench bench-broadcast eval clean
 
 setup:
 	@bash scripts/setup.sh
@@ -42,6 +42,12 @@ nlu-report: setup
 
 bench: setup
 	@$(VENV)/python -m bench.gateway_vs_rasa --model "$$(bash scripts/train.sh)"
+
+# Broadcasts: fan-out planning (100k and 1M subscribers) against a bare INSERT ... SELECT,
+# then dispatch capacity, limit use and crash safety against a fake Bot API process.
+bench-broadcast: setup
+	@$(VENV)/python -m bench.broadcast_fanout --sizes 100000,1000000
+	@$(VENV)/python -m bench.broadcast_dispatch
 
 # Answer quality and search speed on tests/data/qa_eval.yaml, then the whole-path cost of
 # searching (real answer action vs a no-op one on the same engine).

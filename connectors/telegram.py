@@ -99,7 +99,7 @@ class TelegramChannel:
                 self._url, data=_json(body), headers=JSON_HEADERS, timeout=SEND_TIMEOUT
             ) as response:
                 status = response.status
-                data = await response.json(content_type=None)
+                data = json.loads(await response.read())
         except aiohttp.ClientConnectorError as exc:  # never reached Telegram: safe to resend
             return DeliveryResult(
                 DeliveryOutcome.RETRY, f"network: {type(exc).__name__}", ambiguous=already_sent

@@ -140,7 +140,7 @@ class Dispatcher:
         self._limiter = limiter or RateLimiter({})
         self._batch = batch
         self._lease = timedelta(seconds=lease_seconds)
-        self._concurrency = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._lanes = lanes
         self._stopping = asyncio.Event()
         # One lane at a time in the database (SQLite has one writer anyway); the others send.
@@ -305,7 +305,7 @@ class Dispatcher:
                     ready.append((item, recipient))
             if deferred:
                 await self._defer(deferred)
-        results = await asyncio.gather(*(self._send(item, r) for item, r in ready))
+        results = await self._send_all(ready)
         async with self._db_turn:
             await self._record(list(results))
         return len(claimed)
@@ -328,27 +328,40 @@ class Dispatcher:
                 [{"b_id": i, "b_next": now + timedelta(seconds=w)} for i, w in deferred],
             )
 
+    async def _send_all(self, ready: list[tuple[Claimed, Recipient]]) -> list[Sent]:
+        """A fixed set of senders work through the wave (no task per delivery); each lane
+        gets its share of the concurrency, so about `concurrency` requests are in flight."""
+        results: list[Sent] = []
+        queue = iter(ready)
+
+        async def sender() -> None:
+            for item, recipient in queue:
+                results.append(await self._send(item, recipient))
+
+        senders = max(1, min(len(ready), self._concurrency // self._lanes))
+        await asyncio.gather(*(sender() for _ in range(senders)))
+        return results
+
     async def _send(self, item: Claimed, recipient: Recipient) -> Sent:
         text = item.text or self._texts.get(item.broadcast_id or 0, "")
-        message = OutboundMessage(
-            text=text,
-            buttons=tuple(Button(b["title"], b["payload"]) for b in item.buttons or []),
-            ref=item.message_id,
+        buttons = (
+            tuple(Button(b["title"], b["payload"]) for b in item.buttons) if item.buttons else ()
         )
+        message = OutboundMessage(text=text, buttons=buttons, ref=item.message_id)
         channel = self._channels.get(recipient.channel)
-        async with self._concurrency:
+        if self._limiter.limited(recipient.channel):
             await self._limiter.acquire_overall(recipient.channel)
-            if self._journal is not None:
-                self._journal.started(item.id)
-            try:
-                result = await channel.send(recipient, message)
-            except Exception as exc:  # a channel must not raise; if it does, say so
-                log.exception("channel_send_raised", channel=recipient.channel)
-                result = DeliveryResult(DeliveryOutcome.RETRY, type(exc).__name__, ambiguous=True)
-            finally:
-                self._limiter.chat_done(recipient.channel, recipient.channel_user_id)
-            if self._journal is not None:
-                self._journal.finished(item.id, _verdict(result))
+        if self._journal is not None:
+            self._journal.started(item.id)
+        try:
+            result = await channel.send(recipient, message)
+        except Exception as exc:  # a channel must not raise; if it does, say so
+            log.exception("channel_send_raised", channel=recipient.channel)
+            result = DeliveryResult(DeliveryOutcome.RETRY, type(exc).__name__, ambiguous=True)
+        finally:
+            self._limiter.chat_done(recipient.channel, recipient.channel_user_id)
+        if self._journal is not None:
+            self._journal.finished(item.id, _verdict(result))
         return Sent(item, recipient, text, result)
 
     # -- recording --------------------------------------------------------------------------
