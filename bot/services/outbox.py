@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import socket
@@ -29,8 +30,20 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, Table, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy import (
+    JSON,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.ratelimit import RateLimiter
 from bot.services.conversations import recipient_for
@@ -76,6 +89,11 @@ def _verdict(result: DeliveryResult) -> str:
     if result.outcome is DeliveryOutcome.SENT:
         return "ok"
     return "doubt" if result.ambiguous else "safe"
+
+
+def _worker_of(claimed_by: str | None) -> str | None:
+    """The worker part of a claim ("<worker>/<wave>")."""
+    return claimed_by.split("/", 1)[0] if claimed_by else None
 
 
 def _claimer_is_dead(claimed_by: str | None, host: str) -> bool:
@@ -147,6 +165,7 @@ class Dispatcher:
         self._db_turn = asyncio.Lock()
         self._texts: dict[int, str] = {}  # broadcast id -> its message
         self.worker = new_worker_id()
+        self._waves = itertools.count(1)  # claims are "<worker>/<wave>"
         self._host = self.worker.rsplit(":", 2)[0]
         self._journal_dir = journal_dir
         self._journal = Journal(journal_dir, self.worker) if journal_dir is not None else None
@@ -177,11 +196,12 @@ class Dispatcher:
                     .order_by(Delivery.id)
                 )
             ).all()
-            dead = {row.claimed_by for row in rows if _claimer_is_dead(row.claimed_by, self._host)}
+            workers = {w for row in rows if (w := _worker_of(row.claimed_by)) is not None}
+            dead = {w for w in workers if _claimer_is_dead(w, self._host)}
             orphans = [
                 row
                 for row in rows
-                if row.claimed_by in dead
+                if _worker_of(row.claimed_by) in dead
                 or (row.claimed_until is not None and row.claimed_until < now)
             ]
             if not orphans:
@@ -193,7 +213,7 @@ class Dispatcher:
             }
             settled: dict[str, list[tuple[int, int]]] = defaultdict(list)
             for row in orphans:
-                journal = journals.get(row.claimed_by)
+                journal = journals.get(_worker_of(row.claimed_by) or "")
                 verdict = journal.verdict(row.id) if journal is not None else "doubt"
                 if verdict == "ok":
                     settled["sent"].append((row.id, row.contact_id))
@@ -207,8 +227,9 @@ class Dispatcher:
                 "pending": {"status": "pending", "attempts": DELIVERIES.c.attempts - 1},
                 "unknown": {"status": "unknown", "error": IN_DOUBT},
             }
-            if settled["sent"]:
-                await self._history(session, settled["sent"])
+            for chunk in _chunks([i for i, _ in settled["sent"]], 500):
+                held = and_(DELIVERIES.c.id.in_(chunk), DELIVERIES.c.status == "sending")
+                await self._history(session, held)
             for status, pairs in settled.items():
                 for chunk in _chunks([i for i, _ in pairs], 500):
                     await connection.execute(
@@ -222,7 +243,7 @@ class Dispatcher:
         log.warning("deliveries_recovered", **{k: len(v) for k, v in settled.items()})
         return len(orphans)
 
-    async def _claim(self, session: AsyncSession, now: datetime) -> list[Claimed]:
+    async def _claim(self, session: AsyncSession, now: datetime, wave: str) -> list[Claimed]:
         due = (
             select(Delivery.id)
             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
@@ -231,25 +252,27 @@ class Dispatcher:
         )
         if not self._db.is_sqlite:
             due = due.with_for_update(skip_locked=True)
+        table = DELIVERIES
+        connection = await session.connection()  # Core: no ORM bookkeeping per row
         rows = (
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
+            await connection.execute(
+                update(table)
+                .where(table.c.id.in_(due.scalar_subquery()), table.c.status == "pending")
                 .values(
                     status="sending",
                     claimed_until=now + self._lease,
-                    claimed_by=self.worker,
-                    attempts=Delivery.attempts + 1,
+                    claimed_by=wave,
+                    attempts=table.c.attempts + 1,
                 )
                 .returning(
-                    Delivery.id,
-                    Delivery.contact_id,
-                    Delivery.kind,
-                    Delivery.text,
-                    Delivery.buttons,
-                    Delivery.attempts,
-                    Delivery.message_id,
-                    Delivery.broadcast_id,
+                    table.c.id,
+                    table.c.contact_id,
+                    table.c.kind,
+                    table.c.text,
+                    table.c.buttons,
+                    table.c.attempts,
+                    table.c.message_id,
+                    table.c.broadcast_id,
                 )
             )
         ).all()
@@ -288,9 +311,10 @@ class Dispatcher:
         now = now or utcnow()
         # Claiming and reserving chats happen under the lock, so a later wave never
         # overtakes an earlier one in a chat; sending overlaps with other lanes' database work.
+        wave = f"{self.worker}/{next(self._waves)}"
         async with self._db_turn:
             async with self._db.session() as session:
-                claimed = await self._claim(session, now)
+                claimed = await self._claim(session, now, wave)
                 recipients = await self._recipients(session, claimed) if claimed else {}
             if not claimed:
                 return 0
@@ -304,20 +328,20 @@ class Dispatcher:
                 else:
                     ready.append((item, recipient))
             if deferred:
-                await self._defer(deferred)
+                await self._defer(wave, deferred)
         results = await self._send_all(ready)
         async with self._db_turn:
-            await self._record(list(results))
+            await self._record(wave, results)
         return len(claimed)
 
-    async def _defer(self, deferred: list[tuple[int, float]]) -> None:
+    async def _defer(self, wave: str, deferred: list[tuple[int, float]]) -> None:
         """Rows whose chat must wait go back to the queue untouched (not an attempt)."""
         now = utcnow()
         table = DELIVERIES
         async with self._db.session() as session:
             await session.execute(
                 update(table)
-                .where(table.c.id == bindparam("b_id"), table.c.claimed_by == self.worker)
+                .where(table.c.id == bindparam("b_id"), table.c.claimed_by == wave)
                 .values(
                     status="pending",
                     claimed_until=None,
@@ -366,77 +390,66 @@ class Dispatcher:
 
     # -- recording --------------------------------------------------------------------------
 
-    async def _record(self, results: list[Sent]) -> None:
-        """Every outcome of a wave in one transaction, in a handful of statements."""
+    async def _record(self, wave: str, results: list[Sent]) -> None:
+        """Every outcome of a wave in one transaction: the rows that were not sent one by
+        one (few), then everything still 'sending' in this wave, which was sent, at once."""
         now = utcnow()
         table = DELIVERIES
-        sent = [s for s in results if s.result.outcome is DeliveryOutcome.SENT]
         changes: list[dict[str, Any]] = []
         unreachable: set[int] = set()
         failed_messages: list[dict[str, Any]] = []
+        replies: list[int] = []
+        for s in results:
+            result, item = s.result, s.item
+            if result.outcome is DeliveryOutcome.SENT:
+                if item.message_id is not None:
+                    replies.append(item.message_id)
+                continue
+            reason = (result.reason or result.outcome.value)[:500]
+            if result.outcome is DeliveryOutcome.RETRY and (
+                result.ambiguous and item.kind in AT_MOST_ONCE
+            ):
+                status, next_at = "unknown", now
+            elif result.outcome is DeliveryOutcome.RETRY and item.attempts < MAX_ATTEMPTS:
+                wait = result.retry_after or min(300.0, 2.0**item.attempts)
+                status, next_at = "pending", now + timedelta(seconds=wait)
+            elif result.outcome is DeliveryOutcome.UNREACHABLE:
+                status, next_at = "blocked", now
+                unreachable.add(item.contact_id)
+            else:
+                status, next_at = "failed", now
+            changes.append(
+                {"b_id": item.id, "status": status, "next_attempt_at": next_at, "error": reason}
+            )
+            if status != "pending" and item.message_id is not None:
+                failed_messages.append({"b_id": item.message_id, "error": reason})
+            if status != "pending":
+                log.warning(
+                    "delivery_not_sent",
+                    delivery_id=item.id,
+                    channel=s.recipient.channel,
+                    outcome=status,
+                )
+        # Only rows this wave still holds: a row recovered meanwhile is not touched.
+        held = and_(table.c.claimed_by == wave, table.c.status == "sending")
         async with self._db.session() as session:
             connection = await session.connection()
-            await self._history(
-                session, [(s.item.id, s.item.contact_id) for s in sent if s.item.message_id is None]
-            )
-            for chunk in _chunks([s.item.id for s in sent], 500):
-                # Only rows this worker still holds: a row recovered meanwhile is not touched.
+            if changes:
                 await connection.execute(
                     update(table)
-                    .where(
-                        table.c.id.in_(chunk),
-                        table.c.status == "sending",
-                        table.c.claimed_by == self.worker,
-                    )
-                    .values(
-                        status="sent", sent_at=now, error=None, claimed_until=None, claimed_by=None
-                    )
+                    .where(table.c.id == bindparam("b_id"), held)
+                    .values(claimed_until=None, claimed_by=None),
+                    changes,
                 )
-            replies = [s.item.message_id for s in sent if s.item.message_id is not None]
+            await self._history(session, and_(held, table.c.message_id.is_(None)))
+            await connection.execute(
+                update(table)
+                .where(held)
+                .values(status="sent", sent_at=now, error=None, claimed_until=None, claimed_by=None)
+            )
             if replies:
                 await session.execute(
                     update(Message).where(Message.id.in_(replies)).values(status="sent", error=None)
-                )
-            for s in results:
-                result, item = s.result, s.item
-                if result.outcome is DeliveryOutcome.SENT:
-                    continue
-                reason = (result.reason or result.outcome.value)[:500]
-                if result.outcome is DeliveryOutcome.RETRY and (
-                    result.ambiguous and item.kind in AT_MOST_ONCE
-                ):
-                    status, next_at = "unknown", now
-                elif result.outcome is DeliveryOutcome.RETRY and item.attempts < MAX_ATTEMPTS:
-                    wait = result.retry_after or min(300.0, 2.0**item.attempts)
-                    status, next_at = "pending", now + timedelta(seconds=wait)
-                elif result.outcome is DeliveryOutcome.UNREACHABLE:
-                    status, next_at = "blocked", now
-                    unreachable.add(item.contact_id)
-                else:
-                    status, next_at = "failed", now
-                changes.append(
-                    {"b_id": item.id, "status": status, "next_attempt_at": next_at, "error": reason}
-                )
-                if status != "pending" and item.message_id is not None:
-                    failed_messages.append({"b_id": item.message_id, "error": reason})
-                if status != "pending":
-                    log.warning(
-                        "delivery_not_sent",
-                        delivery_id=item.id,
-                        channel=s.recipient.channel,
-                        outcome=status,
-                    )
-            if changes:
-                # Only rows this worker still holds: a row recovered meanwhile is not touched.
-                await connection.execute(
-                    update(table)
-                    .where(
-                        table.c.id == bindparam("b_id"),
-                        table.c.status == "sending",
-                        table.c.claimed_by == self.worker,
-                    )
-                    .values(claimed_until=None, claimed_by=None),
-                    changes,
                 )
             if failed_messages:
                 messages = MESSAGES
@@ -451,54 +464,50 @@ class Dispatcher:
                 if contact is not None:
                     await set_reachable(session, contact, False)
 
-    async def _history(self, session: AsyncSession, sent: list[tuple[int, int]]) -> None:
-        """Each newly sent delivery becomes an outbound message of its contact's latest
-        conversation (the web chat shows it from there; Zalo's window counts it), copied by
-        the database in one INSERT ... SELECT."""
-        if not sent:
-            return
-        contact_ids = sorted({contact_id for _, contact_id in sent})
-        having: set[int] = set()
-        for chunk in _chunks(contact_ids, 500):
-            found = await session.execute(
-                select(Conversation.contact_id).where(Conversation.contact_id.in_(chunk))
-            )
-            having.update(found.scalars())
-        missing = [c for c in contact_ids if c not in having]
-        if missing:  # someone reached only by broadcasts: start their history
-            session.add_all(Conversation(contact_id=c) for c in missing)
-            await session.flush()
+    async def _history(self, session: AsyncSession, which: ColumnElement[bool]) -> None:
+        """The deliveries `which` selects become outbound messages of their contacts' latest
+        conversations (the web chat shows them from there; Zalo's window counts them),
+        copied by the database in one INSERT ... SELECT."""
         deliveries, messages = DELIVERIES, MESSAGES
+        missing = (  # usually none: subscribers came by chat
+            await session.execute(
+                select(deliveries.c.contact_id)
+                .distinct()
+                .where(which, ~exists().where(Conversation.contact_id == deliveries.c.contact_id))
+            )
+        ).scalars()
+        starting = sorted(missing)
+        if starting:  # someone reached only by broadcasts: start their history
+            session.add_all(Conversation(contact_id=c) for c in starting)
+            await session.flush()
         latest = (
             select(func.max(Conversation.id))
             .where(Conversation.contact_id == deliveries.c.contact_id)
             .scalar_subquery()
         )
         text = func.coalesce(func.nullif(deliveries.c.text, ""), Broadcast.text, "")
-        connection = await session.connection()
-        now = utcnow()
-        for chunk in _chunks([delivery_id for delivery_id, _ in sent], 500):
-            rows = (
-                select(
-                    latest,
-                    literal("out"),
-                    Contact.channel,
-                    deliveries.c.kind,
-                    text,
-                    deliveries.c.buttons,
-                    cast(literal("[]"), JSON),
-                    literal("sent"),
-                    literal(1),
-                    literal(now, UTCDateTime),
-                )
-                .select_from(deliveries)
-                .join(Contact, Contact.id == deliveries.c.contact_id)
-                .outerjoin(Broadcast, Broadcast.id == deliveries.c.broadcast_id)
-                .where(deliveries.c.id.in_(chunk))
+        rows = (
+            select(
+                latest,
+                literal("out"),
+                Contact.channel,
+                deliveries.c.kind,
+                text,
+                deliveries.c.buttons,
+                literal([], JSON),  # not cast('[]' AS JSON): SQLite reads that as the number 0
+                literal("sent"),
+                literal(1),
+                literal(utcnow(), UTCDateTime),
             )
-            columns = ["conversation_id", "direction", "channel", "kind", "text", "buttons"]
-            columns += ["attachments", "status", "attempts", "created_at"]
-            await connection.execute(insert(messages).from_select(columns, rows))
+            .select_from(deliveries)
+            .join(Contact, Contact.id == deliveries.c.contact_id)
+            .outerjoin(Broadcast, Broadcast.id == deliveries.c.broadcast_id)
+            .where(which)
+        )
+        columns = ["conversation_id", "direction", "channel", "kind", "text", "buttons"]
+        columns += ["attachments", "status", "attempts", "created_at"]
+        connection = await session.connection()
+        await connection.execute(insert(messages).from_select(columns, rows))
 
     # -- the loop ---------------------------------------------------------------------------
 
