@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -17,6 +18,7 @@ from bot.services import subscriptions as service
 
 WHOLE_COUNTRY = {"toan quoc", "ca nuoc", "tat ca", "khong", "bo qua", "country", "all"}
 STOP_HINT = "Gõ “hủy nhận tin” bất cứ lúc nào để dừng."
+REMOVE = re.compile(r"^bo (\d{1,2})$")  # "bỏ 2" / "bo 2", folded
 
 
 def _topic_payload(slug: str) -> str:
@@ -39,12 +41,19 @@ class ActionAskSubTopic(Action):
         lines = []
         if current:
             lines.append("Anh/chị đang nhận tin:")
-            lines += [f"• {topic} – {place}" for topic, place in current]
+            lines += [
+                f"{n}. {topic} – {place}" for n, (_, topic, place) in enumerate(current, start=1)
+            ]
+            lines.append("Muốn bỏ mục nào, gõ “bỏ 1”, “bỏ 2”...")
             lines.append("")
         lines.append("Anh/chị muốn nhận giải trình chính sách về chủ đề nào?")
         buttons = [
             {"title": t.name, "payload": _topic_payload(t.slug)}
             for t in await service.topics(database())
+        ]
+        buttons += [
+            {"title": f"Bỏ {n}: {topic}"[:40], "payload": f"bỏ {n}"}
+            for n, (_, topic, _place) in enumerate(current, start=1)
         ]
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         return []
@@ -70,8 +79,11 @@ class ValidateSubscriptionForm(FormValidationAction):
     async def validate_sub_topic(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A topic slug from a button, or a typed topic name."""
+        """A topic slug from a button, a typed topic name, or "bỏ N" to stop item N."""
         text = str(value or "")
+        removal = REMOVE.match(words(text))
+        if removal is not None:
+            return await self._remove(int(removal.group(1)), dispatcher, tracker)
         if is_cancel(text):
             return {"sub_cancelled": True, "requested_slot": None}
         known = await service.topics(database())
@@ -81,6 +93,23 @@ class ValidateSubscriptionForm(FormValidationAction):
                 return {"sub_topic": topic.slug}
         dispatcher.utter_message(text="Anh/chị chọn một chủ đề trong danh sách giúp tôi.")
         return {"sub_topic": None}
+
+    async def _remove(
+        self, number: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        who = contact_id(tracker)
+        current = await service.active_for(database(), who) if who else []
+        if who is None or not 1 <= number <= len(current):
+            dispatcher.utter_message(
+                text=f"Không có mục số {number}. Anh/chị chọn số trong danh sách giúp tôi."
+            )
+            return {"sub_topic": None}
+        sub_id, topic, place = current[number - 1]
+        await service.unsubscribe_one(database(), who, sub_id)
+        dispatcher.utter_message(
+            text=f"Đã bỏ nhận tin “{topic}” – {place}. Các mục khác vẫn giữ nguyên."
+        )
+        return {"sub_cancelled": "removed", "requested_slot": None}
 
     async def validate_sub_locality(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -124,6 +153,8 @@ class ActionSubscribe(Action):
             SlotSet("sub_locality", None),
             SlotSet("sub_cancelled", None),
         ]
+        if tracker.get_slot("sub_cancelled") == "removed":  # already said what was removed
+            return reset
         if tracker.get_slot("sub_cancelled"):
             dispatcher.utter_message(text="Đã hủy, chưa đăng ký gì.")
             return reset

@@ -79,18 +79,34 @@ async def unsubscribe_all(db: Database, contact_id: int) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def active_for(db: Database, contact_id: int) -> list[tuple[str, str]]:
-    """(topic name, locality label) of this contact's active subscriptions."""
+async def active_for(db: Database, contact_id: int) -> list[tuple[int, str, str]]:
+    """(id, topic name, locality label) of this contact's active subscriptions, oldest first
+    (the numbers "bỏ 1", "bỏ 2" refer to this order)."""
     async with db.session() as session:
         rows = (
             await session.execute(
-                select(Subscription.locality, Topic.name)
+                select(Subscription.id, Subscription.locality, Topic.name)
                 .join(Topic, Topic.slug == Subscription.topic)
                 .where(Subscription.contact_id == contact_id, Subscription.status == "active")
                 .order_by(Subscription.id)
             )
         ).all()
-    return [(name, locality_label(locality)) for locality, name in rows]
+    return [(sub_id, name, locality_label(locality)) for sub_id, locality, name in rows]
+
+
+async def unsubscribe_one(db: Database, contact_id: int, subscription_id: int) -> bool:
+    """Stop one subscription of this contact (another contact's id changes nothing)."""
+    async with db.session() as session:
+        result = await session.execute(
+            update(Subscription)
+            .where(
+                Subscription.id == subscription_id,
+                Subscription.contact_id == contact_id,
+                Subscription.status != "cancelled",
+            )
+            .values(status="cancelled", updated_at=utcnow())
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def set_reachable(session: AsyncSession, contact: Contact, reachable: bool) -> None:

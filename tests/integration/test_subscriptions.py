@@ -73,3 +73,23 @@ async def test_zalo_unfollow_pauses_and_a_new_message_resumes(
         assert contact.unreachable_at is not None
     await user.say("xin chào")
     assert [s[2] for s in await _subscriptions(zalo_gateway)] == ["active"]
+
+
+async def test_list_and_remove_one_subscription_keeps_the_others(gateway: RunningGateway) -> None:
+    chat = await gateway.chat()
+    for topic, place in (("Đất đai", "phường Hoàn Kiếm"), ("Thủ tục hành chính", "toàn quốc")):
+        data = await chat.say("đăng ký nhận tin")
+        data = await press(chat, data, topic)
+        data = await chat.say(place)
+        assert "Đã đăng ký" in said(data), said(data)
+    data = await chat.say("dang ky nhan tin")
+    listed = said(data)
+    assert "1. Đất đai – Phường Hoàn Kiếm" in listed and "2. Thủ tục hành chính" in listed
+    assert "bỏ 1" in listed
+    data = await chat.say("bo 3")
+    assert "Không có mục số 3" in said(data), "a number not in the list changes nothing"
+    data = await press(chat, data, "Bỏ 1: Đất đai")
+    assert "Đã bỏ nhận tin “Đất đai” – Phường Hoàn Kiếm" in said(data), said(data)
+    assert [s[2] for s in await _subscriptions(gateway)] == ["cancelled", "active"]
+    data = await chat.say("đăng ký nhận tin")
+    assert "1. Thủ tục hành chính – toàn quốc" in said(data), said(data)
