@@ -6,12 +6,17 @@ import argparse
 import asyncio
 import re
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import SecretStr
 
 from bot.logging import configure_logging
 from bot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from bot.store.db import Database
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -127,16 +132,37 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _print_json(
+    settings: Settings, work: Callable[[Database], Awaitable[dict[str, Any]]], indent: int | None
+) -> int:
+    """Run `work` on the database, print its JSON; a domain error is one line and exit 2."""
+    import json
+
+    from bot.errors import GiaitrinhError
+    from bot.store.db import Database
+
+    async def run() -> dict[str, Any]:
+        db = Database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        print(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=indent))
+    except GiaitrinhError as exc:
+        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
     """Publish a Markdown file with a YAML front matter (title, topics, localities, ...)."""
-    import json
     from pathlib import Path
 
     import yaml
 
-    from bot.errors import GiaitrinhError
     from bot.services.explanations import publish, spec_from_json
-    from bot.store.db import Database
 
     text = Path(args.file).read_text(encoding="utf-8")
     match = re.match(r"^---\s*\n(.*?)\n---\s*\n(.*)$", text, re.S)
@@ -146,59 +172,30 @@ def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
     meta = yaml.safe_load(match.group(1)) or {}
     meta["body"] = match.group(2).strip()
 
-    async def run() -> dict[str, object]:
-        db = Database(settings.database_url)
-        try:
-            return (await publish(db, spec_from_json(meta), args.author)).as_json()
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> dict[str, Any]:
+        return (await publish(db, spec_from_json(meta), args.author)).as_json()
 
-    try:
-        print(json.dumps(asyncio.run(run()), ensure_ascii=False))
-    except GiaitrinhError as exc:
-        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
-        return 2
-    return 0
+    return _print_json(settings, work, None)
 
 
 def _broadcast_send(settings: Settings, args: argparse.Namespace) -> int:
     """Broadcast the current version of an explanation to whoever has not received it."""
-    import json
-
-    from bot.errors import GiaitrinhError
     from bot.services.explanations import send_again
-    from bot.store.db import Database
 
-    async def run() -> dict[str, object]:
-        db = Database(settings.database_url)
-        try:
-            return (await send_again(db, args.slug, args.author)).as_json()
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> dict[str, Any]:
+        return (await send_again(db, args.slug, args.author)).as_json()
 
-    try:
-        print(json.dumps(asyncio.run(run()), ensure_ascii=False))
-    except GiaitrinhError as exc:
-        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
-        return 2
-    return 0
+    return _print_json(settings, work, None)
 
 
 def _broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
-    import json
-
+    """Pending, sent, failed by reason, blocked, unknown, with timestamps."""
     from bot.services.explanations import broadcast_report
-    from bot.store.db import Database
 
-    async def run() -> dict[str, object]:
-        db = Database(settings.database_url)
-        try:
-            return (await broadcast_report(db, args.id)).as_json()
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> dict[str, Any]:
+        return (await broadcast_report(db, args.id)).as_json()
 
-    print(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=2))
-    return 0
+    return _print_json(settings, work, 2)
 
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
