@@ -64,7 +64,8 @@ class EngineProcess:
         # token per run. The action token travels in the environment (endpoints.yml).
         command = [
             str(RASA_BIN), "run", "--model", str(cfg.model), "--enable-api",
-            "--auth-token", cfg.token, "--interface", "127.0.0.1", "--port", str(cfg.port),
+            f"--auth-token={cfg.token}",  # "=": a random token may start with "-"
+            "--interface", "127.0.0.1", "--port", str(cfg.port),
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             "--response-timeout", "60",
         ]  # fmt: skip
