@@ -9,11 +9,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import entity, intent_of, words
+from actions.common import contact_id, entity, intent_of, words
 from actions.deps import answer_noop, database, knowledge
 from actions.help import send_help_menu
 from bot.services.gaps import log_gap
 from bot.services.knowledge import Doc, excerpt
+from bot.services.subscriptions import home_locality
 
 FEEDBACK_BUTTONS = [
     {"title": "Hữu ích", "payload": "/affirm"},
@@ -86,7 +87,8 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response="utter_not_understood")
                 await send_help_menu(dispatcher)
                 return []
-            await log_gap(database(), question, "unanswered")
+            place = await home_locality(database(), contact_id(tracker))
+            await log_gap(database(), question, "unanswered", locality=place)
             dispatcher.utter_message(
                 text="Hiện tôi chưa có câu trả lời được cơ quan công bố cho câu hỏi này. "
                 "Anh/chị có thể gửi yêu cầu giải trình để cơ quan trả lời chính thức, "
@@ -127,7 +129,10 @@ class ActionAnswerFeedback(Action):
             dispatcher.utter_message(text="Cảm ơn anh/chị đã phản hồi!")
             return []
         if question:
-            await log_gap(database(), str(question), "unhelpful", tracker.get_slot("last_answer"))
+            place = await home_locality(database(), contact_id(tracker))
+            await log_gap(
+                database(), str(question), "unhelpful", tracker.get_slot("last_answer"), place
+            )
         dispatcher.utter_message(
             text="Xin lỗi vì câu trả lời chưa đúng ý. Anh/chị có thể gửi yêu cầu giải trình "
             "để cơ quan trả lời chính thức, hoặc gặp cán bộ.",

@@ -94,6 +94,25 @@ async def active_for(db: Database, contact_id: int) -> list[tuple[int, str, str]
     return [(sub_id, name, locality_label(locality)) for sub_id, locality, name in rows]
 
 
+async def home_locality(db: Database, contact_id: int | None) -> str:
+    """The place a contact told us about (their newest commune or province subscription),
+    or "" when unknown; used to say where unanswered questions come from."""
+    if contact_id is None:
+        return ""
+    async with db.session() as session:
+        code = await session.scalar(
+            select(Subscription.locality)
+            .where(
+                Subscription.contact_id == contact_id,
+                Subscription.status != "cancelled",
+                Subscription.locality != COUNTRY,
+            )
+            .order_by(Subscription.id.desc())
+            .limit(1)
+        )
+    return str(code or "")
+
+
 async def unsubscribe_one(db: Database, contact_id: int, subscription_id: int) -> bool:
     """Stop one subscription of this contact (another contact's id changes nothing)."""
     async with db.session() as session:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.domain.codes import display
 from bot.domain.deadlines import VN_TZ
+from bot.domain.localities import by_code
 from bot.errors import Forbidden, InvalidInput
 from bot.services import cases as case_service
 from bot.services import explanations
@@ -131,9 +132,15 @@ async def satisfaction(request: web.Request) -> web.Response:
 
 
 async def gaps(request: web.Request) -> web.Response:
-    """GET /api/v1/gaps?since=: unanswered and unhelpful questions, grouped by similarity."""
+    """GET /api/v1/gaps?since=&locality=: unanswered and unhelpful questions, grouped by
+    similarity, with where they come from (when the citizen told us their place)."""
     await _actor(request)
-    groups = await gap_groups(request.app[DB], since=_datetime(request.query.get("since")))
+    locality = request.query.get("locality") or None
+    if locality is not None and by_code(locality) is None:
+        raise InvalidInput(f"Unknown locality {locality!r}.", code="invalid_locality")
+    groups = await gap_groups(
+        request.app[DB], since=_datetime(request.query.get("since")), locality=locality
+    )
     return web.json_response({"groups": [g.as_json() for g in groups]})
 
 

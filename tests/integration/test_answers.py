@@ -32,6 +32,8 @@ async def test_unanswerable_question_says_so_and_fills_the_gaps_list(
     gateway: RunningGateway,
 ) -> None:
     chat = await gateway.chat()
+    data = await press(chat, await chat.say("đăng ký nhận tin"), "Đất đai")
+    assert "Đã đăng ký" in said(await chat.say("phường Hoàn Kiếm"))  # we now know their place
     data = await chat.say("Mức đóng BHYT hộ gia đình năm nay là bao nhiêu?")
     assert "chưa có câu trả lời" in said(data), said(data)
     assert {"Gửi yêu cầu giải trình", "Gặp cán bộ"} <= set(buttons(data))
@@ -45,7 +47,24 @@ async def test_unanswerable_question_says_so_and_fills_the_gaps_list(
     ) as resp:
         groups: list[dict[str, Any]] = (await resp.json())["groups"]
     assert groups[0]["count"] == 2 and groups[0]["unanswered"] == 2, groups
+    assert groups[0]["localities"] == {"Phường Hoàn Kiếm, Thành phố Hà Nội": 1, "không rõ": 1}
     assert any(g["unhelpful"] == 1 and "tiếp công dân" in g["examples"][0] for g in groups)
+
+    async def gaps_in(place: str) -> tuple[int, Any]:
+        async with gateway.http.get(
+            f"{gateway.base_url}/api/v1/gaps",
+            params={"locality": place},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp:
+            return resp.status, await resp.json()
+
+    status, body = await gaps_in("p:1")  # Hà Nội: its communes included
+    assert status == 200 and [g["count"] for g in body["groups"]][:1] == [1], body
+    assert sum(g["count"] for g in body["groups"]) == 2, "the BHYT question and the unhelpful one"
+    status, body = await gaps_in("p:79")
+    assert status == 200 and body["groups"] == []
+    status, body = await gaps_in("hanoi")
+    assert status == 400 and body["error"]["code"] == "invalid_locality"
 
 
 async def test_close_answers_are_offered_as_choices(gateway: RunningGateway) -> None:
