@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import contact_id, entity, intent_of, is_cancel, yes_no
 from actions.deps import database
 from bot.domain import codes
-from bot.domain.cases import STATUS_LABELS, Kind, Status
+from bot.domain.cases import OPEN_STATUSES, STATUS_LABELS, Kind, Status
 from bot.domain.intake import Check, Ok, check_contact, check_name, check_text
 from bot.domain.localities import find
 from bot.errors import InvalidInput
@@ -415,7 +415,11 @@ class ActionCheckStatus(Action):
     ) -> list[EventType]:
         """Unknown codes and other people's codes get the same answer."""
         who = contact_id(tracker)
-        typed = _find_code(_text(tracker))
+        typed = entity(tracker, "case_code") or _find_code(_text(tracker))
+        step = entity(tracker, "case_action")
+        if typed and who and step in WITHDRAW_STEPS:
+            await _withdraw(dispatcher, typed, who, confirmed=step == "withdraw_confirmed")
+            return []
         if typed:
             view = await case_service.case_for_contact(database(), typed, who) if who else None
             if view is None:
@@ -434,7 +438,11 @@ class ActionCheckStatus(Action):
                 lines.append(f"Lý do từ chối: {view.refusal_reason}")
             if view.answer:
                 lines.append(f"Trả lời của cơ quan:\n{view.answer}")
-            dispatcher.utter_message(text="\n".join(lines))
+            buttons = []
+            if Status(view.status) in OPEN_STATUSES:
+                shown = codes.display(view.code)
+                buttons.append({"title": "Rút yêu cầu", "payload": _step(shown, "withdraw")})
+            dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
             return []
         open_cases = await case_service.open_cases_for_contact(database(), who) if who else []
         if not open_cases:
@@ -451,6 +459,46 @@ class ActionCheckStatus(Action):
         ]
         dispatcher.utter_message(text="\n".join(lines))
         return []
+
+
+WITHDRAW_STEPS = frozenset({"withdraw", "withdraw_confirmed"})
+
+
+def _step(code: str, action: str | None = None) -> str:
+    """A check_status button payload for a case, with an optional next step."""
+    extra = f',"case_action":"{action}"' if action else ""
+    return f'/check_status{{"case_code":"{code}"{extra}}}'
+
+
+async def _withdraw(
+    dispatcher: CollectingDispatcher, code_text: str, who: int, confirmed: bool
+) -> None:
+    """Ask once, then withdraw; someone else's code is "not found" as everywhere."""
+    view = await case_service.case_for_contact(database(), code_text, who)
+    if view is None:
+        dispatcher.utter_message(text=f"Không tìm thấy hồ sơ có mã “{code_text}” của anh/chị.")
+        return
+    shown = codes.display(view.code)
+    if Status(view.status) not in OPEN_STATUSES:
+        dispatcher.utter_message(
+            text=f"Hồ sơ {shown} {STATUS_LABELS[Status(view.status)].lower()}, không rút được nữa."
+        )
+        return
+    if not confirmed:
+        dispatcher.utter_message(
+            text=f"Anh/chị chắc chắn muốn rút yêu cầu {shown}? Sau khi rút, cơ quan dừng xử lý "
+            "và anh/chị không nhận được trả lời cho yêu cầu này.",
+            buttons=[
+                {"title": "Rút yêu cầu", "payload": _step(shown, "withdraw_confirmed")},
+                {"title": "Không rút", "payload": _step(shown)},
+            ],
+        )
+        return
+    await case_service.withdraw_for_contact(database(), code_text, who)
+    dispatcher.utter_message(
+        text=f"Đã rút yêu cầu {shown}. Cơ quan đã được báo và sẽ dừng xử lý. "
+        "Khi cần, anh/chị có thể gửi yêu cầu mới."
+    )
 
 
 def _find_code(text: str) -> str | None:

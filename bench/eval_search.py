@@ -46,7 +46,8 @@ def demo_docs(path: Path = DEMO) -> list[Doc]:
 def quality(kb: KnowledgeBase, show_misses: bool) -> dict[str, float]:
     """Top-1, top-3, MRR, correct I-don't-know rate."""
     questions = yaml.safe_load(EVAL.read_text(encoding="utf-8"))["questions"]
-    top1 = top3 = rr = idk_ok = answerable = unanswerable = 0
+    top1 = top3 = idk_ok = answerable = unanswerable = 0
+    rr = 0.0
     for item in questions:
         hits = [h for h in kb.search(item["q"], k=3) if h.coverage >= kb.min_coverage]
         slugs = [h.doc.slug for h in hits]

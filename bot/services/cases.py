@@ -24,7 +24,7 @@ from bot.domain.cases import (
 from bot.domain.deadlines import VN_TZ
 from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.store.db import Database
-from bot.store.models import Agency, Case, CaseEvent, Delivery, Rating, User, utcnow
+from bot.store.models import Agency, Case, CaseEvent, Delivery, OfficerNotice, Rating, User, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +435,13 @@ async def transition_case(
         )
         session.add(event)
         await session.flush()
+        if actor.role == "citizen":  # the officers in charge must see it stop
+            await _notice_officers(
+                session,
+                case,
+                "withdrawn",
+                f"Người gửi đã rút yêu cầu {codes.display(case.code)}; hồ sơ dừng xử lý.",
+            )
         if case.contact_id is not None and not case.anonymous and actor.role != "citizen":
             session.add(
                 Delivery(
@@ -449,6 +456,37 @@ async def transition_case(
                 )
             )
         return await _view(session, case, with_events=True)
+
+
+async def officers_for(session: AsyncSession, case: Case) -> list[int]:
+    """Who must see what happens to a case: the assigned officer, or, while nobody is
+    assigned, every officer of the agency."""
+    if case.assigned_to_id is not None:
+        return [case.assigned_to_id]
+    rows = await session.execute(
+        select(User.id).where(User.agency_id == case.agency_id, User.role == "officer")
+    )
+    return list(rows.scalars())
+
+
+async def _notice_officers(session: AsyncSession, case: Case, kind: str, text: str) -> None:
+    users = await officers_for(session, case)
+    session.add_all(
+        OfficerNotice(user_id=user_id, case_id=case.id, kind=kind, text=text) for user_id in users
+    )
+
+
+async def withdraw_for_contact(db: Database, code_text: str, contact_id: int) -> CaseView:
+    """The citizen who filed a case withdraws it (audited, officers noticed); for anyone
+    else the case does not exist, as with an unknown code."""
+    async with db.session() as session:
+        case = await _load(session, code_text)
+        if case is None or case.contact_id != contact_id:
+            raise NotFound("Không tìm thấy hồ sơ.", code="case_not_found")
+        actor = Actor(f"citizen:{contact_id}", "citizen", agency_id=case.agency_id)
+    return await transition_case(
+        db, code_text, Status.WITHDRAWN.value, actor, note="Người gửi rút yêu cầu qua trò chuyện."
+    )
 
 
 async def assign_case(db: Database, code_text: str, username: str, actor: Actor) -> CaseView:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from bot.domain import codes
 from bot.domain.cases import OPEN_STATUSES
-from bot.services.cases import format_due
+from bot.services.cases import format_due, officers_for
 from bot.store.db import Database
-from bot.store.models import Case, OfficerNotice, User, utcnow
+from bot.store.models import Case, OfficerNotice, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -47,20 +47,7 @@ async def scan_deadlines(
                 continue
             if not overdue and case.due_soon_notified:
                 continue
-            if case.assigned_to_id is not None:
-                users = [case.assigned_to_id]
-            else:  # unassigned: every officer of the agency must see it
-                users = list(
-                    (
-                        await session.execute(
-                            select(User.id).where(
-                                User.agency_id == case.agency_id, User.role == "officer"
-                            )
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+            users = await officers_for(session, case)
             kind = "overdue" if overdue else "due_soon"
             text = (
                 f"Hồ sơ {codes.display(case.code)} đã quá hạn ({format_due(case.due_at)})."

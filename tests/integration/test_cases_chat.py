@@ -187,3 +187,35 @@ async def test_unknown_locality_gets_suggestions_and_status_lists_own_cases(
     assert code
     data = await chat.say("hồ sơ của tôi đến đâu rồi")
     assert code.group(1) in said(data) and "chờ cơ quan xem xét" in said(data), said(data)
+
+
+async def test_the_citizen_withdraws_a_request_after_confirming(gateway: RunningGateway) -> None:
+    from bot.services.users import create_user
+
+    token = await create_user(gateway.app[DB], "officer-withdraw", "officer", "ubnd-phuong-demo")
+    chat = await gateway.chat()
+    code = await file_explanation_request(chat)
+    data = await chat.say(f"kiểm tra {code}")
+    assert "Rút yêu cầu" in buttons(data), "an open case can be withdrawn"
+    data = await press(chat, data, "Rút yêu cầu")
+    assert "chắc chắn muốn rút" in said(data), said(data)
+    data = await press(chat, data, "Không rút")
+    assert "chờ cơ quan xem xét" in said(data), "nothing changed"
+    data = await press(chat, data, "Rút yêu cầu")
+    data = await press(chat, data, "Rút yêu cầu")
+    assert f"Đã rút yêu cầu {code}" in said(data), said(data)
+
+    case = await api(gateway, token, "GET", f"/cases/{code}")
+    assert case["status"] == "withdrawn"
+    assert case["events"][-1]["to"] == "withdrawn" and case["events"][-1]["actor"].startswith(
+        "citizen:"
+    )
+    notices = await api(gateway, token, "GET", "/notices")
+    assert any(code in n["text"] and n["kind"] == "withdrawn" for n in notices["notices"])
+
+    data = await chat.say(f"kiểm tra {code}")
+    assert "Đã rút yêu cầu" in said(data) and "Rút yêu cầu" not in buttons(data)
+    stranger = await gateway.chat()
+    payload = f'/check_status{{"case_code":"{code}","case_action":"withdraw_confirmed"}}'
+    data = await stranger.say(payload)
+    assert "Không tìm thấy hồ sơ" in said(data), "someone else's code cannot be withdrawn"
