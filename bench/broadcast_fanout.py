@@ -7,7 +7,8 @@ subscribed twice to the same topic (commune and province, or commune and country
 the one-delivery-per-contact rule, a few paused or cancelled subscriptions and a few
 unreachable contacts that must not match.
 
-Measured, each inside one `db.session()` (so the commit counts): `plan_broadcast` for an
+Measured, commits included: publishing-like creation of the explanation and its broadcast,
+then `plan_in_batches` (50,000 contact ids per transaction) for an
 explanation to the whole country on the main topic, then for one to three provinces and two
 communes on two topics. Each figure is printed next to its floor, a bare INSERT ... SELECT of
 as many rows from the contacts into a table with the deliveries' columns and no index or
@@ -46,7 +47,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain.localities import Locality, all_localities
-from bot.services.explanations import COUNTRY, plan_broadcast
+from bot.services.explanations import COUNTRY, plan_in_batches
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import Agency, Broadcast, Explanation, Topic
@@ -149,7 +150,7 @@ BARE_INSERT = """
     LIMIT :rows
     """
 
-# Who should get a broadcast, written from the rule in plain SQL (not from plan_broadcast's
+# Who should get a broadcast, written from the rule in plain SQL (not from plan_range's
 # query): an active subscription on one of the topics, for the whole country when the
 # explanation targets it, else for a target locality or a locality in a target province;
 # the contact still reachable.
@@ -368,7 +369,8 @@ def matching_params(case: Case) -> dict[str, Any]:
 
 
 async def plan(db: Database, case: Case) -> tuple[int, int, float]:
-    """Publish-like: an explanation, its broadcast and its plan in one unit of work, timed."""
+    """Publish-like: an explanation and its broadcast in one transaction, then the plan in
+    batches of contact ids (`plan_in_batches`, one transaction each), all timed."""
     start = time.perf_counter()
     async with db.session() as session:
         agency_id = (await session.execute(text("SELECT MIN(id) FROM agencies"))).scalar_one()
@@ -388,9 +390,9 @@ async def plan(db: Database, case: Case) -> tuple[int, int, float]:
         broadcast = Broadcast(explanation_id=explanation.id, created_by="bench")
         session.add(broadcast)
         await session.flush()
-        recipients = await plan_broadcast(session, broadcast, explanation)
-        broadcast.recipients = recipients
-    return broadcast.id, recipients, time.perf_counter() - start
+        broadcast_id = broadcast.id
+    recipients = await plan_in_batches(db, broadcast_id)
+    return broadcast_id, recipients, time.perf_counter() - start
 
 
 async def check(
@@ -400,7 +402,7 @@ async def check(
     problems: list[str] = []
     warnings: list[str] = []
     if recipients != expected:
-        problems.append(f"plan_broadcast returned {recipients:,}, expected {expected:,}")
+        problems.append(f"plan_in_batches returned {recipients:,}, expected {expected:,}")
     ids = {"broadcast": broadcast_id}
     async with db.session() as session:
         planned = (await session.execute(PLANNED, ids)).scalar_one()

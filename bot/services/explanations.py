@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     union,
     update,
@@ -43,6 +44,8 @@ from nlu.text import fold
 log = structlog.get_logger(__name__)
 
 COUNTRY = "country"
+PLAN_BATCH = 50_000  # contact ids per planning transaction (about 0.1 s of SQLite writing)
+RESUME_AFTER = timedelta(minutes=1)  # a plan untouched this long was cut short: resume it
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 STOP_LINE = "Gõ “hủy nhận tin” để dừng nhận tin."
 
@@ -144,7 +147,8 @@ def _publish_time(value: Any) -> datetime | None:
 
 
 async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published:
-    """Store a new version (the old one stays readable) and plan its broadcast, atomically.
+    """Store a new version (the old one stays readable) and its broadcast in one
+    transaction, then plan the broadcast in batches (`plan_in_batches`).
 
     With a publish time in the future the version waits, not current and not searchable,
     and `release_scheduled` makes it current and plans its broadcast when the time comes
@@ -195,58 +199,72 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
         )
         session.add(broadcast)
         await session.flush()
-        if later:
-            return Published(slug, version, broadcast.id, 0, explanation.published_at)
-        broadcast.recipients = await plan_broadcast(session, broadcast, explanation)
-        return Published(slug, version, broadcast.id, broadcast.recipients)
+        broadcast_id = broadcast.id
+    if later:
+        return Published(slug, version, broadcast_id, 0, explanation.published_at)
+    return Published(slug, version, broadcast_id, await plan_in_batches(db, broadcast_id))
 
 
 async def release_scheduled(db: Database, now: datetime | None = None) -> int:
-    """Make due scheduled versions current and plan their broadcasts; returns how many.
+    """Make due scheduled versions current and plan their broadcasts, and finish plans a
+    crashed process left half done; returns how many plans this call completed.
 
-    Each is taken by one conditional UPDATE (planned_at from NULL), so two gateways never
-    plan the same broadcast. A version overtaken by a newer current one is not released."""
+    A broadcast being planned right now by the process that published it is left alone
+    (it is younger than RESUME_AFTER); two planners on one broadcast cannot both write a
+    batch (see `plan_in_batches`). A version overtaken by a newer current one is not
+    released."""
     now = now or utcnow()
-    released = 0
     async with db.session() as session:
         due = (
             await session.execute(
                 select(Broadcast.id)
-                .where(Broadcast.planned_at.is_(None), Broadcast.send_at <= now)
+                .where(
+                    Broadcast.planned_at.is_(None),
+                    Broadcast.send_at <= now,
+                    or_(
+                        Broadcast.send_at > Broadcast.created_at,
+                        Broadcast.created_at < now - RESUME_AFTER,
+                    ),
+                )
                 .order_by(Broadcast.id)
             )
         ).scalars()
         due_ids = list(due)
+    released = 0
     for broadcast_id in due_ids:
-        async with db.session() as session:
-            taken = await session.execute(
-                update(Broadcast)
-                .where(Broadcast.id == broadcast_id, Broadcast.planned_at.is_(None))
-                .values(planned_at=now)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            broadcast = await session.get(Broadcast, broadcast_id)
-            assert broadcast is not None
-            explanation = await session.get(Explanation, broadcast.explanation_id)
-            assert explanation is not None
-            current = (
-                await session.execute(
-                    select(Explanation)
-                    .where(Explanation.slug == explanation.slug, Explanation.is_current.is_(True))
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
-            if current is not None and current.version > explanation.version:
-                log.warning("scheduled_version_overtaken", broadcast_id=broadcast_id)
-                continue
-            if current is not None:
-                current.is_current = False
-                await session.flush()
-            explanation.is_current = True
-            broadcast.recipients = await plan_broadcast(session, broadcast, explanation)
+        if await _go_live(db, broadcast_id, now) and (
+            await plan_in_batches(db, broadcast_id) is not None
+        ):
             released += 1
     return released
+
+
+async def _go_live(db: Database, broadcast_id: int, now: datetime) -> bool:
+    """Make a broadcast's version the current one (if it is not already); False when a
+    newer version became current meanwhile (the broadcast is then closed unsent)."""
+    async with db.session() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        assert broadcast is not None
+        explanation = await session.get(Explanation, broadcast.explanation_id)
+        assert explanation is not None
+        if explanation.is_current:
+            return True
+        current = (
+            await session.execute(
+                select(Explanation)
+                .where(Explanation.slug == explanation.slug, Explanation.is_current.is_(True))
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if current is not None and current.version > explanation.version:
+            broadcast.planned_at = now
+            log.warning("scheduled_version_overtaken", broadcast_id=broadcast_id)
+            return False
+        if current is not None:
+            current.is_current = False
+            await session.flush()
+        explanation.is_current = True
+        return True
 
 
 async def send_again(db: Database, slug: str, author: str) -> Published:
@@ -265,10 +283,76 @@ async def send_again(db: Database, slug: str, author: str) -> Published:
         broadcast = Broadcast(explanation_id=explanation.id, created_by=author, send_at=utcnow())
         session.add(broadcast)
         await session.flush()
-        broadcast.recipients = await plan_broadcast(
-            session, broadcast, explanation, skip_received=True
+        broadcast_id, version = broadcast.id, explanation.version
+    return Published(slug, version, broadcast_id, await plan_in_batches(db, broadcast_id))
+
+
+async def plan_in_batches(db: Database, broadcast_id: int, batch: int = PLAN_BATCH) -> int:
+    """Write a broadcast's deliveries range of contact ids by range, each range in its own
+    transaction that also moves `planned_upto`: a big broadcast never holds the database's
+    write lock for long (SQLite has one writer, and inbound messages are stored first), and
+    a plan cut short by a crash resumes where it stopped. Only the planner whose
+    conditional UPDATE moves the cursor writes a range, so two planners never both do.
+    Returns the recipients counted so far (all of them once the plan is complete)."""
+    async with db.session() as session:
+        broadcast = await session.get(Broadcast, broadcast_id)
+        if broadcast is None:
+            raise NotFound("Không tìm thấy đợt gửi.", code="broadcast_not_found")
+        explanation = await session.get(Explanation, broadcast.explanation_id)
+        assert explanation is not None
+        if broadcast.planned_at is not None:
+            return broadcast.recipients
+        if not broadcast.text:
+            names = (
+                await session.execute(
+                    select(Topic.name).where(Topic.slug.in_(explanation.topics or []))
+                )
+            ).scalars()
+            broadcast.text = broadcast_text(explanation, list(names))
+        top = int(await session.scalar(select(func.coalesce(func.max(Contact.id), 0))) or 0)
+        # A second broadcast of the same version skips whoever had the first.
+        resend = bool(
+            await session.scalar(
+                select(
+                    exists().where(
+                        Broadcast.explanation_id == explanation.id, Broadcast.id < broadcast_id
+                    )
+                )
+            )
         )
-        return Published(slug, explanation.version, broadcast.id, broadcast.recipients)
+        cursor = broadcast.planned_upto
+    while explanation.topics and cursor < top:
+        upto = min(top, cursor + batch)
+        async with db.session() as session:
+            moved = await session.execute(
+                update(Broadcast)
+                .where(
+                    Broadcast.id == broadcast_id,
+                    Broadcast.planned_upto == cursor,
+                    Broadcast.planned_at.is_(None),
+                )
+                .values(planned_upto=upto)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                break  # another planner has it
+            added = await plan_range(session, broadcast_id, explanation, cursor, upto, resend)
+            await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id)
+                .values(recipients=Broadcast.recipients + added)
+            )
+        cursor = upto
+    async with db.session() as session:
+        if cursor >= top or not explanation.topics:
+            await session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.planned_at.is_(None))
+                .values(planned_at=utcnow())
+            )
+        recipients = await session.scalar(
+            select(Broadcast.recipients).where(Broadcast.id == broadcast_id)
+        )
+        return int(recipients or 0)
 
 
 def broadcast_text(explanation: Explanation, topic_names: list[str]) -> str:
@@ -286,13 +370,16 @@ def broadcast_text(explanation: Explanation, topic_names: list[str]) -> str:
     return "\n".join(lines)
 
 
-async def plan_broadcast(
+async def plan_range(
     session: AsyncSession,
-    broadcast: Broadcast,
+    broadcast_id: int,
     explanation: Explanation,
+    after: int,
+    upto: int,
     skip_received: bool = False,
 ) -> int:
-    """One delivery per matching contact, written by the database (INSERT ... SELECT).
+    """The deliveries for contacts with after < id <= upto, written by the database
+    (INSERT ... SELECT); returns how many.
 
     A subscriber matches when the topic is one of the explanation's and the explanation
     targets the whole country, their locality, or their locality's province. Contacts with
@@ -301,15 +388,6 @@ async def plan_broadcast(
     broadcast, not on every row.
     """
     now = utcnow()
-    broadcast.planned_at = now
-    if not explanation.topics:
-        return 0
-    names = (
-        (await session.execute(select(Topic.name).where(Topic.slug.in_(explanation.topics))))
-        .scalars()
-        .all()
-    )
-    broadcast.text = broadcast_text(explanation, list(names))
     targets = list(explanation.localities)
     wanted = (Subscription.status == "active", Subscription.topic.in_(explanation.topics))
     # Selecting contacts (not subscriptions) gives each contact once without GROUP BY or a
@@ -318,23 +396,28 @@ async def plan_broadcast(
     if COUNTRY in targets:  # most contacts match: one index probe per contact
         subscribed = exists().where(Subscription.contact_id == Contact.id, *wanted)
     else:  # few match: two index searches, (topic, locality) and (topic, province)
+        in_range = (Subscription.contact_id > after, Subscription.contact_id <= upto)
         subscribed = Contact.id.in_(
             union(
-                select(Subscription.contact_id).where(*wanted, Subscription.locality.in_(targets)),
-                select(Subscription.contact_id).where(*wanted, Subscription.province.in_(targets)),
+                select(Subscription.contact_id).where(
+                    *wanted, *in_range, Subscription.locality.in_(targets)
+                ),
+                select(Subscription.contact_id).where(
+                    *wanted, *in_range, Subscription.province.in_(targets)
+                ),
             )
         )
     matching = select(
         Contact.id,
         literal("broadcast", String),
-        literal(broadcast.id, Integer),
+        literal(broadcast_id, Integer),
         literal("", String),
         literal([], JSON),  # not cast('[]' AS JSON): SQLite reads that as the number 0
         literal("pending", String),
         literal(0, Integer),
         literal(now, UTCDateTime),
         literal(now, UTCDateTime),
-    ).where(Contact.unreachable_at.is_(None), subscribed)
+    ).where(Contact.id > after, Contact.id <= upto, Contact.unreachable_at.is_(None), subscribed)
     if skip_received:  # an explicit resend: not to whoever already has this version
         earlier = aliased(Delivery)
         matching = matching.where(
@@ -343,7 +426,7 @@ async def plan_broadcast(
             .where(
                 earlier.broadcast_id.in_(
                     select(Broadcast.id).where(
-                        Broadcast.explanation_id == explanation.id, Broadcast.id != broadcast.id
+                        Broadcast.explanation_id == explanation.id, Broadcast.id != broadcast_id
                     )
                 )
             )

@@ -356,8 +356,10 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (
         UniqueConstraint("contact_id", "topic", "locality", name="uq_subscription"),
-        Index("ix_subscriptions_topic_locality_status", "topic", "locality", "status"),
-        Index("ix_subscriptions_topic_province_status", "topic", "province", "status"),
+        # Place-targeted broadcasts are planned range by range of contact ids: the id ends
+        # both indexes so that each range is an index range scan.
+        Index("ix_subscriptions_topic_locality", "topic", "locality", "status", "contact_id"),
+        Index("ix_subscriptions_topic_province", "topic", "province", "status", "contact_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -387,4 +389,6 @@ class Broadcast(Base):
     # deliveries exist, so a scheduled broadcast is planned for the subscribers of that day.
     send_at: Mapped[datetime | None] = mapped_column(nullable=True)
     planned_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Planning goes range by range of contact ids; contacts up to this id are planned.
+    planned_upto: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -259,3 +259,65 @@ async def test_a_scheduled_explanation_waits_then_goes_out_to_that_days_subscrib
         json={**NEWS, "publish_at": "mai nhé"},
     )
     assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_publish_at"
+
+
+async def test_planning_goes_in_batches_and_a_cut_short_plan_resumes_once(
+    telegram_gateway: RunningGateway,
+) -> None:
+    from datetime import timedelta
+
+    from bot.services import subscriptions
+    from bot.services.explanations import plan_in_batches, plan_range, release_scheduled
+    from bot.store.models import Broadcast, Contact, Explanation, utcnow
+
+    db = telegram_gateway.app[DB]
+    async with db.session() as session:
+        contacts = [Contact(channel="web", channel_user_id=f"b{i}" + "x" * 24) for i in range(7)]
+        session.add_all(contacts)
+    for contact in contacts:
+        await subscriptions.subscribe(db, contact.id, "datdai", "w:70")
+    await subscriptions.subscribe(db, contacts[0].id, "datdai", "p:1")  # matches twice: one row
+    token = await create_user(db, "editor4", "officer", "ubnd-phuong-demo")
+    published = await api(telegram_gateway, token, "POST", "/explanations", NEWS)
+    assert published["broadcast"]["recipients"] == 7
+
+    # Another explanation's broadcast, whose planner died after its first range of 3 ids.
+    async with db.session() as session:
+        published_one = await session.scalar(
+            select(Explanation).where(Explanation.slug == published["slug"])
+        )
+        assert published_one is not None
+        explanation = Explanation(
+            agency_id=published_one.agency_id,
+            slug="tin-khac",
+            title="Tin khác về đất đai",
+            topics=["datdai"],
+            localities=["p:1"],
+        )
+        session.add(explanation)
+        await session.flush()
+        first = min(c.id for c in contacts) - 1
+        broadcast = Broadcast(
+            explanation_id=explanation.id,
+            text="Tin thử",
+            send_at=utcnow() - timedelta(minutes=5),
+            created_at=utcnow() - timedelta(minutes=5),
+            planned_upto=first + 3,
+        )
+        session.add(broadcast)
+        await session.flush()
+        broadcast.recipients = await plan_range(session, broadcast.id, explanation, 0, first + 3)
+    assert broadcast.recipients == 3
+    assert await release_scheduled(db) == 1, "the dispatcher loop finishes the cut-short plan"
+    assert await plan_in_batches(db, broadcast.id, batch=2) == 7, "planned once, not again"
+    async with db.session() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(Delivery.contact_id).where(Delivery.broadcast_id == broadcast.id)
+                )
+            ).scalars()
+        )
+        done = await session.get(Broadcast, broadcast.id)
+    assert sorted(rows) == sorted(c.id for c in contacts), "every subscriber once"
+    assert done is not None and done.planned_at is not None and done.recipients == 7

@@ -20,6 +20,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("text", sa.Text(), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("send_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("planned_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("planned_upto", sa.Integer(), nullable=False, server_default="0")
+        )
     # Broadcasts published before this revision were planned at once.
     op.execute("UPDATE broadcasts SET planned_at = created_at")
 
@@ -29,23 +32,32 @@ def upgrade() -> None:
             "uq_delivery_broadcast_contact", ["broadcast_id", "contact_id"], unique=True
         )
 
-
-    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
-        # Broadcasts that target provinces find their subscribers through this index.
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        # Place-targeted broadcasts are planned range by range of contact ids: the id ends
+        # both indexes so that each range is an index range scan.
+        batch_op.drop_index("ix_subscriptions_topic_locality_status")
         batch_op.create_index(
-            'ix_subscriptions_topic_province_status', ['topic', 'province', 'status']
+            "ix_subscriptions_topic_locality", ["topic", "locality", "status", "contact_id"]
+        )
+        batch_op.create_index(
+            "ix_subscriptions_topic_province", ["topic", "province", "status", "contact_id"]
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('subscriptions', schema=None) as batch_op:
-        batch_op.drop_index('ix_subscriptions_topic_province_status')
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.drop_index("ix_subscriptions_topic_province")
+        batch_op.drop_index("ix_subscriptions_topic_locality")
+        batch_op.create_index(
+            "ix_subscriptions_topic_locality_status", ["topic", "locality", "status"]
+        )
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("uq_delivery_broadcast_contact")
         batch_op.drop_column("claimed_by")
 
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.drop_column("planned_upto")
         batch_op.drop_column("planned_at")
         batch_op.drop_column("send_at")
         batch_op.drop_column("text")
