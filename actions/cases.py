@@ -17,7 +17,7 @@ from bot.domain import codes
 from bot.domain.cases import OPEN_STATUSES, STATUS_LABELS, Kind, Status
 from bot.domain.intake import Check, Ok, check_contact, check_name, check_text
 from bot.domain.localities import find
-from bot.errors import InvalidInput
+from bot.errors import GiaitrinhError, InvalidInput
 from bot.services import cases as case_service
 from bot.services.cases import CaseDraft, format_due
 from nlu.text import fold
@@ -494,7 +494,14 @@ async def _withdraw(
             ],
         )
         return
-    await case_service.withdraw_for_contact(database(), code_text, who)
+    try:
+        await case_service.withdraw_for_contact(database(), code_text, who)
+    except GiaitrinhError:  # answered or closed meanwhile: say where it stands
+        dispatcher.utter_message(
+            text=f"Hồ sơ {shown} vừa thay đổi trạng thái nên chưa rút được. Anh/chị nhắn "
+            f"“kiểm tra {shown}” để xem tình trạng mới nhất."
+        )
+        return
     dispatcher.utter_message(
         text=f"Đã rút yêu cầu {shown}. Cơ quan đã được báo và sẽ dừng xử lý. "
         "Khi cần, anh/chị có thể gửi yêu cầu mới."
