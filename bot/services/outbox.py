@@ -550,6 +550,32 @@ class Dispatcher:
         self._stopping.set()
 
 
+async def outbox_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
+    """For /healthz: what is due and how long the oldest has waited (a stuck dispatcher
+    shows as a growing wait), what is being sent, and what ended in doubt."""
+    now = now or utcnow()
+    async with db.session() as session:
+        due, oldest = (
+            await session.execute(
+                select(func.count(), func.min(Delivery.next_attempt_at)).where(
+                    Delivery.status == "pending", Delivery.next_attempt_at <= now
+                )
+            )
+        ).one()
+        rows = await session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.status.in_(["sending", "unknown"]))
+            .group_by(Delivery.status)
+        )
+        by_status = {str(status): int(n) for status, n in rows.all()}
+    return {
+        "due": int(due or 0),
+        "oldest_due_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+        "sending": int(by_status.get("sending", 0)),
+        "unknown": int(by_status.get("unknown", 0)),
+    }
+
+
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -18,7 +18,7 @@ from bot.engine import EngineClient
 from bot.services import scheduler
 from bot.services.conversations import MessageFlow
 from bot.services.knowledge import KnowledgeBase
-from bot.services.outbox import Dispatcher
+from bot.services.outbox import Dispatcher, outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.web import actions_endpoint, api
@@ -120,6 +120,8 @@ async def healthz(request: web.Request) -> web.Response:
         "engine": "ok" if engine_ok else "unavailable",
         "channels": request.app[CHANNELS].names(),
     }
+    if db_ok:
+        body["outbox"] = await outbox_status(request.app[DB])
     if zalo.ZALO_TOKENS in request.app:
         token = await request.app[zalo.ZALO_TOKENS].status()
         # A failed refresh must be visible, not discovered when sends start failing.

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services.journal import Journal, journal_path
-from bot.services.outbox import IN_DOUBT, Dispatcher, new_worker_id
+from bot.services.outbox import IN_DOUBT, Dispatcher, new_worker_id, outbox_status
 from bot.store.db import Database
 from bot.store.models import (
     Agency,
@@ -106,8 +106,16 @@ async def test_a_wave_sends_each_delivery_once_and_records_it_in_the_history(
     db: Database, channels: ChannelRegistry, fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     ids = await broadcast_to(db, 12, "Hướng dẫn mới về thủ tục cấp xã")
+    waiting = await outbox_status(db, utcnow() + timedelta(seconds=30))
+    assert waiting["due"] == 12 and waiting["oldest_due_seconds"] >= 30, waiting
     dispatcher = Dispatcher(db, channels, batch=5, lanes=2, journal_dir=tmp_path)
     assert await dispatcher.drain() == 12
+    assert await outbox_status(db) == {
+        "due": 0,
+        "oldest_due_seconds": 0.0,
+        "sending": 0,
+        "unknown": 0,
+    }
     assert await dispatcher.drain() == 0, "nothing is sent twice"
     assert set((await statuses(db)).values()) == {"sent"}
     assert sorted(fake_telegram.per_chat) == [FIRST_CHAT + i for i in range(12)]
