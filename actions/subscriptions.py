@@ -105,7 +105,7 @@ class ValidateSubscriptionForm(FormValidationAction):
             )
             return {"sub_topic": None}
         sub_id, topic, place = current[number - 1]
-        await service.unsubscribe_one(database(), who, sub_id)
+        await service.unsubscribe(database(), who, sub_id)
         dispatcher.utter_message(
             text=f"Đã bỏ nhận tin “{topic}” – {place}. Các mục khác vẫn giữ nguyên."
         )
@@ -188,7 +188,7 @@ class ActionUnsubscribe(Action):
     ) -> list[EventType]:
         """One message stops everything."""
         who = contact_id(tracker)
-        ended = await service.unsubscribe_all(database(), who) if who else 0
+        ended = await service.unsubscribe(database(), who) if who else 0
         if ended:
             dispatcher.utter_message(
                 text="Đã dừng toàn bộ tin anh/chị đăng ký. Anh/chị sẽ không nhận thêm thông báo "

@@ -55,6 +55,14 @@ class Recipient:
 
 
 BUTTON_REF = re.compile(r"^#b(\d+)\.(\d+)$")
+TOPIC_LINK = re.compile(r"^sub_([A-Za-z_][A-Za-z0-9_]{0,39})$")
+
+
+def topic_link_payload(value: str) -> str | None:
+    """The subscribe payload for a link made for a topic (`sub_<topic>`: a Telegram
+    `/start` argument, a Zalo follow link's tracking value), or None for anything else."""
+    match = TOPIC_LINK.match(value)
+    return f'/subscribe{{"topic":"{match.group(1)}"}}' if match else None
 
 
 def button_ref(message_id: int, index: int) -> str:

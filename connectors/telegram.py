@@ -35,8 +35,8 @@ from connectors.base import (
     Recipient,
     button_ref,
     split_text,
+    topic_link_payload,
 )
-from connectors.telegram_http import AiohttpRequest
 
 log = structlog.get_logger(__name__)
 
@@ -180,9 +180,8 @@ def parse_update(data: dict[str, Any], bot: Bot) -> tuple[InboundMessage | None,
     payload = None
     if text.startswith("/start"):
         argument = text[len("/start") :].strip()
-        if argument.startswith("sub_"):
-            topic = argument[4:][:40]
-            payload = f'/subscribe{{"topic":"{topic}"}}' if topic.isidentifier() else "/subscribe"
+        if argument.startswith("sub_"):  # a link for a topic; a malformed one just subscribes
+            payload = topic_link_payload(argument) or "/subscribe"
         else:
             payload = "/greet"
     attachments: list[dict[str, Any]] = []
@@ -270,12 +269,7 @@ async def poll(app: web.Application, wait_s: int = 25) -> None:
 
 def make_bot(token: str, api_base: str) -> Bot:
     """A Bot pointed at the given API server."""
-    return Bot(
-        token=token,
-        base_url=f"{api_base.rstrip('/')}/bot",
-        request=AiohttpRequest(),
-        get_updates_request=AiohttpRequest(connection_pool_size=1),
-    )
+    return Bot(token=token, base_url=f"{api_base.rstrip('/')}/bot")
 
 
 def setup(app: web.Application) -> None:

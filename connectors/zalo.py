@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +43,7 @@ from connectors.base import (
     OutboundMessage,
     Recipient,
     split_text,
+    topic_link_payload,
 )
 
 log = structlog.get_logger(__name__)
@@ -372,26 +372,18 @@ async def webhook(request: web.Request) -> web.Response:
     if name in {"follow", "unfollow"}:
         user = str((event.get("follower") or {}).get("id") or (event.get("sender") or {}).get("id"))
         await _follow(request.app[DB], user, following=name == "follow")
-        welcome = follow_welcome(event, user) if name == "follow" else None
-        if welcome is not None:  # a follow link for a topic: start subscribing to it
-            flow = request.app[FLOW]
-            receipt = await flow.receive(welcome)
-            if not receipt.duplicate:
-                flow.schedule(receipt.conversation_id)
-        return web.json_response({"ok": True})
-    try:
-        inbound = parse_event(event)
-    except ValueError:
-        return error_response(400, "invalid_event", "message event without sender or msg_id")
+        inbound = follow_welcome(event, user) if name == "follow" else None
+    else:
+        try:
+            inbound = parse_event(event)
+        except ValueError:
+            return error_response(400, "invalid_event", "message event without sender or msg_id")
     if inbound is not None:
         flow = request.app[FLOW]
         receipt = await flow.receive(inbound)
         if not receipt.duplicate:
             flow.schedule(receipt.conversation_id)
     return web.json_response({"ok": True})
-
-
-FOLLOW_TOPIC = re.compile(r"^sub_([A-Za-z_][A-Za-z0-9_]{0,39})$")
 
 
 def follow_welcome(event: dict[str, Any], user_id: str) -> InboundMessage | None:
@@ -404,15 +396,14 @@ def follow_welcome(event: dict[str, Any], user_id: str) -> InboundMessage | None
     if not user_id or user_id == "None":
         return None
     for key in ("tracking_id", "source"):
-        match = FOLLOW_TOPIC.match(str(event.get(key) or ""))
-        if match is not None:
-            topic = match.group(1)
+        payload = topic_link_payload(str(event.get(key) or ""))
+        if payload is not None:
             return InboundMessage(
                 channel="zalo",
                 channel_user_id=user_id,
                 external_id=f"follow:{user_id}:{event.get('timestamp', '')}",
-                text=f"Quan tâm OA (nhận tin: {topic})",
-                payload=f'/subscribe{{"topic":"{topic}"}}',
+                text="Quan tâm OA qua liên kết nhận tin",
+                payload=payload,
             )
     return None
 

@@ -58,10 +58,6 @@ class RateLimiter:
         self._chats: dict[tuple[str, str], Bucket] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def limited(self, channel: str) -> bool:
-        """Whether `channel` has limits at all (web chat has none)."""
-        return channel in self._limits
-
     def _chat_bucket(self, channel: str, chat: str) -> Bucket | None:
         limit = self._limits.get(channel)
         if limit is None:

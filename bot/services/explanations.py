@@ -164,13 +164,7 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
             raise NotFound("No agency configured.", code="no_agency")
         now = utcnow()
         later = spec.publish_at is not None and spec.publish_at > now
-        current = (
-            await session.execute(
-                select(Explanation)
-                .where(Explanation.slug == slug, Explanation.is_current.is_(True))
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        current = await _current_locked(session, slug)
         latest = await session.scalar(
             select(func.max(Explanation.version)).where(Explanation.slug == slug)
         )
@@ -207,7 +201,7 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
 
 async def release_scheduled(db: Database, now: datetime | None = None) -> int:
     """Make due scheduled versions current and plan their broadcasts, and finish plans a
-    crashed process left half done; returns how many plans this call completed.
+    crashed process left half done; returns how many broadcasts it released or resumed.
 
     A broadcast being planned right now by the process that published it is left alone
     (it is younger than RESUME_AFTER); two planners on one broadcast cannot both write a
@@ -232,11 +226,20 @@ async def release_scheduled(db: Database, now: datetime | None = None) -> int:
         due_ids = list(due)
     released = 0
     for broadcast_id in due_ids:
-        if await _go_live(db, broadcast_id, now) and (
-            await plan_in_batches(db, broadcast_id) is not None
-        ):
+        if await _go_live(db, broadcast_id, now):
+            await plan_in_batches(db, broadcast_id)
             released += 1
     return released
+
+
+async def _current_locked(session: AsyncSession, slug: str) -> Explanation | None:
+    """The current version of a slug, locked until the transaction ends (one current)."""
+    query = (
+        select(Explanation)
+        .where(Explanation.slug == slug, Explanation.is_current.is_(True))
+        .with_for_update()
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def _go_live(db: Database, broadcast_id: int, now: datetime) -> bool:
@@ -249,13 +252,7 @@ async def _go_live(db: Database, broadcast_id: int, now: datetime) -> bool:
         assert explanation is not None
         if explanation.is_current:
             return True
-        current = (
-            await session.execute(
-                select(Explanation)
-                .where(Explanation.slug == explanation.slug, Explanation.is_current.is_(True))
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        current = await _current_locked(session, explanation.slug)
         if current is not None and current.version > explanation.version:
             broadcast.planned_at = now
             log.warning("scheduled_version_overtaken", broadcast_id=broadcast_id)

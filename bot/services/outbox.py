@@ -7,7 +7,8 @@ the channel-wide limits, then record every outcome in one transaction.
 
 Crash safety. A worker killed mid-wave leaves its rows 'sending'. They are recovered when
 the lease runs out, or at once by a worker on the same host that sees the claiming process
-is gone. What happens then depends on the kind:
+is gone; its send journal (bot/services/journal.py) then says which rows never left and
+which the platform confirmed. What happens to the rest depends on the kind:
 - broadcasts are sent at most once: a row that may have been sent becomes 'unknown' (shown
   in the delivery report) and is never sent again, so nobody gets a policy message twice;
 - replies and case updates are sent at least once: they go back to 'pending', because a
@@ -135,7 +136,6 @@ class Sent:
 
     item: Claimed
     recipient: Recipient
-    text: str
     result: DeliveryResult
 
 
@@ -185,13 +185,7 @@ class Dispatcher:
         async with self._db.session() as session:
             rows = (
                 await session.execute(
-                    select(
-                        Delivery.id,
-                        Delivery.kind,
-                        Delivery.contact_id,
-                        Delivery.claimed_by,
-                        Delivery.claimed_until,
-                    )
+                    select(Delivery.id, Delivery.kind, Delivery.claimed_by, Delivery.claimed_until)
                     .where(Delivery.status == "sending")
                     .order_by(Delivery.id)
                 )
@@ -211,30 +205,30 @@ class Dispatcher:
                 for worker in dead
                 if self._journal_dir is not None
             }
-            settled: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            settled: dict[str, list[int]] = defaultdict(list)
             for row in orphans:
                 journal = journals.get(_worker_of(row.claimed_by) or "")
                 verdict = journal.verdict(row.id) if journal is not None else "doubt"
                 if verdict == "ok":
-                    settled["sent"].append((row.id, row.contact_id))
+                    settled["sent"].append(row.id)
                 elif verdict in ("unsent", "safe") or row.kind not in AT_MOST_ONCE:
-                    settled["pending"].append((row.id, row.contact_id))
+                    settled["pending"].append(row.id)
                 else:
-                    settled["unknown"].append((row.id, row.contact_id))
+                    settled["unknown"].append(row.id)
             connection = await session.connection()
             values: dict[str, dict[str, Any]] = {
                 "sent": {"status": "sent", "sent_at": now},
                 "pending": {"status": "pending", "attempts": DELIVERIES.c.attempts - 1},
                 "unknown": {"status": "unknown", "error": IN_DOUBT},
             }
-            for chunk in _chunks([i for i, _ in settled["sent"]], 500):
-                held = and_(DELIVERIES.c.id.in_(chunk), DELIVERIES.c.status == "sending")
-                await self._history(session, held)
-            for status, pairs in settled.items():
-                for chunk in _chunks([i for i, _ in pairs], 500):
+            for status, ids in settled.items():
+                for chunk in _chunks(ids, 500):
+                    held = and_(DELIVERIES.c.id.in_(chunk), DELIVERIES.c.status == "sending")
+                    if status == "sent":  # confirmed by the platform: in the history too
+                        await self._history(session, held)
                     await connection.execute(
                         update(DELIVERIES)
-                        .where(DELIVERIES.c.id.in_(chunk), DELIVERIES.c.status == "sending")
+                        .where(held)
                         .values(claimed_until=None, claimed_by=None, **values[status])
                     )
         if self._journal_dir is not None:
@@ -373,8 +367,7 @@ class Dispatcher:
         )
         message = OutboundMessage(text=text, buttons=buttons, ref=item.message_id)
         channel = self._channels.get(recipient.channel)
-        if self._limiter.limited(recipient.channel):
-            await self._limiter.acquire_overall(recipient.channel)
+        await self._limiter.acquire_overall(recipient.channel)
         if self._journal is not None:
             self._journal.started(item.id)
         try:
@@ -386,7 +379,7 @@ class Dispatcher:
             self._limiter.chat_done(recipient.channel, recipient.channel_user_id)
         if self._journal is not None:
             self._journal.finished(item.id, _verdict(result))
-        return Sent(item, recipient, text, result)
+        return Sent(item, recipient, result)
 
     # -- recording --------------------------------------------------------------------------
 
@@ -452,10 +445,9 @@ class Dispatcher:
                     update(Message).where(Message.id.in_(replies)).values(status="sent", error=None)
                 )
             if failed_messages:
-                messages = MESSAGES
                 await connection.execute(
-                    update(messages)
-                    .where(messages.c.id == bindparam("b_id"))
+                    update(MESSAGES)
+                    .where(MESSAGES.c.id == bindparam("b_id"))
                     .values(status="failed"),
                     failed_messages,
                 )
@@ -523,6 +515,7 @@ class Dispatcher:
         total = sum(await asyncio.gather(*(lane() for _ in range(self._lanes))))
         if self._journal is not None:
             self._journal.reset()  # nothing in flight, every outcome recorded
+        self._texts.clear()  # broadcast texts are read again next time (one query)
         return total
 
     def close(self) -> None:

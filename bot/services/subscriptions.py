@@ -68,14 +68,16 @@ async def subscribe(db: Database, contact_id: int, topic: str, locality: str) ->
         return not was_active
 
 
-async def unsubscribe_all(db: Database, contact_id: int) -> int:
-    """Stop everything this contact receives; returns how many subscriptions ended."""
+async def unsubscribe(db: Database, contact_id: int, subscription_id: int | None = None) -> int:
+    """Stop everything this contact receives, or only one of its subscriptions (another
+    contact's id changes nothing); returns how many subscriptions ended."""
+    query = update(Subscription).where(
+        Subscription.contact_id == contact_id, Subscription.status != "cancelled"
+    )
+    if subscription_id is not None:
+        query = query.where(Subscription.id == subscription_id)
     async with db.session() as session:
-        result = await session.execute(
-            update(Subscription)
-            .where(Subscription.contact_id == contact_id, Subscription.status != "cancelled")
-            .values(status="cancelled", updated_at=utcnow())
-        )
+        result = await session.execute(query.values(status="cancelled", updated_at=utcnow()))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -111,21 +113,6 @@ async def home_locality(db: Database, contact_id: int | None) -> str:
             .limit(1)
         )
     return str(code or "")
-
-
-async def unsubscribe_one(db: Database, contact_id: int, subscription_id: int) -> bool:
-    """Stop one subscription of this contact (another contact's id changes nothing)."""
-    async with db.session() as session:
-        result = await session.execute(
-            update(Subscription)
-            .where(
-                Subscription.id == subscription_id,
-                Subscription.contact_id == contact_id,
-                Subscription.status != "cancelled",
-            )
-            .values(status="cancelled", updated_at=utcnow())
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def set_reachable(session: AsyncSession, contact: Contact, reachable: bool) -> None:
