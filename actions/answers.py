@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import contact_id, entity, intent_of, words
 from actions.deps import answer_noop, database, knowledge
 from actions.help import send_help_menu
+from bot.domain.explanations import source_line
 from bot.services.gaps import log_gap
 from bot.services.knowledge import Doc, excerpt
 from bot.services.subscriptions import home_locality
@@ -38,11 +39,9 @@ def looks_like_question(text: str) -> bool:
 def render(doc: Doc, question: str) -> str:
     """Title, the relevant passage, the source and the agency: not the whole body."""
     lines = [doc.title, "", excerpt(doc, question)]
-    source = doc.source_document
-    if doc.source_url:
-        source = f"{source} – {doc.source_url}" if source else doc.source_url
+    source = source_line(doc.source_document, doc.source_url)
     if source:
-        lines += ["", f"Nguồn: {source}"]
+        lines += ["", source]
     if doc.agency:
         lines.append(f"Cơ quan đăng: {doc.agency}")
     return "\n".join(lines)

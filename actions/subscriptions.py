@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import contact_id, entity, is_cancel, words
 from actions.deps import database
-from bot.domain.localities import find
+from bot.domain.localities import COUNTRY, find
 from bot.errors import InvalidInput
 from bot.services import subscriptions as service
 
@@ -119,7 +119,7 @@ class ValidateSubscriptionForm(FormValidationAction):
         if is_cancel(text):
             return {"sub_cancelled": True, "requested_slot": None}
         if words(text) in WHOLE_COUNTRY or text == "/deny":
-            return {"sub_locality": service.COUNTRY}
+            return {"sub_locality": COUNTRY}
         exact, suggestions = find(text) if not text.startswith("/") else ([], [])
         if exact:
             return {"sub_locality": exact[0].code}

@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select, text
 
 from bench.fake_telegram import TOKEN
 from bench.stack import free_port, wait_http
+from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.services.outbox import Dispatcher
 from bot.store.db import Database
@@ -47,7 +48,6 @@ from bot.store.models import (
     Explanation,
     utcnow,
 )
-from connectors.base import ChannelRegistry
 from connectors.telegram import TelegramChannel, make_bot
 
 TEXT = (

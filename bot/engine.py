@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import structlog
 
+from bot.channels import Button, OutboundMessage
 from bot.errors import EngineUnavailable
-from connectors.base import Button, OutboundMessage
 
 log = structlog.get_logger(__name__)
 

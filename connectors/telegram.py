@@ -24,9 +24,8 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.error import RetryAfter, TelegramError
 
-from bot.web.errors import error_response
-from bot.web.keys import FLOW, SETTINGS
-from connectors.base import (
+from bot.channels import (
+    Attachment,
     Capabilities,
     DeliveryOutcome,
     DeliveryResult,
@@ -34,9 +33,11 @@ from connectors.base import (
     OutboundMessage,
     Recipient,
     button_ref,
-    split_text,
     topic_link_payload,
 )
+from bot.web.errors import error_response
+from bot.web.keys import FLOW, SETTINGS
+from connectors.render import split_text
 
 log = structlog.get_logger(__name__)
 
@@ -184,18 +185,18 @@ def parse_update(data: dict[str, Any], bot: Bot) -> tuple[InboundMessage | None,
             payload = topic_link_payload(argument) or "/subscribe"
         else:
             payload = "/greet"
-    attachments: list[dict[str, Any]] = []
+    attachments: list[Attachment] = []
     if message.location is not None:
         attachments.append(
-            {
-                "type": "location",
-                "latitude": message.location.latitude,
-                "longitude": message.location.longitude,
-            }
+            Attachment(
+                "location",
+                latitude=message.location.latitude,
+                longitude=message.location.longitude,
+            )
         )
         text = text or f"Vị trí: {message.location.latitude}, {message.location.longitude}"
     if message.photo:
-        attachments.append({"type": "image", "file_id": message.photo[-1].file_id})
+        attachments.append(Attachment("image", file_id=message.photo[-1].file_id))
         text = text or "[Ảnh]"
     user = message.from_user
     return (
@@ -207,7 +208,7 @@ def parse_update(data: dict[str, Any], bot: Bot) -> tuple[InboundMessage | None,
             payload=payload,
             display_name=(user.first_name if user else "") or "",
             locale=(user.language_code if user else None) or "vi",
-            extra={"attachments": attachments},
+            attachments=tuple(attachments),
         ),
         None,
     )

@@ -16,10 +16,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.errors import InvalidInput, NotFound
-from bot.store.models import Contact, Conversation, Message
-from bot.web.keys import DB, FLOW, SETTINGS
-from connectors.base import (
+from bot.channels import (
     Capabilities,
     DeliveryOutcome,
     DeliveryResult,
@@ -27,6 +24,9 @@ from connectors.base import (
     OutboundMessage,
     Recipient,
 )
+from bot.errors import InvalidInput, NotFound
+from bot.store.models import Contact, Conversation, Message
+from bot.web.keys import DB, FLOW, SETTINGS
 
 STATIC = Path(__file__).resolve().parent / "web_static"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -29,22 +29,23 @@ import structlog
 from aiohttp import web
 from sqlalchemy import or_, select, update
 
-from bot.services.subscriptions import set_reachable
-from bot.settings import Settings
-from bot.store.db import Database
-from bot.store.models import Contact, ZaloToken, utcnow
-from bot.web.errors import error_response
-from bot.web.keys import DB, FLOW, SETTINGS
-from connectors.base import (
+from bot.channels import (
+    Attachment,
     Capabilities,
     DeliveryOutcome,
     DeliveryResult,
     InboundMessage,
     OutboundMessage,
     Recipient,
-    split_text,
     topic_link_payload,
 )
+from bot.services.subscriptions import set_reachable
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.models import Contact, ZaloToken, utcnow
+from bot.web.errors import error_response
+from bot.web.keys import DB, FLOW, SETTINGS
+from connectors.render import split_text
 
 log = structlog.get_logger(__name__)
 
@@ -102,26 +103,24 @@ def parse_event(event: dict[str, Any]) -> InboundMessage | None:
     if not sender or not msg_id:
         raise ValueError("message event without sender or msg_id")
     text = str(message.get("text") or "")
-    attachments: list[dict[str, Any]] = []
+    attachments: list[Attachment] = []
     for item in message.get("attachments") or []:
         payload = item.get("payload") or {}
         kind = item.get("type")
         if kind == "location":
             coords = payload.get("coordinates") or {}
             lat, lon = coords.get("latitude"), coords.get("longitude")
-            attachments.append({"type": "location", "latitude": lat, "longitude": lon})
+            attachments.append(Attachment("location", latitude=lat, longitude=lon))
             text = text or f"Vị trí: {lat}, {lon}"
         elif kind in {"image", "file", "sticker", "gif"}:
-            attachments.append(
-                {"type": kind, "url": payload.get("url") or payload.get("thumbnail")}
-            )
+            attachments.append(Attachment(kind, url=payload.get("url") or payload.get("thumbnail")))
             text = text or ("[Ảnh]" if kind == "image" else "")
     return InboundMessage(
         channel="zalo",
         channel_user_id=sender,
         external_id=msg_id,
         text=text,
-        extra={"attachments": attachments},
+        attachments=tuple(attachments),
     )
 
 

@@ -17,6 +17,10 @@ from vietnam_provinces import Province, Ward
 
 from nlu.text import fold
 
+# The locality code of a whole-country subscription or explanation (others: "p:<province>",
+# "w:<commune>").
+COUNTRY = "country"
+
 # Unit words people put before a name, folded. "quan"/"huyen" (districts, abolished in 2025)
 # are dropped too: most wards kept their former district's name.
 _UNIT_WORDS = re.compile(

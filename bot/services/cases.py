@@ -413,7 +413,7 @@ async def transition_case(
             raise Forbidden("Chỉ người gửi mới rút được yêu cầu.", code="citizen_only")
         state = CaseState(Kind(case.kind), Status(case.status), case.due_at, case.extensions)
         decision = decide(state, target, now, note, petition_days)
-        case.status = decision.to_status.value
+        case.status = decision.to_status
         if case.due_at != decision.due_at:
             case.due_soon_notified = False
             case.overdue_notified = False

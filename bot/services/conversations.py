@@ -14,12 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.engine import EngineClient
-from bot.errors import EngineUnavailable
-from bot.services.subscriptions import set_reachable
-from bot.store.db import Database
-from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
-from connectors.base import (
+from bot.channels import (
     BUTTON_REF,
     Button,
     ChannelRegistry,
@@ -28,6 +23,12 @@ from connectors.base import (
     OutboundMessage,
     Recipient,
 )
+from bot.domain.messages import MessageStatus
+from bot.engine import EngineClient
+from bot.errors import EngineUnavailable
+from bot.services.subscriptions import set_reachable
+from bot.store.db import Database
+from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -133,7 +134,7 @@ class MessageFlow:
                         external_id=inbound.external_id,
                         text=inbound.text,
                         payload=inbound.payload,
-                        attachments=list(inbound.extra.get("attachments", [])),
+                        attachments=[a.as_json() for a in inbound.attachments],
                         status="pending",
                     )
                     session.add(message)
@@ -224,7 +225,7 @@ class MessageFlow:
                     contact = await session.get(Contact, conversation.contact_id)
                     assert contact is not None
                     if conversation.mode == "operator":
-                        message.status = "handed_off"
+                        message.status = MessageStatus.HANDED_OFF
                         continue
                     message.attempts += 1
                     message_id = message.id
@@ -233,7 +234,7 @@ class MessageFlow:
                     engine_text = payload or message.text[: self._engine_max_chars]
                     if not engine_text.strip():
                         # Nothing the engine can read (a sticker, an expired button).
-                        message.status = "processed"
+                        message.status = MessageStatus.PROCESSED
                         continue
                     metadata = {
                         "channel": contact.channel,
@@ -255,7 +256,7 @@ class MessageFlow:
                 async with self._db.session() as session:
                     stored = await session.get(Message, message_id)
                     assert stored is not None
-                    stored.status = "processed"
+                    stored.status = MessageStatus.PROCESSED
                     stored.processed_at = utcnow()
                     rows = self._reply_rows(conversation_id, recipient, message_id, turn.replies)
                     session.add_all(rows)
@@ -315,7 +316,7 @@ class MessageFlow:
                     continue
                 stored.error = result.reason[:500] or None
                 if result.outcome is DeliveryOutcome.SENT:
-                    stored.status = "sent"
+                    stored.status = MessageStatus.SENT
                 elif result.outcome is DeliveryOutcome.RETRY:
                     conversation = await session.get(Conversation, stored.conversation_id)
                     assert conversation is not None
@@ -331,7 +332,7 @@ class MessageFlow:
                         )
                     )
                 else:
-                    stored.status = "failed"
+                    stored.status = MessageStatus.FAILED
                     if result.outcome is DeliveryOutcome.UNREACHABLE:
                         conversation = await session.get(Conversation, stored.conversation_id)
                         assert conversation is not None

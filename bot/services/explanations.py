@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain.localities import by_code
+from bot.domain.explanations import source_line
+from bot.domain.localities import COUNTRY, by_code
 from bot.errors import InvalidInput, NotFound
 from bot.store.db import Database
 from bot.store.models import (
@@ -43,7 +44,6 @@ from nlu.text import fold
 
 log = structlog.get_logger(__name__)
 
-COUNTRY = "country"
 PLAN_BATCH = 50_000  # contact ids per planning transaction (about 0.1 s of SQLite writing)
 RESUME_AFTER = timedelta(minutes=1)  # a plan untouched this long was cut short: resume it
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -143,7 +143,8 @@ def _publish_time(value: Any) -> datetime | None:
         raise InvalidInput("'publish_at' must be a date and time.", code="invalid_publish_at")
     if value.tzinfo is None:
         value = value.replace(tzinfo=VIETNAM)
-    return value.astimezone(UTC)
+    moment: datetime = value.astimezone(UTC)
+    return moment
 
 
 async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published:
@@ -357,11 +358,9 @@ def broadcast_text(explanation: Explanation, topic_names: list[str]) -> str:
     lines = [explanation.title]
     if explanation.summary:
         lines += ["", explanation.summary]
-    source = explanation.source_document
-    if explanation.source_url:
-        source = f"{source} – {explanation.source_url}" if source else explanation.source_url
+    source = source_line(explanation.source_document, explanation.source_url)
     if source:
-        lines += ["", f"Nguồn: {source}"]
+        lines += ["", source]
     why = ", ".join(f"“{name}”" for name in topic_names) or "chính sách mới"
     lines += ["", f"Anh/chị nhận tin này vì đã đăng ký nhận tin về {why}. {STOP_LINE}"]
     return "\n".join(lines)

@@ -46,6 +46,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.channels import (
+    Button,
+    ChannelRegistry,
+    DeliveryOutcome,
+    DeliveryResult,
+    OutboundMessage,
+    Recipient,
+)
 from bot.domain.ratelimit import RateLimiter
 from bot.services.conversations import recipient_for
 from bot.services.explanations import release_scheduled
@@ -60,14 +68,6 @@ from bot.store.models import (
     Message,
     UTCDateTime,
     utcnow,
-)
-from connectors.base import (
-    Button,
-    ChannelRegistry,
-    DeliveryOutcome,
-    DeliveryResult,
-    OutboundMessage,
-    Recipient,
 )
 
 log = structlog.get_logger(__name__)

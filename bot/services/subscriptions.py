@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.localities import by_code
+from bot.domain.localities import COUNTRY, by_code
+from bot.domain.subscriptions import SubscriptionStatus
 from bot.errors import InvalidInput
 from bot.store.db import Database
 from bot.store.models import Contact, Subscription, Topic, utcnow
-
-COUNTRY = "country"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +62,8 @@ async def subscribe(db: Database, contact_id: int, topic: str, locality: str) ->
                 )
             )
             return True
-        was_active = row.status == "active"
-        row.status, row.updated_at = "active", utcnow()
+        was_active = row.status == SubscriptionStatus.ACTIVE
+        row.status, row.updated_at = SubscriptionStatus.ACTIVE, utcnow()
         return not was_active
 
 

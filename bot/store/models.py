@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +21,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain.cases import Kind as CaseKind
+from bot.domain.cases import Status as CaseStatus
+from bot.domain.delivery import DeliveryKind, DeliveryStatus
+from bot.domain.messages import ConversationMode, Direction, MessageStatus
+from bot.domain.roles import Role
+from bot.domain.subscriptions import SubscriptionStatus
+
+E = TypeVar("E", bound=StrEnum)
 
 
 def utcnow() -> datetime:
@@ -50,6 +60,32 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class StrEnumType(TypeDecorator[E], Generic[E]):
+    """A domain enum stored as its plain string value (no database enum type, so adding a
+    member needs no migration); rows come back as enum members, and a value outside the enum
+    is refused before it reaches the database."""
+
+    impl = String(20)
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int = 20) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        """Accept members or their values; anything else is a bug."""
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        """The member for a stored value."""
+        return None if value is None else self.enum(value)
+
+    @property
+    def python_type(self) -> type[E]:
+        """The enum class (for SQLAlchemy's introspection)."""
+        return self.enum
 
 
 class Base(DeclarativeBase):
@@ -135,7 +171,9 @@ class Conversation(Base):
     # and does not reveal how many conversations exist.
     engine_sender: Mapped[str] = mapped_column(String(40), unique=True, default=_new_sender)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    mode: Mapped[str] = mapped_column(String(20), default="bot")
+    mode: Mapped[ConversationMode] = mapped_column(
+        StrEnumType(ConversationMode), default=ConversationMode.BOT
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -160,7 +198,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
-    direction: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[Direction] = mapped_column(StrEnumType(Direction, 3))
     channel: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     kind: Mapped[str] = mapped_column(String(20), default="text")
@@ -170,7 +208,7 @@ class Message(Base):
     attachments: Mapped[list[Any]] = mapped_column(
         default=list
     )  # references only (image URL, location)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[MessageStatus] = mapped_column(StrEnumType(MessageStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
@@ -187,7 +225,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(20))  # admin | officer | operator
+    role: Mapped[Role] = mapped_column(StrEnumType(Role))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
@@ -209,8 +247,8 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[CaseKind] = mapped_column(StrEnumType(CaseKind))
+    status: Mapped[CaseStatus] = mapped_column(StrEnumType(CaseStatus))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), nullable=True)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -277,15 +315,15 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # case_update | broadcast | operator | reply
+    kind: Mapped[DeliveryKind] = mapped_column(StrEnumType(DeliveryKind))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), nullable=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(default=list)
-    # pending -> sending (claimed) -> sent | failed | blocked | pending (retry later);
-    # unknown: the worker died mid-send and the kind is sent at most once (broadcasts).
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -369,7 +407,9 @@ class Subscription(Base):
     # The locality's province ("p:<code>"; "country" for a whole-country subscription), so a
     # commune subscriber also matches what targets their province, in plain SQL.
     province: Mapped[str] = mapped_column(String(20), default="country")
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        StrEnumType(SubscriptionStatus), default=SubscriptionStatus.ACTIVE
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

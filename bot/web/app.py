@@ -13,6 +13,7 @@ from sqlalchemy import text
 from telegram.error import TelegramError
 
 import actions.deps
+from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
 from bot.services import scheduler
@@ -26,7 +27,6 @@ from bot.web.errors import error_middleware
 from bot.web.keys import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
 from connectors import telegram, zalo
 from connectors import web as web_channel
-from connectors.base import ChannelRegistry
 
 log = structlog.get_logger(__name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
+from bot.channels import ChannelRegistry
 from bot.engine import EngineClient
 from bot.services.conversations import MessageFlow
 from bot.services.outbox import Dispatcher
 from bot.settings import Settings
 from bot.store.db import Database
-from connectors.base import ChannelRegistry
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)

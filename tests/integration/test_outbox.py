@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.channels import ChannelRegistry
 from bot.services.journal import Journal, journal_path
 from bot.services.outbox import IN_DOUBT, Dispatcher, new_worker_id, outbox_status
 from bot.store.db import Database
@@ -24,7 +25,6 @@ from bot.store.models import (
     Message,
     utcnow,
 )
-from connectors.base import ChannelRegistry
 from connectors.telegram import TelegramChannel, make_bot
 from tests.conftest import TELEGRAM_TOKEN
 from tests.fakes.telegram_api import FakeTelegram

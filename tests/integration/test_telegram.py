@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
+from bot.channels import OutboundMessage, Recipient
 from bot.store.models import Contact, Delivery, Message
 from bot.web.keys import DB
-from connectors.base import OutboundMessage, Recipient
 from connectors.telegram import TelegramChannel, make_bot
 from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, RunningGateway
 from tests.fakes.telegram_api import FakeTelegram
@@ -210,7 +210,7 @@ async def test_long_text_is_split_and_too_long_payloads_use_references(
     ):
         channel = TelegramChannel(bot, http)
         text = "Cơ quan đã tiếp nhận yêu cầu của anh/chị và đang xử lý. " * 150
-        from connectors.base import Button
+        from bot.channels import Button
 
         long_payload = "Phường Hoàn Kiếm, Thành phố Hà Nội, dữ liệu rất dài " * 2
         result = await channel.send(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.channels import Button
 from bot.engine import parse_rest_replies
 from bot.errors import EngineUnavailable
-from connectors.base import Button
 
 
 def test_text_and_buttons_are_kept_in_order() -> None:

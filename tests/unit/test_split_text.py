@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.base import split_text
+from connectors.render import split_text
 
 
 def test_short_text_is_one_piece() -> None:

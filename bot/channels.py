@@ -1,9 +1,13 @@
-"""The one interface every channel implements, so the gateway never branches on a channel name."""
+"""The channel port: the one interface every connector implements, defined in the core.
+
+Services and the engine client depend on these types; connectors (connectors/) implement
+`Channel` and import only the core's public services and types, never the other way round.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -18,6 +22,27 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A reference to what came with a message (never the content): an image or file by
+    URL or platform file id, or a location by its coordinates."""
+
+    kind: str  # location | image | file | sticker | gif
+    url: str | None = None
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored form (messages.attachments, case attachments): only the fields set."""
+        body: dict[str, Any] = {"type": self.kind}
+        for name in ("url", "file_id", "latitude", "longitude"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        return body
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A channel-neutral message from a citizen, as a connector parsed it."""
 
@@ -28,7 +53,7 @@ class InboundMessage:
     payload: str | None = None
     display_name: str = ""
     locale: str = "vi"
-    extra: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,29 +93,6 @@ def topic_link_payload(value: str) -> str | None:
 def button_ref(message_id: int, index: int) -> str:
     """A short stand-in for the payload of button `index` of stored message `message_id`."""
     return f"#b{message_id}.{index}"
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Cut text into pieces of at most `limit` characters, at paragraph, sentence or word ends."""
-    text = text.strip()
-    pieces: list[str] = []
-    while len(text) > limit:
-        window = text[:limit]
-        cut = max(window.rfind("\n\n"), -1)
-        if cut < limit // 2:
-            cut = max(
-                window.rfind(". "), window.rfind("! "), window.rfind("? "), window.rfind("\n")
-            )
-            cut = cut + 1 if cut >= limit // 2 else -1
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut < limit // 2:
-            cut = limit  # one very long word: cut it
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        pieces.append(text)
-    return pieces
 
 
 class DeliveryOutcome(StrEnum):

@@ -1,0 +1,102 @@
+"""Which way imports point (docs/architecture.md, "Import rules"), checked on the source.
+
+Every import statement counts, including those inside functions and `if TYPE_CHECKING:`
+blocks: a late import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# package -> module prefixes it must not import
+RULES: dict[str, tuple[str, ...]] = {
+    "bot.domain": ("bot.store", "bot.services", "bot.web", "bot.engine", "connectors", "actions"),
+    "bot.services": ("bot.web", "connectors", "actions"),
+    "bot.store": ("bot.services", "bot.web", "connectors", "actions"),
+    "bot.search": ("bot.store", "bot.services", "bot.web", "connectors", "actions"),
+    "bot.channels": ("bot.store", "bot.services", "bot.web", "connectors", "actions"),
+}
+
+
+def module_name(path: Path) -> str:
+    """bot/services/cases.py -> bot.services.cases; a package's __init__ -> the package."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path, module: str | None = None) -> set[str]:
+    """Every module an import statement in the file names (relative imports resolved
+    against `module`, the file's dotted name, by default its place in the project)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    module = module or module_name(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    """`file: imported module` for each import of `package` that the rules forbid."""
+    directory = ROOT.joinpath(*package.split("."))
+    files = (
+        sorted(directory.rglob("*.py")) if directory.is_dir() else [directory.with_suffix(".py")]
+    )
+    found = []
+    for path in files:
+        if "migrations" in path.parts:
+            continue
+        found += [
+            f"{path.relative_to(ROOT)}: {name}"
+            for name in forbidden_among(imported_modules(path), forbidden)
+        ]
+    return found
+
+
+def forbidden_among(names: set[str], forbidden: tuple[str, ...]) -> list[str]:
+    """The names that are, or are inside, a forbidden module (sorted)."""
+    return sorted(n for n in names if any(n == f or n.startswith(f + ".") for f in forbidden))
+
+
+@pytest.mark.parametrize("package", sorted(RULES))
+def test_package_imports_point_inwards(package: str) -> None:
+    """The core never depends on its edges."""
+    bad = violations(package, RULES[package])
+    assert not bad, f"{package} must not import {RULES[package]}:\n" + "\n".join(bad)
+
+
+def test_the_checker_sees_late_and_relative_imports(tmp_path: Path) -> None:
+    """The parser finds imports inside functions and resolves relative ones (else the rules
+    above could pass by not looking)."""
+    sample = ROOT / "bot" / "domain" / "cases.py"
+    names = imported_modules(sample)
+    assert "bot.errors" in names, names
+    assert "bot.domain.deadlines" in names, names
+    late = tmp_path / "late.py"
+    late.write_text(
+        "def f():\n    from connectors import web\n    import bot.web.app\n"
+        "    from ..store import models\n"
+    )
+    found = imported_modules(late, module="bot.services.late")
+    assert {"connectors.web", "bot.web.app", "bot.store.models"} <= found, found
+    assert forbidden_among(found, RULES["bot.services"]) == [
+        "bot.web.app",
+        "connectors",
+        "connectors.web",
+    ]
