@@ -35,8 +35,8 @@ from bot.channels import (
     button_ref,
     topic_link_payload,
 )
+from bot.gateway import FLOW, SETTINGS
 from bot.web.errors import error_response
-from bot.web.keys import FLOW, SETTINGS
 from connectors.render import split_text
 
 log = structlog.get_logger(__name__)

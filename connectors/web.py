@@ -25,8 +25,8 @@ from bot.channels import (
     Recipient,
 )
 from bot.errors import InvalidInput, NotFound
+from bot.gateway import DB, FLOW, SETTINGS
 from bot.store.models import Contact, Conversation, Message
-from bot.web.keys import DB, FLOW, SETTINGS
 
 STATIC = Path(__file__).resolve().parent / "web_static"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -39,12 +39,12 @@ from bot.channels import (
     Recipient,
     topic_link_payload,
 )
+from bot.gateway import DB, FLOW, SETTINGS
 from bot.services.subscriptions import set_reachable
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Contact, ZaloToken, utcnow
 from bot.web.errors import error_response
-from bot.web.keys import DB, FLOW, SETTINGS
 from connectors.render import split_text
 
 log = structlog.get_logger(__name__)

@@ -23,12 +23,12 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.enginectl import EngineConfig, EngineProcess
+from bot.gateway import FLOW
 from bot.services.demo import load_demo
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.web.app import create_app
-from bot.web.keys import FLOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 

@@ -14,8 +14,8 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
+from bot.gateway import SETTINGS
 from bot.web.errors import error_response
-from bot.web.keys import SETTINGS
 
 log = structlog.get_logger(__name__)
 

@@ -16,15 +16,15 @@ import actions.deps
 from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
+from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
 from bot.services import scheduler
 from bot.services.conversations import MessageFlow
 from bot.services.knowledge import KnowledgeBase
 from bot.services.outbox import Dispatcher, outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.web import actions_endpoint, api
+from bot.web import actions_endpoint, api_cases, api_explanations
 from bot.web.errors import error_middleware
-from bot.web.keys import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
 from connectors import telegram, zalo
 from connectors import web as web_channel
 
@@ -152,7 +152,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_background)
     app.router.add_get("/healthz", healthz)
     actions_endpoint.setup(app)
-    api.setup(app)
+    api_cases.setup(app)
+    api_explanations.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
     zalo.setup(app)

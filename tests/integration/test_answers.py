@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.gateway import DB
 from bot.services.users import create_user
-from bot.web.keys import DB
 from tests.conftest import RunningGateway
 from tests.integration.test_cases_chat import buttons, press, said
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.gateway import DB
 from bot.services.users import create_user
 from bot.store.models import Delivery
-from bot.web.keys import DB
 from tests.conftest import RunningGateway, WebChat
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.test_cases_chat import press, said

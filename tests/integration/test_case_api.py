@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.cases import Kind
+from bot.gateway import DB, DISPATCHER
 from bot.services.cases import CaseDraft, file_case
 from bot.services.demo import load_demo
 from bot.services.scheduler import scan_deadlines
@@ -25,7 +26,6 @@ from bot.store.models import (
     OfficerNotice,
     utcnow,
 )
-from bot.web.keys import DB, DISPATCHER
 from tests.conftest import RunningGateway, free_port, gateway_settings, running_gateway
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.domain import codes
+from bot.gateway import DB
 from bot.services.users import create_user
 from bot.store.models import Case, Rating
-from bot.web.keys import DB
 from tests.conftest import RunningGateway, WebChat
 
 CODE = re.compile(r"Mã hồ sơ: ([0-9A-Z]{4}-[0-9A-Z]{5})")

@@ -9,9 +9,9 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.enginectl import EngineProcess
+from bot.gateway import DB
 from bot.services.conversations import APOLOGY
 from bot.store.models import Message
-from bot.web.keys import DB
 from tests.conftest import (
     RunningGateway,
     Tokens,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.gateway import DB
 from bot.store.models import Contact, Subscription
-from bot.web.keys import DB
 from tests.conftest import RunningGateway
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo

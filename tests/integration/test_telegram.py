@@ -12,8 +12,8 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bot.channels import OutboundMessage, Recipient
+from bot.gateway import DB
 from bot.store.models import Contact, Delivery, Message
-from bot.web.keys import DB
 from connectors.telegram import TelegramChannel, make_bot
 from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, RunningGateway
 from tests.fakes.telegram_api import FakeTelegram

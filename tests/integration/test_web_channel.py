@@ -7,9 +7,9 @@ import uuid
 
 from sqlalchemy import func, select
 
+from bot.gateway import DB
 from bot.services.conversations import APOLOGY
 from bot.store.models import Message
-from bot.web.keys import DB
 from tests.conftest import RunningGateway
 
 

@@ -12,10 +12,10 @@ import aiohttp
 from sqlalchemy import func, select, update
 
 from bot.channels import DeliveryOutcome, OutboundMessage, Recipient
+from bot.gateway import DB
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Contact, Message, ZaloToken, utcnow
-from bot.web.keys import DB
 from connectors.zalo import ZaloChannel, ZaloTokens, signature
 from tests.conftest import ZALO_APP_ID, ZALO_SECRET, RunningGateway, zalo_settings
 from tests.fakes.zalo_api import FakeZalo, now_ms

@@ -1,0 +1,53 @@
+"""What the API's route modules share: the caller from the bearer token, and query
+parameters parsed with clear errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+
+from bot.domain.deadlines import VN_TZ
+from bot.errors import InvalidInput
+from bot.gateway import DB
+from bot.services.cases import Actor
+from bot.services.users import actor_for_token
+
+
+async def actor(request: web.Request) -> Actor:
+    """The authenticated caller (401 without a valid token)."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return await actor_for_token(request.app[DB], token)
+
+
+def flag(value: str | None) -> bool | None:
+    """A yes/no query value; None when absent."""
+    if value is None or value == "":
+        return None
+    if value.lower() in {"1", "true", "yes"}:
+        return True
+    if value.lower() in {"0", "false", "no"}:
+        return False
+    raise InvalidInput(f"Not a boolean: {value}", code="invalid_filter")
+
+
+def number(value: str | None, default: int) -> int:
+    """An integer query value, or the default when absent."""
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise InvalidInput(f"Not a number: {value}", code="invalid_filter") from exc
+
+
+def moment(value: str | None) -> datetime | None:
+    """An ISO date or time (Vietnam time when no zone is given); None when absent."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"Not an ISO date: {value}", code="invalid_filter") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=VN_TZ)
+    return parsed
