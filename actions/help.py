@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import database
-from bot.services.agencies import primary_agency
+from bot.services.agencies import agency_info
 
 MENU_BUTTONS = [
     {"title": "Hỏi về chính sách, thủ tục", "payload": "/ask_question"},
@@ -22,7 +22,7 @@ MENU_BUTTONS = [
 
 async def send_help_menu(dispatcher: CollectingDispatcher) -> None:
     """What the citizen can do here, with the agency's own contact details."""
-    agency = await primary_agency(database())
+    agency = await agency_info(database())
     lines = ["Tôi có thể giúp anh/chị:"]
     lines += [
         "• Trả lời câu hỏi về chính sách, thủ tục hành chính",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
+from bot.errors import NotFound
+from bot.store.agencies import primary_agency
 from bot.store.db import Database
-from bot.store.models import Agency
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +17,11 @@ class AgencyInfo:
     contact: str
 
 
-async def primary_agency(db: Database) -> AgencyInfo | None:
-    """The first agency configured (one deployment usually serves one agency)."""
+async def agency_info(db: Database) -> AgencyInfo | None:
+    """How citizens reach the agency that runs this assistant (None before any is set up)."""
     async with db.session() as session:
-        agency = (
-            await session.execute(select(Agency).order_by(Agency.id).limit(1))
-        ).scalar_one_or_none()
-        if agency is None:
+        try:
+            agency = await primary_agency(session)
+        except NotFound:
             return None
         return AgencyInfo(name=agency.name, contact=agency.contact)

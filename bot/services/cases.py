@@ -23,6 +23,7 @@ from bot.domain.cases import (
 )
 from bot.domain.deadlines import VN_TZ
 from bot.errors import Forbidden, InvalidInput, NotFound
+from bot.store.agencies import primary_agency
 from bot.store.db import Database
 from bot.store.models import Agency, Case, CaseEvent, Delivery, OfficerNotice, Rating, User, utcnow
 
@@ -133,15 +134,6 @@ def format_due(due_at: datetime | None) -> str:
     return f"ngày {due_at.astimezone(VN_TZ):%d/%m/%Y}"
 
 
-async def _primary_agency(session: AsyncSession) -> Agency:
-    agency = (
-        await session.execute(select(Agency).order_by(Agency.id).limit(1))
-    ).scalar_one_or_none()
-    if agency is None:
-        raise NotFound("Chưa cấu hình cơ quan tiếp nhận.", code="no_agency")
-    return agency
-
-
 async def file_case(
     db: Database,
     draft: CaseDraft,
@@ -165,7 +157,7 @@ async def file_case(
         code = codes.new_code()
         try:
             async with db.session() as session:
-                agency = await _primary_agency(session)
+                agency = await primary_agency(session)
                 case = Case(
                     code=code,
                     kind=draft.kind.value,

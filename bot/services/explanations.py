@@ -28,9 +28,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.domain.explanations import source_line
 from bot.domain.localities import COUNTRY, by_code
 from bot.errors import InvalidInput, NotFound
+from bot.store.agencies import primary_agency
 from bot.store.db import Database
 from bot.store.models import (
-    Agency,
     Broadcast,
     Contact,
     Delivery,
@@ -160,9 +160,7 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
         unknown = [t for t in spec.topics if t not in known]
         if unknown:
             raise InvalidInput(f"Unknown topics: {', '.join(unknown)}", code="invalid_topic")
-        agency = (await session.execute(select(Agency).order_by(Agency.id))).scalars().first()
-        if agency is None:
-            raise NotFound("No agency configured.", code="no_agency")
+        agency = await primary_agency(session)
         now = utcnow()
         later = spec.publish_at is not None and spec.publish_at > now
         current = await _current_locked(session, slug)

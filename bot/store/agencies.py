@@ -1,0 +1,20 @@
+"""Queries about agencies."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import NotFound
+from bot.store.models import Agency
+
+
+async def primary_agency(session: AsyncSession) -> Agency:
+    """The first agency configured: one deployment usually serves one agency, which receives
+    what citizens file in chat (until cases and publications are routed per agency)."""
+    agency = (
+        await session.execute(select(Agency).order_by(Agency.id).limit(1))
+    ).scalar_one_or_none()
+    if agency is None:
+        raise NotFound("Chưa cấu hình cơ quan tiếp nhận.", code="no_agency")
+    return agency
