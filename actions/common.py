@@ -74,3 +74,14 @@ def entity(tracker: Tracker, name: str) -> str | None:
     """First value of an entity in the latest message."""
     value = next(tracker.get_latest_entity_values(name), None)
     return str(value) if value is not None else None
+
+
+def latest_text(tracker: Tracker) -> str:
+    """What the citizen typed last (the raw text, not the intent)."""
+    return str(tracker.latest_message.get("text") or "")
+
+
+def typed(value: Any) -> str:
+    """Slot text, or '' for button payloads like '/affirm'."""
+    text = str(value or "")
+    return "" if text.startswith("/") else text

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot.domain.roles import Role
 from bot.logging import configure_logging
 from bot.settings import Settings, get_settings
 
@@ -249,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="user_command", required=True)
     create = user_sub.add_parser("create", help="create a user and print its API token")
     create.add_argument("username")
-    create.add_argument("--role", choices=["admin", "officer", "operator"], default="officer")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
     create.add_argument("--agency", help="agency slug (required for officers and operators)")
     create.add_argument("--name", help="display name")
     create.set_defaults(func=_user_create)

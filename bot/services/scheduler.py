@@ -9,8 +9,9 @@ import structlog
 from sqlalchemy import select
 
 from bot.domain import codes
+from bot.domain.case_texts import format_due
 from bot.domain.cases import OPEN_STATUSES
-from bot.services.cases import format_due, officers_for
+from bot.services.notices import officers_for
 from bot.store.db import Database
 from bot.store.models import Case, OfficerNotice, utcnow
 

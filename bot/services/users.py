@@ -7,12 +7,11 @@ import secrets
 
 from sqlalchemy import select
 
+from bot.domain.actors import Actor
+from bot.domain.roles import Role
 from bot.errors import InvalidInput, Unauthorized
-from bot.services.cases import Actor
 from bot.store.db import Database
 from bot.store.models import Agency, User
-
-ROLES = ("admin", "officer", "operator")
 
 
 def hash_token(token: str) -> str:
@@ -20,12 +19,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError as exc:
+        names = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"role must be one of {names}", code="invalid_role") from exc
+
+
 async def create_user(
-    db: Database, username: str, role: str, agency_slug: str | None, display_name: str = ""
+    db: Database, username: str, role: Role | str, agency_slug: str | None, display_name: str = ""
 ) -> str:
     """Create a staff account and return its new API token (the only time it is visible)."""
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
+    role = _role(role)
     token = "gt_" + secrets.token_urlsafe(32)
     async with db.session() as session:
         agency_id = None
@@ -36,7 +42,7 @@ async def create_user(
             if agency is None:
                 raise InvalidInput(f"unknown agency {agency_slug}", code="unknown_agency")
             agency_id = agency.id
-        elif role != "admin":
+        elif role is not Role.ADMIN:
             raise InvalidInput("officers and operators belong to an agency", code="agency_required")
         if (await session.execute(select(User).where(User.username == username))).first():
             raise InvalidInput(f"user {username} exists", code="user_exists")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from aiohttp import web
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from bot.domain.codes import display
+from bot.domain.cases import Kind, Status
 from bot.domain.localities import by_code
 from bot.errors import InvalidInput
 from bot.gateway import DB, SETTINGS, read_json
+from bot.services import case_queries, ratings
 from bot.services import cases as case_service
-from bot.services.cases import CaseFilter
+from bot.services.case_queries import CaseFilter
 from bot.services.gaps import gap_groups
-from bot.store.models import Case, OfficerNotice
-from bot.web.params import actor, flag, moment, number
+from bot.services.notices import notices_for
+from bot.web.params import actor, flag, member, moment, number
 
 
 class TransitionBody(BaseModel):
@@ -36,8 +36,8 @@ async def list_cases(request: web.Request) -> web.Response:
     q = request.query
     agency_id = number(q.get("agency_id"), 0) or None
     f = CaseFilter(
-        status=q.get("status") or None,
-        kind=q.get("kind") or None,
+        status=member(q.get("status"), Status),
+        kind=member(q.get("kind"), Kind),
         agency_id=agency_id,
         overdue=flag(q.get("overdue")),
         due_before=moment(q.get("due_before")),
@@ -45,14 +45,14 @@ async def list_cases(request: web.Request) -> web.Response:
         limit=number(q.get("limit"), 50),
         offset=number(q.get("offset"), 0),
     )
-    total, rows = await case_service.list_cases(request.app[DB], f, caller)
+    total, rows = await case_queries.list_cases(request.app[DB], f, caller)
     return web.json_response({"total": total, "cases": [r.as_json() for r in rows]})
 
 
 async def get_case(request: web.Request) -> web.Response:
     """GET /api/v1/cases/{code}: the case and its audit trail."""
     caller = await actor(request)
-    view = await case_service.get_case(request.app[DB], request.match_info["code"], caller)
+    view = await case_queries.get_case(request.app[DB], request.match_info["code"], caller)
     return web.json_response(view.as_json())
 
 
@@ -84,8 +84,9 @@ async def assign(request: web.Request) -> web.Response:
 async def satisfaction(request: web.Request) -> web.Response:
     """GET /api/v1/satisfaction: the satisfaction index of the caller's agency."""
     caller = await actor(request)
-    scope = None if caller.role == "admin" else caller.agency_id
-    return web.json_response(await case_service.satisfaction(request.app[DB], scope))
+    scope = None if caller.sees_every_agency else caller.agency_id
+    index = await ratings.satisfaction(request.app[DB], scope)
+    return web.json_response(index.as_json())
 
 
 async def gaps(request: web.Request) -> web.Response:
@@ -104,33 +105,8 @@ async def gaps(request: web.Request) -> web.Response:
 async def notices(request: web.Request) -> web.Response:
     """GET /api/v1/notices: the caller's deadline notices (due soon, overdue), newest first."""
     caller = await actor(request)
-    async with request.app[DB].session() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(OfficerNotice, Case.code)
-                    .outerjoin(Case, Case.id == OfficerNotice.case_id)
-                    .where(OfficerNotice.user_id == caller.user_id)
-                    .order_by(OfficerNotice.id.desc())
-                    .limit(200)
-                )
-            )
-            .tuples()
-            .all()
-        )
-    return web.json_response(
-        {
-            "notices": [
-                {
-                    "kind": n.kind,
-                    "text": n.text,
-                    "case": display(code) if code else None,
-                    "created_at": n.created_at.isoformat(),
-                }
-                for n, code in rows
-            ]
-        }
-    )
+    rows = await notices_for(request.app[DB], caller.user_id)
+    return web.json_response({"notices": [n.as_json() for n in rows]})
 
 
 def setup(app: web.Application) -> None:

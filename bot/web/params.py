@@ -4,14 +4,18 @@ parameters parsed with clear errors."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
 
 from aiohttp import web
 
+from bot.domain.actors import Actor
 from bot.domain.deadlines import VN_TZ
 from bot.errors import InvalidInput
 from bot.gateway import DB
-from bot.services.cases import Actor
 from bot.services.users import actor_for_token
+
+E = TypeVar("E", bound=StrEnum)
 
 
 async def actor(request: web.Request) -> Actor:
@@ -30,6 +34,17 @@ def flag(value: str | None) -> bool | None:
     if value.lower() in {"0", "false", "no"}:
         return False
     raise InvalidInput(f"Not a boolean: {value}", code="invalid_filter")
+
+
+def member(value: str | None, enum: type[E]) -> E | None:
+    """One of an enum's values (a status, a kind); None when absent."""
+    if not value:
+        return None
+    try:
+        return enum(value)
+    except ValueError as exc:
+        name = enum.__name__.lower()
+        raise InvalidInput(f"Unknown {name}: {value}", code="invalid_filter") from exc
 
 
 def number(value: str | None, default: int) -> int:

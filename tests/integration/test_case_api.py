@@ -130,6 +130,9 @@ async def test_list_filters(offline_gateway: RunningGateway) -> None:
     assert {c["code"] for c in body["cases"]} == {first, second}
     status, body = await call(offline_gateway, token, "GET", "/cases?overdue=maybe")
     assert status == 400 and body["error"]["code"] == "invalid_filter"
+    for bad in ("status=flying", "kind=letter"):
+        status, body = await call(offline_gateway, token, "GET", f"/cases?{bad}")
+        assert status == 400 and body["error"]["code"] == "invalid_filter", (bad, body)
 
 
 async def test_assignment_and_deadline_notices(offline_gateway: RunningGateway) -> None:
