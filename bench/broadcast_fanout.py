@@ -47,7 +47,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain.localities import COUNTRY, Locality, all_localities
-from bot.services.explanations import plan_in_batches
+from bot.services.broadcasts import plan_in_batches
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import Agency, Broadcast, Explanation, Topic

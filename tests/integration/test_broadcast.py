@@ -267,7 +267,9 @@ async def test_planning_goes_in_batches_and_a_cut_short_plan_resumes_once(
     from datetime import timedelta
 
     from bot.services import subscriptions
-    from bot.services.explanations import plan_in_batches, plan_range, release_scheduled
+    from bot.services.broadcasts import plan_in_batches
+    from bot.services.explanations import release_scheduled
+    from bot.store.broadcasts import plan_range
     from bot.store.models import Broadcast, Contact, Explanation, utcnow
 
     db = telegram_gateway.app[DB]
