@@ -110,6 +110,7 @@ def explanation_spec(data: dict[str, Any]) -> ExplanationSpec:
     try:
         return ExplanationBody.model_validate(data).to_spec()
     except ValidationError as exc:
+        # read_json's mapping (bot/gateway.py), which only takes a request.
         kinds = {e["type"] for e in exc.errors()}
         code = "too_long" if kinds & {"string_too_long", "too_long"} else "invalid_body"
         raise InvalidInput(describe(exc), code=code) from exc
