@@ -1,7 +1,8 @@
 """Fan-out planning at scale: one outbox delivery per matching subscriber, by INSERT ... SELECT.
 
 For each size N a fresh database gets the schema (Alembic), one agency, three topics, N
-Telegram contacts and about 1.5 subscriptions each, with real vietnam-provinces codes: most
+Telegram contacts and about 1.5 subscriptions each (bench/seed.py, which also holds the
+checks below), with real vietnam-provinces codes: most
 for a commune, some for a province or the whole country, some on a second topic, a share
 subscribed twice to the same topic (commune and province, or commune and country) to exercise
 the one-delivery-per-contact rule, a few paused or cancelled subscriptions and a few
@@ -36,109 +37,31 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.domain.localities import COUNTRY, Locality, all_localities
-from bot.services.explanations import plan_in_batches
+from bench.seed import (
+    Case,
+    cases,
+    check,
+    counts,
+    expected_recipients,
+    seed_population,
+    seed_reference_rows,
+    seed_sqlite,
+)
+from bot.services.broadcasts import PLAN_BATCH, plan_in_batches
 from bot.store.db import Database
 from bot.store.migrate import upgrade
-from bot.store.models import Agency, Broadcast, Explanation, Topic
+from bot.store.models import Broadcast, Explanation
 
 GOAL = 10.0
-MAIN_TOPIC = "chinhquyen2cap"
-SECOND_TOPIC = "datdai"
-THIRD_TOPIC = "giaitrinh"
-TOPICS = {
-    MAIN_TOPIC: "Chính quyền địa phương hai cấp",
-    SECOND_TOPIC: "Đất đai",
-    THIRD_TOPIC: "Trách nhiệm giải trình",
-}
-# Provinces of the regional case: Hà Nội, Đà Nẵng, Cần Thơ (two communes elsewhere are added).
-CASE_PROVINCES = ("p:1", "p:48", "p:92")
-
-# The communes, numbered 0..3320, so that SQL can spread contacts over them.
-COMMUNES_DDL = (
-    "CREATE TABLE bench_communes (n INTEGER PRIMARY KEY, code VARCHAR(20) NOT NULL, "
-    "province VARCHAR(20) NOT NULL)"
-)
-COMMUNES_INSERT = "INSERT INTO bench_communes (n, code, province) VALUES (:n, :code, :province)"
-
-# Seeding in plain SQL that SQLite and PostgreSQL both run, so no row passes through Python.
-# A contact's commune is a multiplicative hash of its id; its subscriptions follow its id's
-# remainders. Timestamps are copied from the agency row, which the ORM wrote in the
-# database's own format.
-SEED = (
-    # N contacts; 1 in 250 unreachable (blocked the bot). Ids are 1..N in a fresh database.
-    """
-    WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :n)
-    INSERT INTO contacts (channel, channel_user_id, display_name, locale, created_at,
-                          last_seen_at, unreachable_at)
-    SELECT 'telegram', CAST(700000000 + i AS VARCHAR(128)), '', 'vi', a.created_at,
-           a.created_at, CASE WHEN i % 250 = 0 THEN a.created_at END
-    FROM seq CROSS JOIN agencies a
-    ORDER BY i
-    """,
-    # Everyone, on the main topic: 80 % for their commune, 12 % their province, 8 % the
-    # country; 1 in 97 paused, 1 in 211 cancelled.
-    """
-    INSERT INTO subscriptions (contact_id, topic, locality, province, status, created_at,
-                               updated_at)
-    SELECT c.id, :main,
-           CASE WHEN c.id % 100 < 80 THEN w.code
-                WHEN c.id % 100 < 92 THEN w.province ELSE 'country' END,
-           CASE WHEN c.id % 100 < 92 THEN w.province ELSE 'country' END,
-           CASE WHEN c.id % 97 = 0 THEN 'paused'
-                WHEN c.id % 211 = 0 THEN 'cancelled' ELSE 'active' END,
-           c.created_at, c.created_at
-    FROM contacts c JOIN bench_communes w ON w.n = c.id * 2654435761 % 4294967296 % :communes
-    ORDER BY c.id
-    """,
-    # 35 % also on the second topic, for their commune.
-    """
-    INSERT INTO subscriptions (contact_id, topic, locality, province, status, created_at,
-                               updated_at)
-    SELECT c.id, :second, w.code, w.province, 'active', c.created_at, c.created_at
-    FROM contacts c JOIN bench_communes w ON w.n = c.id * 2654435761 % 4294967296 % :communes
-    WHERE c.id % 20 IN (1, 4, 6, 9, 12, 15, 18)
-    ORDER BY c.id
-    """,
-    # Duplicates on the main topic: 8 % of all contacts (commune subscribers) also for their
-    # province, 3 % also for the whole country.
-    """
-    INSERT INTO subscriptions (contact_id, topic, locality, province, status, created_at,
-                               updated_at)
-    SELECT c.id, :main, w.province, w.province, 'active', c.created_at, c.created_at
-    FROM contacts c JOIN bench_communes w ON w.n = c.id * 2654435761 % 4294967296 % :communes
-    WHERE c.id % 100 < 80 AND c.id % 10 = 3
-    ORDER BY c.id
-    """,
-    """
-    INSERT INTO subscriptions (contact_id, topic, locality, province, status, created_at,
-                               updated_at)
-    SELECT c.id, :main, 'country', 'country', 'active', c.created_at, c.created_at
-    FROM contacts c
-    WHERE c.id % 100 < 80 AND c.id % 25 = 7
-    ORDER BY c.id
-    """,
-    # 5 % on the third topic, for the whole country.
-    """
-    INSERT INTO subscriptions (contact_id, topic, locality, province, status, created_at,
-                               updated_at)
-    SELECT c.id, :third, 'country', 'country', 'active', c.created_at, c.created_at
-    FROM contacts c
-    WHERE c.id % 20 = 11
-    ORDER BY c.id
-    """,
-)
-
 # The floor: a table with the deliveries' columns and nothing else (no key, index, default
 # or constraint), filled with as many rows as the plan writes, straight from the contacts.
 BARE_DDL = "CREATE TABLE bench_bare AS SELECT * FROM deliveries WHERE 1 = 0"
@@ -149,44 +72,6 @@ BARE_INSERT = """
     FROM contacts c
     LIMIT :rows
     """
-
-# Who should get a broadcast, written from the rule in plain SQL (not from plan_range's
-# query): an active subscription on one of the topics, for the whole country when the
-# explanation targets it, else for a target locality or a locality in a target province;
-# the contact still reachable.
-MATCHING = """
-    FROM subscriptions s JOIN contacts c ON c.id = s.contact_id
-    WHERE s.status = 'active' AND c.unreachable_at IS NULL AND s.topic IN :topics
-      AND (:everywhere OR s.locality IN :places OR s.province IN :places)
-    """
-EXPECTED = text("SELECT COUNT(DISTINCT s.contact_id)" + MATCHING).bindparams(
-    bindparam("topics", expanding=True), bindparam("places", expanding=True)
-)
-STRAYS = text(
-    # Constant fragments only; every value is a bound parameter.
-    "SELECT COUNT(*) FROM deliveries d WHERE d.broadcast_id = :broadcast AND NOT EXISTS "  # noqa: S608
-    "(SELECT 1" + MATCHING + " AND s.contact_id = d.contact_id)"
-).bindparams(bindparam("topics", expanding=True), bindparam("places", expanding=True))
-PLANNED = text("SELECT COUNT(*) FROM deliveries WHERE broadcast_id = :broadcast")
-DUPLICATES = text(
-    "SELECT COUNT(*) FROM (SELECT contact_id FROM deliveries WHERE broadcast_id = :broadcast "
-    "GROUP BY contact_id HAVING COUNT(*) > 1) twice"
-)
-# The JSON list the column promises; CAST('[]' AS JSON) in SQLite yields the integer 0
-# (JSON is a NUMERIC-affinity type name there).
-BAD_BUTTONS = text(
-    "SELECT COUNT(*) FROM deliveries WHERE broadcast_id = :broadcast "
-    "AND CAST(buttons AS TEXT) <> '[]'"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """One explanation to plan: its topics and target localities."""
-
-    name: str
-    topics: tuple[str, ...]
-    localities: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,26 +85,6 @@ class Result:
     rss_kib: int
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
-
-
-def cases() -> list[Case]:
-    """The whole country on the main topic; three provinces and two communes on two topics."""
-    communes = [loc for loc in all_localities() if loc.level == 2]
-    provinces = {int(code.removeprefix("p:")) for code in CASE_PROVINCES}
-    elsewhere = [loc.code for loc in communes if loc.province_code not in provinces]
-    regional = (*CASE_PROVINCES, elsewhere[0], elsewhere[len(elsewhere) // 2])
-    return [
-        Case("country", (MAIN_TOPIC,), (COUNTRY,)),
-        Case("3 provinces + 2 communes", (MAIN_TOPIC, SECOND_TOPIC), regional),
-    ]
-
-
-def commune_rows(communes: Sequence[Locality]) -> list[dict[str, Any]]:
-    """The commune table's rows: number, commune code, province code."""
-    return [
-        {"n": n, "code": loc.code, "province": f"p:{loc.province_code}"}
-        for n, loc in enumerate(communes)
-    ]
 
 
 # --- memory ------------------------------------------------------------------------------
@@ -263,66 +128,6 @@ def _maxrss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-# --- seeding -----------------------------------------------------------------------------
-
-
-def seed_params(n: int, communes: int) -> dict[str, Any]:
-    """Parameters of the SEED statements."""
-    return {
-        "n": n,
-        "communes": communes,
-        "main": MAIN_TOPIC,
-        "second": SECOND_TOPIC,
-        "third": THIRD_TOPIC,
-    }
-
-
-async def seed_reference_rows(db: Database) -> None:
-    """The agency and topics, through the ORM (so timestamps have the database's format)."""
-    async with db.session() as session:
-        session.add(Agency(slug="bench", name="UBND (benchmark)", locality="", contact=""))
-        session.add_all(Topic(slug=slug, name=name) for slug, name in TOPICS.items())
-
-
-def seed_sqlite(path: Path, n: int) -> None:
-    """Contacts and subscriptions with the stdlib driver, journal off (not measured)."""
-    communes = [loc for loc in all_localities() if loc.level == 2]
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        connection.execute("PRAGMA journal_mode=OFF")
-        connection.execute("PRAGMA synchronous=OFF")
-        connection.execute("PRAGMA cache_size=-262144")  # 256 MiB for the index builds
-        connection.execute("BEGIN")
-        connection.execute(COMMUNES_DDL)
-        connection.executemany(COMMUNES_INSERT, commune_rows(communes))
-        for statement in SEED:
-            connection.execute(statement, seed_params(n, len(communes)))
-        connection.execute("COMMIT")
-    finally:
-        connection.close()
-
-
-async def seed_postgres(db: Database, n: int) -> None:
-    """Contacts and subscriptions in plain SQL on the server, then ANALYZE (autovacuum would)."""
-    communes = [loc for loc in all_localities() if loc.level == 2]
-    async with db.engine.begin() as connection:
-        await connection.execute(text(COMMUNES_DDL))
-        await connection.execute(text(COMMUNES_INSERT), commune_rows(communes))
-        for statement in SEED:
-            await connection.execute(text(statement), seed_params(n, len(communes)))
-    async with db.engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(text("ANALYZE"))
-
-
-async def counts(db: Database) -> tuple[int, int]:
-    """How many contacts and subscriptions were seeded."""
-    async with db.session() as session:
-        contacts = (await session.execute(text("SELECT COUNT(*) FROM contacts"))).scalar_one()
-        subs = (await session.execute(text("SELECT COUNT(*) FROM subscriptions"))).scalar_one()
-    return int(contacts), int(subs)
-
-
 # --- measuring ---------------------------------------------------------------------------
 
 
@@ -359,16 +164,7 @@ async def postgres_floor(db: Database, rows: int) -> float:
     return seconds
 
 
-def matching_params(case: Case) -> dict[str, Any]:
-    """Parameters of the independent matching queries."""
-    return {
-        "topics": list(case.topics),
-        "places": list(case.localities),
-        "everywhere": COUNTRY in case.localities,
-    }
-
-
-async def plan(db: Database, case: Case) -> tuple[int, int, float]:
+async def plan(db: Database, case: Case, batch: int = PLAN_BATCH) -> tuple[int, int, float]:
     """Publish-like: an explanation and its broadcast in one transaction, then the plan in
     batches of contact ids (`plan_in_batches`, one transaction each), all timed."""
     start = time.perf_counter()
@@ -391,42 +187,8 @@ async def plan(db: Database, case: Case) -> tuple[int, int, float]:
         session.add(broadcast)
         await session.flush()
         broadcast_id = broadcast.id
-    recipients = await plan_in_batches(db, broadcast_id)
+    recipients = await plan_in_batches(db, broadcast_id, batch)
     return broadcast_id, recipients, time.perf_counter() - start
-
-
-async def check(
-    db: Database, case: Case, broadcast_id: int, recipients: int, expected: int
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(problems, warnings) of a plan: counts, duplicates and strays; malformed buttons."""
-    problems: list[str] = []
-    warnings: list[str] = []
-    if recipients != expected:
-        problems.append(f"plan_in_batches returned {recipients:,}, expected {expected:,}")
-    ids = {"broadcast": broadcast_id}
-    async with db.session() as session:
-        planned = (await session.execute(PLANNED, ids)).scalar_one()
-        twice = (await session.execute(DUPLICATES, ids)).scalar_one()
-        strays = (await session.execute(STRAYS, ids | matching_params(case))).scalar_one()
-        bad_buttons = (await session.execute(BAD_BUTTONS, ids)).scalar_one()
-    if planned != expected:
-        problems.append(f"{planned:,} delivery rows, expected {expected:,}")
-    if twice:
-        problems.append(f"{twice:,} contacts have more than one delivery")
-    if strays:
-        problems.append(f"{strays:,} deliveries to contacts that do not match")
-    if bad_buttons:
-        # Not fatal: the outbox reads `buttons or []`, but the column promises a JSON list.
-        warnings.append(
-            f"{bad_buttons:,} deliveries store buttons as something other than the JSON '[]'"
-        )
-    return tuple(problems), tuple(warnings)
-
-
-async def expected_recipients(db: Database, case: Case) -> int:
-    """The independent COUNT(DISTINCT contact_id) of matching subscribers."""
-    async with db.session() as session:
-        return int((await session.execute(EXPECTED, matching_params(case))).scalar_one())
 
 
 async def run_case(db: Database, case: Case, sqlite_path: Path | None) -> Result:
@@ -489,7 +251,7 @@ async def bench_postgres(server: URL, n: int, keep: bool) -> list[Result]:
         try:
             await seed_reference_rows(db)
             start = time.perf_counter()
-            await seed_postgres(db, n)
+            await seed_population(db, n)
             contacts, subs = await counts(db)
             print(
                 f"seeded {contacts:,} contacts, {subs:,} subscriptions in "

@@ -163,7 +163,8 @@ def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
 
     import yaml
 
-    from bot.services.explanations import publish, spec_from_json
+    from bot.services.explanations import publish
+    from bot.web.api_explanations import explanation_spec
 
     text = Path(args.file).read_text(encoding="utf-8")
     match = re.match(r"^---\s*\n(.*?)\n---\s*\n(.*)$", text, re.S)
@@ -174,7 +175,7 @@ def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
     meta["body"] = match.group(2).strip()
 
     async def work(db: Database) -> dict[str, Any]:
-        return (await publish(db, spec_from_json(meta), args.author)).as_json()
+        return (await publish(db, explanation_spec(meta), args.author)).as_json()
 
     return _print_json(settings, work, None)
 
@@ -191,7 +192,7 @@ def _broadcast_send(settings: Settings, args: argparse.Namespace) -> int:
 
 def _broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
     """Pending, sent, failed by reason, blocked, unknown, with timestamps."""
-    from bot.services.explanations import broadcast_report
+    from bot.services.broadcasts import broadcast_report
 
     async def work(db: Database) -> dict[str, Any]:
         return (await broadcast_report(db, args.id)).as_json()

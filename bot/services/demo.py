@@ -11,7 +11,9 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from bot.domain.localities import COUNTRY
 from bot.store.db import Database
+from bot.store.explanations import current_version
 from bot.store.models import Agency, Explanation, Topic
 
 DEMO_FILE = Path(
@@ -60,16 +62,10 @@ async def load_demo(db: Database, path: Path = DEMO_FILE) -> DemoLoadResult:
                 topic.name = topic_spec["name"]
 
         for item in data.get("explanations", []):
-            current = (
-                await session.execute(
-                    select(Explanation).where(
-                        Explanation.slug == item["slug"], Explanation.is_current.is_(True)
-                    )
-                )
-            ).scalar_one_or_none()
+            current = await current_version(session, item["slug"])
             fields = {name: str(item.get(name) or "") for name in _EXPLANATION_FIELDS}
             topics = list(item.get("topics") or [])
-            localities = list(item.get("localities") or ["country"])
+            localities = list(item.get("localities") or [COUNTRY])
             if (
                 current is not None
                 and all(getattr(current, name) == value for name, value in fields.items())

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench.seed import add_subscribers
 from bot.gateway import DB
 from bot.services.users import create_user
 from bot.store.models import Delivery
@@ -101,20 +102,16 @@ async def test_publish_reaches_web_and_telegram_subscribers_once_then_unsubscrib
 
 
 async def test_targeting_commune_province_country(telegram_gateway: RunningGateway) -> None:
-    from bot.services import subscriptions
-    from bot.store.models import Contact
-
     gw = telegram_gateway
     db = gw.app[DB]
-    async with db.session() as session:
-        contacts = [Contact(channel="web", channel_user_id=f"s{i}" + "x" * 24) for i in range(4)]
-        session.add_all(contacts)
-    ward, province, country, elsewhere = (c.id for c in contacts)
-    await subscriptions.subscribe(db, ward, "datdai", "w:70")  # Phường Hoàn Kiếm, Hà Nội
-    await subscriptions.subscribe(db, province, "datdai", "p:1")  # Hà Nội
-    await subscriptions.subscribe(db, country, "datdai", "country")
-    await subscriptions.subscribe(db, elsewhere, "datdai", "p:79")  # TP Hồ Chí Minh
-    await subscriptions.subscribe(db, ward, "thutuc", "w:70")  # a second topic: still one message
+    ward, province, country, elsewhere = await add_subscribers(
+        db,
+        # Phường Hoàn Kiếm, Hà Nội; on a second topic too: still one message.
+        [("datdai", "w:70"), ("thutuc", "w:70")],
+        [("datdai", "p:1")],  # Hà Nội
+        [("datdai", "country")],
+        [("datdai", "p:79")],  # TP Hồ Chí Minh
+    )
     token = await create_user(db, "editor2", "officer", "ubnd-phuong-demo")
 
     async def recipients(localities: list[str], topics: list[str]) -> set[int]:
@@ -199,15 +196,11 @@ async def test_a_scheduled_explanation_waits_then_goes_out_to_that_days_subscrib
 
     from bot.services import subscriptions
     from bot.services.explanations import release_scheduled
-    from bot.store.models import Contact, Explanation, utcnow
+    from bot.store.models import Explanation, utcnow
 
     gw = telegram_gateway
     db = gw.app[DB]
-    async with db.session() as session:
-        contacts = [Contact(channel="web", channel_user_id=f"h{i}" + "x" * 24) for i in range(2)]
-        session.add_all(contacts)
-    early, late = (c.id for c in contacts)
-    await subscriptions.subscribe(db, early, "datdai", "w:70")
+    early, late = await add_subscribers(db, [("datdai", "w:70")], [])
     token = await create_user(db, "editor3", "officer", "ubnd-phuong-demo")
 
     first = await api(gw, token, "POST", "/explanations", NEWS)
@@ -246,10 +239,7 @@ async def test_a_scheduled_explanation_waits_then_goes_out_to_that_days_subscrib
     assert live == 2 and planned == {early, late}
 
     # An explicit send reaches only who has not had this version yet.
-    newcomer = Contact(channel="web", channel_user_id="newcomer" + "x" * 20)
-    async with db.session() as session:
-        session.add(newcomer)
-    await subscriptions.subscribe(db, newcomer.id, "datdai", "w:70")
+    await add_subscribers(db, [("datdai", "w:70")])  # a newcomer
     again = await api(gw, token, "POST", f"/explanations/{first['slug']}/broadcasts")
     assert again["broadcast"]["recipients"] == 1
 
@@ -266,17 +256,17 @@ async def test_planning_goes_in_batches_and_a_cut_short_plan_resumes_once(
 ) -> None:
     from datetime import timedelta
 
-    from bot.services import subscriptions
-    from bot.services.explanations import plan_in_batches, plan_range, release_scheduled
-    from bot.store.models import Broadcast, Contact, Explanation, utcnow
+    from bot.services.broadcasts import plan_in_batches
+    from bot.services.explanations import release_scheduled
+    from bot.store.broadcasts import plan_range
+    from bot.store.models import Broadcast, Explanation, utcnow
 
     db = telegram_gateway.app[DB]
-    async with db.session() as session:
-        contacts = [Contact(channel="web", channel_user_id=f"b{i}" + "x" * 24) for i in range(7)]
-        session.add_all(contacts)
-    for contact in contacts:
-        await subscriptions.subscribe(db, contact.id, "datdai", "w:70")
-    await subscriptions.subscribe(db, contacts[0].id, "datdai", "p:1")  # matches twice: one row
+    contacts = await add_subscribers(
+        db,
+        [("datdai", "w:70"), ("datdai", "p:1")],  # matches twice: one row
+        *[[("datdai", "w:70")]] * 6,
+    )
     token = await create_user(db, "editor4", "officer", "ubnd-phuong-demo")
     published = await api(telegram_gateway, token, "POST", "/explanations", NEWS)
     assert published["broadcast"]["recipients"] == 7
@@ -296,7 +286,7 @@ async def test_planning_goes_in_batches_and_a_cut_short_plan_resumes_once(
         )
         session.add(explanation)
         await session.flush()
-        first = min(c.id for c in contacts) - 1
+        first = min(contacts) - 1
         broadcast = Broadcast(
             explanation_id=explanation.id,
             text="Tin thử",
@@ -319,5 +309,33 @@ async def test_planning_goes_in_batches_and_a_cut_short_plan_resumes_once(
             ).scalars()
         )
         done = await session.get(Broadcast, broadcast.id)
-    assert sorted(rows) == sorted(c.id for c in contacts), "every subscriber once"
+    assert sorted(rows) == sorted(contacts), "every subscriber once"
     assert done is not None and done.planned_at is not None and done.recipients == 7
+
+
+async def test_the_benchmark_population_gets_one_delivery_per_matching_subscriber(
+    database_url: str,
+) -> None:
+    """The fan-out benchmark's population and checks at a small size, planned in several
+    ranges: every matching subscriber once, nobody else (SQLite and PostgreSQL)."""
+    from bench.broadcast_fanout import plan
+    from bench.seed import (
+        cases,
+        check,
+        expected_recipients,
+        seed_population,
+        seed_reference_rows,
+    )
+    from bot.store.db import Database
+
+    db = Database(database_url)
+    try:
+        await seed_reference_rows(db)
+        await seed_population(db, 3000)
+        for case in cases():
+            expected = await expected_recipients(db, case)
+            broadcast_id, recipients, _ = await plan(db, case, batch=700)
+            problems, warnings = await check(db, case, broadcast_id, recipients, expected)
+            assert expected > 0 and not problems and not warnings, (case, problems, warnings)
+    finally:
+        await db.dispose()

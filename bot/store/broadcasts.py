@@ -1,0 +1,244 @@
+"""Queries about broadcasts: the planning cursor, the one INSERT ... SELECT that writes a
+range of deliveries, and the delivery report's aggregates.
+
+The planner (bot/services/broadcasts.py) owns the transactions; every statement here runs in
+the session it is given.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.domain.delivery import DeliveryKind, DeliveryStatus
+from bot.domain.localities import COUNTRY
+from bot.domain.subscriptions import SubscriptionStatus
+from bot.store.models import (
+    Broadcast,
+    Contact,
+    Delivery,
+    Explanation,
+    Subscription,
+    UTCDateTime,
+    utcnow,
+)
+
+# --- planning ------------------------------------------------------------------------------
+
+
+async def due_for_planning(
+    session: AsyncSession, now: datetime, resume_after: timedelta
+) -> list[int]:
+    """Unplanned broadcasts whose time has come: scheduled ones (sent later than created)
+    and plans untouched for `resume_after` (cut short by a crash), oldest first."""
+    due = await session.execute(
+        select(Broadcast.id)
+        .where(
+            Broadcast.planned_at.is_(None),
+            Broadcast.send_at <= now,
+            or_(
+                Broadcast.send_at > Broadcast.created_at,
+                Broadcast.created_at < now - resume_after,
+            ),
+        )
+        .order_by(Broadcast.id)
+    )
+    return list(due.scalars())
+
+
+async def last_contact_id(session: AsyncSession) -> int:
+    """The highest contact id (0 without contacts): where a plan's ranges end."""
+    return int(await session.scalar(select(func.coalesce(func.max(Contact.id), 0))) or 0)
+
+
+async def sent_before(session: AsyncSession, explanation_id: int, broadcast_id: int) -> bool:
+    """Whether an earlier broadcast of the same version exists (this one is then a resend)."""
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    Broadcast.explanation_id == explanation_id, Broadcast.id < broadcast_id
+                )
+            )
+        )
+    )
+
+
+async def take_range(session: AsyncSession, broadcast_id: int, cursor: int, upto: int) -> bool:
+    """Move the planning cursor from `cursor` to `upto` if no other planner moved it: the
+    conditional UPDATE decides who writes that range (False: another planner has it)."""
+    moved = await session.execute(
+        update(Broadcast)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.planned_upto == cursor,
+            Broadcast.planned_at.is_(None),
+        )
+        .values(planned_upto=upto)
+    )
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def add_recipients(session: AsyncSession, broadcast_id: int, added: int) -> None:
+    """Count a written range's deliveries on the broadcast (in the database, no read)."""
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id)
+        .values(recipients=Broadcast.recipients + added)
+    )
+
+
+async def finish_plan(session: AsyncSession, broadcast_id: int) -> None:
+    """Mark the plan complete (once: a finished plan keeps its time)."""
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.planned_at.is_(None))
+        .values(planned_at=utcnow())
+    )
+
+
+async def recipients(session: AsyncSession, broadcast_id: int) -> int:
+    """The recipients counted so far."""
+    count = await session.scalar(select(Broadcast.recipients).where(Broadcast.id == broadcast_id))
+    return int(count or 0)
+
+
+async def plan_range(
+    session: AsyncSession,
+    broadcast_id: int,
+    explanation: Explanation,
+    after: int,
+    upto: int,
+    skip_received: bool = False,
+) -> int:
+    """The deliveries for contacts with after < id <= upto, written by the database
+    (INSERT ... SELECT); returns how many.
+
+    A subscriber matches when the topic is one of the explanation's and the explanation
+    targets the whole country, their locality, or their locality's province. Contacts with
+    several matching subscriptions get one delivery (the select is over contacts, and a
+    unique index on broadcast and contact backs it). The text is kept once, on the
+    broadcast, not on every row.
+    """
+    now = utcnow()
+    targets = list(explanation.localities)
+    wanted = (
+        Subscription.status == SubscriptionStatus.ACTIVE,
+        Subscription.topic.in_(explanation.topics),
+    )
+    # Selecting contacts (not subscriptions) gives each contact once without GROUP BY or a
+    # sort; the shape keeps the same plan whether or not the database has statistics.
+    subscribed: ColumnElement[bool]
+    if COUNTRY in targets:  # most contacts match: one index probe per contact
+        subscribed = exists().where(Subscription.contact_id == Contact.id, *wanted)
+    else:  # few match: two index searches, (topic, locality) and (topic, province)
+        in_range = (Subscription.contact_id > after, Subscription.contact_id <= upto)
+        subscribed = Contact.id.in_(
+            union(
+                select(Subscription.contact_id).where(
+                    *wanted, *in_range, Subscription.locality.in_(targets)
+                ),
+                select(Subscription.contact_id).where(
+                    *wanted, *in_range, Subscription.province.in_(targets)
+                ),
+            )
+        )
+    # Plain string literals (the values, not the members): the statement and its binds stay
+    # what they were before the columns were typed with the enums.
+    matching = select(
+        Contact.id,
+        literal(DeliveryKind.BROADCAST.value, String),
+        literal(broadcast_id, Integer),
+        literal("", String),
+        literal([], JSON),  # not cast('[]' AS JSON): SQLite reads that as the number 0
+        literal(DeliveryStatus.PENDING.value, String),
+        literal(0, Integer),
+        literal(now, UTCDateTime),
+        literal(now, UTCDateTime),
+    ).where(Contact.id > after, Contact.id <= upto, Contact.unreachable_at.is_(None), subscribed)
+    if skip_received:  # an explicit resend: not to whoever already has this version
+        earlier = aliased(Delivery)
+        matching = matching.where(
+            ~exists()
+            .where(earlier.contact_id == Contact.id)
+            .where(
+                earlier.broadcast_id.in_(
+                    select(Broadcast.id).where(
+                        Broadcast.explanation_id == explanation.id, Broadcast.id != broadcast_id
+                    )
+                )
+            )
+        )
+    result = await session.execute(
+        insert(Delivery).from_select(
+            [
+                "contact_id",
+                "kind",
+                "broadcast_id",
+                "text",
+                "buttons",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            matching,
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- the delivery report ---------------------------------------------------------------------
+
+
+async def count_by_status(session: AsyncSession, broadcast_id: int) -> dict[DeliveryStatus, int]:
+    """How many of a broadcast's deliveries are in each status."""
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.broadcast_id == broadcast_id)
+        .group_by(Delivery.status)
+    )
+    return {status: int(n) for status, n in rows}
+
+
+async def failure_reasons(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    """Failed and blocked deliveries counted by the platform's reason."""
+    reasons = await session.execute(
+        select(Delivery.error, func.count())
+        .where(
+            Delivery.broadcast_id == broadcast_id,
+            Delivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BLOCKED]),
+        )
+        .group_by(Delivery.error)
+    )
+    return {str(reason): int(n) for reason, n in reasons}
+
+
+async def sending_span(
+    session: AsyncSession, broadcast_id: int
+) -> tuple[datetime | None, datetime | None]:
+    """When the first and the last of a broadcast's deliveries were sent."""
+    first, last = (
+        await session.execute(
+            select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(
+                Delivery.broadcast_id == broadcast_id
+            )
+        )
+    ).one()
+    return first, last

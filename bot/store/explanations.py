@@ -1,0 +1,45 @@
+"""Queries about explanations (versioned by slug) and the topics they are filed under."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Explanation, Topic
+
+
+async def current_version(
+    session: AsyncSession, slug: str, *, lock: bool = False
+) -> Explanation | None:
+    """The current version of a slug. With `lock` the row stays locked until the
+    transaction ends, so two publishers cannot both replace it (one current version)."""
+    query = select(Explanation).where(Explanation.slug == slug, Explanation.is_current.is_(True))
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def numbered_version(session: AsyncSession, slug: str, version: int) -> Explanation | None:
+    """One version of a slug by its number, current or not."""
+    query = select(Explanation).where(Explanation.slug == slug, Explanation.version == version)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def latest_version_number(session: AsyncSession, slug: str) -> int:
+    """The highest version number of a slug, scheduled ones included (0 for a new slug)."""
+    latest = await session.scalar(
+        select(func.max(Explanation.version)).where(Explanation.slug == slug)
+    )
+    return int(latest or 0)
+
+
+async def topic_slugs(session: AsyncSession) -> set[str]:
+    """Every topic's slug: what an explanation may be filed under."""
+    return set((await session.execute(select(Topic.slug))).scalars())
+
+
+async def topic_names(session: AsyncSession, slugs: Iterable[str]) -> list[str]:
+    """The names of the given topics (for the line saying why a broadcast arrives)."""
+    return list((await session.execute(select(Topic.name).where(Topic.slug.in_(slugs)))).scalars())
