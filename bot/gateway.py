@@ -54,14 +54,19 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     return data
 
 
-async def read_json(request: web.Request, model: type[M]) -> M:
-    """The request body as `model`: 400 `invalid_json` when it is not a UTF-8 JSON object,
-    400 `too_long` / `invalid_body` naming the field when a value does not fit. A validator
-    that raises a GiaitrinhError (a more precise code) is passed through unchanged."""
-    data = await read_object(request)
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """`data` as `model`, or 400 `too_long` / `invalid_body` naming the field (a validator that
+    raises a GiaitrinhError with a more precise code passes through unchanged). For bodies
+    that do not come from a request too (a file given to the CLI)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         kinds = {e["type"] for e in exc.errors()}
         code = "too_long" if kinds & {"string_too_long", "too_long"} else "invalid_body"
         raise InvalidInput(describe(exc), code=code) from exc
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """The request body as `model`: 400 `invalid_json` when it is not a UTF-8 JSON object,
+    then as `validated`."""
+    return validated(model, await read_object(request))

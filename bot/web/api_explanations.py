@@ -12,7 +12,6 @@ from pydantic import (
     Field,
     StrictStr,
     StringConstraints,
-    ValidationError,
     field_validator,
 )
 
@@ -20,7 +19,7 @@ from bot.domain.deadlines import VN_TZ
 from bot.domain.localities import COUNTRY, by_code
 from bot.domain.roles import Role
 from bot.errors import Forbidden, InvalidInput
-from bot.gateway import DB, describe, read_json
+from bot.gateway import DB, read_json, validated
 from bot.services import broadcasts, explanations
 from bot.services.explanations import ExplanationSpec
 from bot.web.params import actor, number
@@ -107,13 +106,7 @@ class ExplanationBody(BaseModel):
 def explanation_spec(data: dict[str, Any]) -> ExplanationSpec:
     """A file's front matter (`giaitrinh explanation publish`) checked like an API body:
     the same model, codes and messages as `read_json`."""
-    try:
-        return ExplanationBody.model_validate(data).to_spec()
-    except ValidationError as exc:
-        # read_json's mapping (bot/gateway.py), which only takes a request.
-        kinds = {e["type"] for e in exc.errors()}
-        code = "too_long" if kinds & {"string_too_long", "too_long"} else "invalid_body"
-        raise InvalidInput(describe(exc), code=code) from exc
+    return validated(ExplanationBody, data).to_spec()
 
 
 async def publish_explanation(request: web.Request) -> web.Response:
