@@ -35,8 +35,9 @@ from bot.channels import (
     button_ref,
     topic_link_payload,
 )
+from bot.errors import Forbidden, InvalidInput
 from bot.gateway import FLOW, SETTINGS
-from bot.web.errors import error_response
+from bot.services.loops import LoopState, supervise
 from connectors.render import split_text
 
 log = structlog.get_logger(__name__)
@@ -235,7 +236,7 @@ async def webhook(request: web.Request) -> web.Response:
     expected = request.app[SETTINGS].telegram_webhook_secret.get_secret_value()
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        return error_response(403, "forbidden", "secret token mismatch")
+        raise Forbidden("secret token mismatch")
     try:
         data = json.loads((await request.read()).decode("utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
@@ -243,29 +244,40 @@ async def webhook(request: web.Request) -> web.Response:
         await handle_update(request.app, data)
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         log.warning("telegram_update_rejected", reason=type(exc).__name__)
-        return error_response(400, "invalid_update", "body is not a Telegram Update")
+        raise InvalidInput("body is not a Telegram Update", code="invalid_update") from exc
     return web.json_response({"ok": True})
 
 
-async def poll(app: web.Application, wait_s: int = 25) -> None:
+# supervise() waits this long between long polls (each poll already waits up to `wait_s` on
+# Telegram's side) and doubles it after each failure in a row: 0.5 s, 1 s, 2 s … up to a minute.
+POLL_PAUSE = 0.25
+POLL_MAX_BACKOFF = 60.0
+
+
+async def poll(app: web.Application, wait_s: int = 25, state: LoopState | None = None) -> None:
     """Long polling for machines without a public URL: the same path as the webhook."""
     bot = app[TELEGRAM_BOT]
     offset: int | None = None
     with contextlib.suppress(TelegramError):
         await bot.delete_webhook()
-    while True:
+
+    async def one_poll() -> None:
+        nonlocal offset
         try:
             updates = await bot.get_updates(offset=offset, timeout=wait_s)
-        except RetryAfter as exc:
+        except RetryAfter as exc:  # flood control is an instruction, not a failure
             await asyncio.sleep(_retry_after(exc))
-            continue
-        except TelegramError as exc:
-            log.warning("telegram_poll_failed", reason=exc.message)
-            await asyncio.sleep(3)
-            continue
+            return
         for update in updates:
             offset = update.update_id + 1
             await handle_update(app, update.to_dict())
+
+    await supervise(
+        state or LoopState("telegram_polling"),
+        one_poll,
+        POLL_PAUSE,
+        max_backoff=POLL_MAX_BACKOFF,
+    )
 
 
 def make_bot(token: str, api_base: str) -> Bot:

@@ -7,14 +7,12 @@ the web contact, so the same browser sees its history after a reload.
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
-from sqlalchemy import select
+from pydantic import BaseModel, BeforeValidator, Field
 
 from bot.channels import (
     Capabilities,
@@ -25,8 +23,9 @@ from bot.channels import (
     Recipient,
 )
 from bot.errors import InvalidInput, NotFound
-from bot.gateway import DB, FLOW, SETTINGS
-from bot.store.models import Contact, Conversation, Message
+from bot.gateway import DB, FLOW, SETTINGS, read_json
+from bot.services import webchat
+from bot.services.webchat import ChatMessage, WebContact
 
 STATIC = Path(__file__).resolve().parent / "web_static"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -37,7 +36,7 @@ MAX_PAYLOAD = 256
 class WebChannel:
     """The web chat as a channel: nothing to push, the page fetches what is stored."""
 
-    name = "web"
+    name = webchat.CHANNEL
     capabilities = Capabilities(max_text_length=4000, max_buttons=10, pushes=False)
 
     async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
@@ -45,39 +44,58 @@ class WebChannel:
         return DeliveryResult(DeliveryOutcome.SENT)
 
 
-def message_json(row: Message) -> dict[str, Any]:
+def message_json(message: ChatMessage) -> dict[str, Any]:
     """A message as the page sees it."""
     return {
-        "id": row.id,
-        "direction": row.direction,
-        "text": row.text,
-        "buttons": row.buttons or [],
-        "created_at": row.created_at.isoformat(),
+        "id": message.id,
+        "direction": message.direction,
+        "text": message.text,
+        "buttons": message.buttons,
+        "created_at": message.created_at.isoformat(),
     }
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        raw = await request.read()
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput("Dữ liệu gửi lên không hợp lệ.", code="invalid_json") from exc
-    if not isinstance(body, dict):
-        raise InvalidInput("Dữ liệu gửi lên không hợp lệ.", code="invalid_json")
-    return body
-
-
-async def _contact(request: web.Request, session_id: Any) -> Contact:
-    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+def _session_id(value: object) -> str:
+    """A well-formed session id; anything else names no session (404, as an unknown one)."""
+    if not isinstance(value, str) or not _SESSION_ID.match(value):
         raise NotFound("Phiên trò chuyện không tồn tại.", code="session_not_found")
-    async with request.app[DB].session() as session:
-        contact = (
-            await session.execute(
-                select(Contact).where(
-                    Contact.channel == "web", Contact.channel_user_id == session_id
-                )
-            )
-        ).scalar_one_or_none()
+    return value
+
+
+def _client_id(value: object) -> str:
+    if not isinstance(value, str) or not _CLIENT_ID.match(value):
+        raise InvalidInput("Thiếu mã tin nhắn hợp lệ.", code="invalid_client_message_id")
+    return value
+
+
+def _text(value: object) -> str:
+    """Text must be a string; its length rules need the settings (checked by the handler)."""
+    if not isinstance(value, str):
+        raise InvalidInput("Nội dung tin nhắn không hợp lệ.", code="invalid_text")
+    return value
+
+
+def _payload(value: object) -> str | None:
+    """A button payload is a string, or absent for typed text."""
+    return None if value is None else _text(value)
+
+
+class PostedMessage(BaseModel):
+    """The body of POST /api/web/messages. Validators raise the page's error codes; fields
+    are checked in this order (a missing field counts as malformed)."""
+
+    session_id: Annotated[str, BeforeValidator(_session_id)] = Field(
+        default=None, validate_default=True
+    )
+    client_message_id: Annotated[str, BeforeValidator(_client_id)] = Field(
+        default=None, validate_default=True
+    )
+    text: Annotated[str, BeforeValidator(_text)] = Field(default="", validate_default=True)
+    payload: Annotated[str | None, BeforeValidator(_payload)] = None
+
+
+async def _contact(request: web.Request, session_id: object) -> WebContact:
+    contact = await webchat.contact_for(request.app[DB], _session_id(session_id))
     if contact is None:
         raise NotFound("Phiên trò chuyện không tồn tại.", code="session_not_found")
     return contact
@@ -85,13 +103,7 @@ async def _contact(request: web.Request, session_id: Any) -> Contact:
 
 async def create_session(request: web.Request) -> web.Response:
     """Start a web chat: a new anonymous contact and its conversation."""
-    session_id = secrets.token_urlsafe(24)
-    async with request.app[DB].session() as session:
-        contact = Contact(channel="web", channel_user_id=session_id)
-        session.add(contact)
-        await session.flush()
-        session.add(Conversation(contact_id=contact.id))
-    return web.json_response({"session_id": session_id})
+    return web.json_response({"session_id": await webchat.start_session(request.app[DB])})
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -101,36 +113,16 @@ async def list_messages(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
     except ValueError as exc:
         raise InvalidInput("Tham số after phải là số.", code="invalid_after") from exc
-    async with request.app[DB].session() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(Message)
-                    .join(Conversation, Conversation.id == Message.conversation_id)
-                    .where(Conversation.contact_id == contact.id, Message.id > after)
-                    .order_by(Message.id)
-                    .limit(500)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    return web.json_response({"messages": [message_json(row) for row in rows]})
+    messages = await webchat.history(request.app[DB], contact.id, after)
+    return web.json_response({"messages": [message_json(m) for m in messages]})
 
 
 async def post_message(request: web.Request) -> web.Response:
     """Receive one citizen message, run it through the flow, return the replies so far."""
     settings = request.app[SETTINGS]
-    body = await _json_body(request)
-    contact = await _contact(request, body.get("session_id"))
-    client_id = body.get("client_message_id")
-    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
-        raise InvalidInput("Thiếu mã tin nhắn hợp lệ.", code="invalid_client_message_id")
-    text = body.get("text", "")
-    payload = body.get("payload")
-    if not isinstance(text, str) or (payload is not None and not isinstance(payload, str)):
-        raise InvalidInput("Nội dung tin nhắn không hợp lệ.", code="invalid_text")
-    text = text.strip()
+    body = await read_json(request, PostedMessage)
+    contact = await _contact(request, body.session_id)
+    text, payload = body.text.strip(), body.payload
     if len(text) > settings.web_max_chars:
         raise InvalidInput(
             f"Tin nhắn dài quá {settings.web_max_chars} ký tự. "
@@ -145,34 +137,21 @@ async def post_message(request: web.Request) -> web.Response:
     flow = request.app[FLOW]
     receipt = await flow.receive(
         InboundMessage(
-            channel="web",
-            channel_user_id=contact.channel_user_id,
+            channel=webchat.CHANNEL,
+            channel_user_id=contact.session_id,
             # Scoped by contact so one browser cannot collide with another's ids.
-            external_id=f"{contact.id}:{client_id}",
+            external_id=f"{contact.id}:{body.client_message_id}",
             text=text,
             payload=payload,
         )
     )
     await flow.process_conversation(receipt.conversation_id)
-    async with request.app[DB].session() as session:
-        inbound = await session.get(Message, receipt.message_id)
-        assert inbound is not None
-        replies = (
-            (
-                await session.execute(
-                    select(Message)
-                    .where(Message.in_reply_to_id == receipt.message_id)
-                    .order_by(Message.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    inbound, replies = await webchat.with_replies(request.app[DB], receipt.message_id)
     return web.json_response(
         {
             "message": message_json(inbound),
             "duplicate": receipt.duplicate,
-            "replies": [message_json(row) for row in replies],
+            "replies": [message_json(m) for m in replies],
         }
     )
 

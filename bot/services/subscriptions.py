@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.localities import COUNTRY, by_code
 from bot.domain.subscriptions import SubscriptionStatus
 from bot.errors import InvalidInput
+from bot.store import contacts
 from bot.store.db import Database
 from bot.store.models import Contact, Subscription, Topic, utcnow
 
@@ -126,3 +127,18 @@ async def set_reachable(session: AsyncSession, contact: Contact, reachable: bool
         .where(Subscription.contact_id == contact.id, Subscription.status == before)
         .values(status=after, updated_at=utcnow())
     )
+
+
+async def set_reachable_by_user(
+    db: Database, channel: str, channel_user_id: str, reachable: bool
+) -> None:
+    """A platform's follow (reachable) or unfollow event for one of its users: a follow from
+    someone new creates their contact (so later messages can reach them), an unfollow from
+    someone we never knew changes nothing."""
+    async with db.session() as session:
+        contact = await contacts.by_channel_user(session, channel, channel_user_id)
+        if contact is None:
+            if reachable:
+                await contacts.add(session, channel, channel_user_id)
+            return
+        await set_reachable(session, contact, reachable)

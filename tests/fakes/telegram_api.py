@@ -46,6 +46,8 @@ class FakeTelegram:
     _next_id: int = 100
     per_chat: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     updates: list[dict[str, Any]] = field(default_factory=list)  # served by getUpdates
+    poll_failures: int = 0  # the next getUpdates calls that fail (502, Telegram's trouble)
+    failed_polls: int = 0  # how many getUpdates calls were refused that way
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
 
     def push_update(self, update: dict[str, Any]) -> None:
@@ -98,6 +100,10 @@ class FakeTelegram:
             self.answered_callbacks.append(str(params.get("callback_query_id")))
             return web.json_response({"ok": True, "result": True})
         if method == "getupdates":
+            if self.poll_failures > 0:
+                self.poll_failures -= 1
+                self.failed_polls += 1
+                return self._error(502, "Bad Gateway")
             return await self._get_updates(params)
         if method == "sendmessage":
             return self._send_message(params)

@@ -11,7 +11,9 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-from bot.channels import OutboundMessage, Recipient
+from bot.channels import DeliveryOutcome, OutboundMessage, Recipient
+from bot.domain.delivery import DeliveryKind, DeliveryStatus
+from bot.domain.messages import Direction, MessageStatus
 from bot.gateway import DB
 from bot.store.models import Contact, Delivery, Message
 from connectors.telegram import TelegramChannel, make_bot
@@ -122,7 +124,7 @@ async def test_documented_message_is_answered_and_a_retry_is_ignored(
     assert await user.replies_after(0) == replies
     async with telegram_gateway.app[DB].session() as session:
         inbound = await session.scalar(
-            select(func.count()).select_from(Message).where(Message.direction == "in")
+            select(func.count()).select_from(Message).where(Message.direction == Direction.IN)
         )
     assert inbound == 1
 
@@ -170,12 +172,16 @@ async def test_blocked_user_becomes_unreachable(
     async with telegram_gateway.app[DB].session() as session:
         contact = (await session.execute(select(Contact))).scalar_one()
         reply = (
-            (await session.execute(select(Message).where(Message.direction == "out")))
+            (await session.execute(select(Message).where(Message.direction == Direction.OUT)))
             .scalars()
             .first()
         )
     assert contact.unreachable_at is not None
-    assert reply is not None and reply.status == "failed" and "blocked" in (reply.error or "")
+    assert (
+        reply is not None
+        and reply.status == MessageStatus.FAILED
+        and "blocked" in (reply.error or "")
+    )
 
 
 async def test_flood_control_waits_as_told_then_sends_once(
@@ -186,17 +192,19 @@ async def test_flood_control_waits_as_told_then_sends_once(
     assert await user.say("xin chào") == [], "first attempt refused with retry_after"
     async with telegram_gateway.app[DB].session() as session:
         delivery = (await session.execute(select(Delivery))).scalar_one()
-        assert delivery.status == "pending" and delivery.kind == "reply"
+        assert delivery.status == DeliveryStatus.PENDING and delivery.kind == DeliveryKind.REPLY
     status = None
     for _ in range(60):  # the dispatcher records the outcome just after the fake answers
         async with telegram_gateway.app[DB].session() as session:
             status = (
-                await session.execute(select(Message.status).where(Message.direction == "out"))
+                await session.execute(
+                    select(Message.status).where(Message.direction == Direction.OUT)
+                )
             ).scalar_one()
-        if status == "sent":
+        if status == MessageStatus.SENT:
             break
         await asyncio.sleep(0.1)
-    assert status == "sent"
+    assert status == MessageStatus.SENT
     texts = fake_telegram.texts_to(CHAT)
     assert len(texts) == 1 and "Xin chào" in texts[0]
 
@@ -217,7 +225,7 @@ async def test_long_text_is_split_and_too_long_payloads_use_references(
             Recipient("telegram", str(CHAT)),
             OutboundMessage(text=text, buttons=(Button("Chọn", long_payload),), ref=42),
         )
-    assert result.outcome.value == "sent"
+    assert result.outcome is DeliveryOutcome.SENT
     texts = fake_telegram.texts_to(CHAT)
     assert len(texts) == 3 and all(len(t) <= 4096 for t in texts)
     assert " ".join(texts) == text.strip()
@@ -251,6 +259,34 @@ async def test_long_polling_receives_and_answers_without_a_webhook(
             await asyncio.sleep(0.1)
     assert any("Xin chào" in t for t in fake_telegram.texts_to(CHAT))
     assert {"method": "deletewebhook"}.items() <= fake_telegram.webhooks[0].items()
+
+
+async def test_long_polling_goes_on_after_failed_polls(
+    demo_database_url: str,
+    tokens: Any,
+    engine: Any,
+    gateway_port: int,
+    fake_telegram: FakeTelegram,
+) -> None:
+    from tests.conftest import gateway_settings, running_gateway, telegram_settings
+
+    settings = gateway_settings(
+        demo_database_url,
+        tokens,
+        engine.url,
+        **{**telegram_settings(fake_telegram), "telegram_mode": "polling"},
+    )
+    fake_telegram.poll_failures = 3  # Telegram answers 502 three times in a row
+    async with running_gateway(settings, gateway_port):
+        update = fixture("telegram_update_message.json")
+        update["message"]["text"] = "xin chào"
+        fake_telegram.push_update(update)
+        for _ in range(150):
+            if fake_telegram.texts_to(CHAT):
+                break
+            await asyncio.sleep(0.1)
+    assert fake_telegram.failed_polls == 3
+    assert any("Xin chào" in t for t in fake_telegram.texts_to(CHAT)), "polling resumed"
 
 
 async def test_set_webhook_command_registers_url_and_secret(fake_telegram: FakeTelegram) -> None:

@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import func, select
 
+from bot.domain.messages import Direction, MessageStatus
 from bot.gateway import DB
 from bot.services.conversations import APOLOGY
 from bot.store.models import Message
@@ -17,7 +18,7 @@ async def _count_inbound(gw: RunningGateway) -> int:
     async with gw.app[DB].session() as session:
         return int(
             await session.scalar(
-                select(func.count()).select_from(Message).where(Message.direction == "in")
+                select(func.count()).select_from(Message).where(Message.direction == Direction.IN)
             )
             or 0
         )
@@ -32,7 +33,9 @@ async def test_message_is_stored_and_apologised_for_when_engine_is_down(
     assert [r["text"] for r in data["replies"]] == [APOLOGY]
     async with offline_gateway.app[DB].session() as session:
         stored = await session.get(Message, data["message"]["id"])
-        assert stored is not None and stored.status == "pending", "message must wait for the engine"
+        assert stored is not None and stored.status == MessageStatus.PENDING, (
+            "message must wait for the engine"
+        )
 
 
 async def test_second_delivery_of_same_client_message_is_stored_once(
@@ -89,6 +92,31 @@ async def test_invalid_utf8_and_non_json_bodies_get_clear_errors(
         ) as resp:
             assert resp.status == 400, raw
             assert (await resp.json())["error"]["code"] == "invalid_json"
+
+
+async def test_each_malformed_field_gets_the_code_the_page_knows(
+    offline_gateway: RunningGateway,
+) -> None:
+    chat = await offline_gateway.chat()
+    good = {"session_id": chat.session_id, "client_message_id": uuid.uuid4().hex, "text": "hi"}
+    cases = [
+        ({"session_id": None}, 404, "session_not_found"),
+        ({"session_id": "short"}, 404, "session_not_found"),
+        ({"client_message_id": "no"}, 400, "invalid_client_message_id"),
+        ({"client_message_id": None}, 400, "invalid_client_message_id"),
+        ({"text": None}, 400, "invalid_text"),
+        ({"text": 5}, 400, "invalid_text"),
+        ({"payload": ["x"]}, 400, "invalid_text"),
+        ({"payload": ""}, 400, "invalid_payload"),
+        ({"payload": "x" * 257}, 400, "invalid_payload"),
+        ({"text": "   "}, 400, "empty_text"),
+    ]
+    for change, status, code in cases:
+        got_status, body = await chat.post({**good, **change})
+        assert (got_status, body["error"]["code"]) == (status, code), change
+    missing = {k: v for k, v in good.items() if k != "client_message_id"}
+    assert (await chat.post(missing))[1]["error"]["code"] == "invalid_client_message_id"
+    assert await _count_inbound(offline_gateway) == 0
 
 
 async def test_unknown_session_is_404_not_a_new_contact(offline_gateway: RunningGateway) -> None:

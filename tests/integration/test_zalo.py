@@ -12,6 +12,7 @@ import aiohttp
 from sqlalchemy import func, select, update
 
 from bot.channels import DeliveryOutcome, OutboundMessage, Recipient
+from bot.domain.messages import Direction
 from bot.gateway import DB
 from bot.settings import Settings
 from bot.store.db import Database
@@ -134,7 +135,7 @@ async def test_follow_unfollow_and_location(
     await zalo_gateway.flow.drain()
     async with zalo_gateway.app[DB].session() as session:
         message = (
-            await session.execute(select(Message).where(Message.direction == "in"))
+            await session.execute(select(Message).where(Message.direction == Direction.IN))
         ).scalar_one()
     assert message.attachments == [
         {"type": "location", "latitude": "21.0285", "longitude": "105.8542"}

@@ -1,0 +1,43 @@
+"""Queries the web chat needs: a browser's history and the replies to one message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Conversation, Message
+
+
+async def messages_after(
+    session: AsyncSession, contact_id: int, after: int, limit: int
+) -> Sequence[Message]:
+    """The contact's messages (every conversation, both directions) with an id above `after`,
+    oldest first."""
+    return (
+        (
+            await session.execute(
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Conversation.contact_id == contact_id, Message.id > after)
+                .order_by(Message.id)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def replies_to(session: AsyncSession, message_id: int) -> Sequence[Message]:
+    """The replies stored for one inbound message, in order."""
+    return (
+        (
+            await session.execute(
+                select(Message).where(Message.in_reply_to_id == message_id).order_by(Message.id)
+            )
+        )
+        .scalars()
+        .all()
+    )

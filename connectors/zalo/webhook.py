@@ -1,0 +1,55 @@
+"""POST /webhooks/zalo: verify, then store and schedule (or record a follow / unfollow).
+
+Nothing is stored before the signature, app id and timestamp are checked; the platform is
+answered at once and the conversation is processed in the background.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from bot.errors import Forbidden, InvalidInput
+from bot.gateway import DB, FLOW, SETTINGS
+from bot.services.subscriptions import set_reachable_by_user
+from connectors.zalo.events import CHANNEL, follow_change, follow_welcome, parse_event
+from connectors.zalo.signature import HEADER, verify
+
+PATH = "/webhooks/zalo"
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """POST /webhooks/zalo."""
+    body = await request.read()
+    event = verify(request.app[SETTINGS], body, request.headers.get(HEADER, ""), _now_ms())
+    if event is None:
+        raise Forbidden("signature, app or timestamp not accepted")
+    follow = follow_change(event)
+    if follow is not None:
+        user, following = follow
+        if user:  # a follow makes the user reachable; an unfollow pauses what they receive
+            await set_reachable_by_user(request.app[DB], CHANNEL, user, following)
+        inbound = follow_welcome(event, user) if following else None
+    else:
+        try:
+            inbound = parse_event(event)
+        except ValueError as exc:
+            raise InvalidInput(
+                "message event without sender or msg_id", code="invalid_event"
+            ) from exc
+    if inbound is not None:
+        flow = request.app[FLOW]
+        receipt = await flow.receive(inbound)
+        if not receipt.duplicate:
+            flow.schedule(receipt.conversation_id)
+    return web.json_response({"ok": True})
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def setup(app: web.Application) -> None:
+    """Mount the webhook route."""
+    app.router.add_post(PATH, webhook)
