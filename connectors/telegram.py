@@ -248,9 +248,9 @@ async def webhook(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-# supervise() waits this long between long polls (each poll already waits up to `wait_s` on
-# Telegram's side) and doubles it after each failure in a row: 0.5 s, 1 s, 2 s … up to a minute.
-POLL_PAUSE = 0.25
+# Each poll already waits up to `wait_s` on Telegram's side, so the next one starts at once;
+# after a failure supervise() waits 0.5 s, then 1 s, 2 s … up to a minute.
+POLL_RETRY = 0.5
 POLL_MAX_BACKOFF = 60.0
 
 
@@ -275,8 +275,9 @@ async def poll(app: web.Application, wait_s: int = 25, state: LoopState | None =
     await supervise(
         state or LoopState("telegram_polling"),
         one_poll,
-        POLL_PAUSE,
+        0.0,
         max_backoff=POLL_MAX_BACKOFF,
+        retry_base=POLL_RETRY,
     )
 
 

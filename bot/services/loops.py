@@ -44,12 +44,14 @@ class LoopState:
         }
 
 
-def backoff(interval: float, failures: int, cap: float = 300.0) -> float:
-    """The pause after `failures` failed rounds in a row: the interval, doubled per failure,
-    never more than `cap` (and never less than the interval)."""
+def backoff(interval: float, failures: int, cap: float = 300.0, base: float | None = None) -> float:
+    """The pause after `failures` failed rounds in a row: `base` (default: the interval)
+    doubled per failure, never more than `cap` and never less than the interval; the
+    interval itself after a success."""
     if failures <= 0:
         return interval
-    return max(interval, min(cap, interval * 2.0 ** min(failures, 20)))
+    start = interval if base is None else base
+    return max(interval, min(cap, start * 2.0 ** min(failures - 1, 20)))
 
 
 async def supervise(
@@ -60,9 +62,11 @@ async def supervise(
     stop: asyncio.Event | None = None,
     first_wait: bool = False,
     max_backoff: float = 300.0,
+    retry_base: float | None = None,
 ) -> None:
     """Run `step` every `interval` seconds until cancelled or `stop` is set; log and back
-    off on failure. With `first_wait` the first round waits one interval."""
+    off on failure (from `retry_base`, by default the interval, doubling up to `max_backoff`).
+    With `first_wait` the first round waits one interval."""
     stop = stop or asyncio.Event()
     state.running = True
     try:
@@ -85,6 +89,6 @@ async def supervise(
             else:
                 state.failures = 0
                 state.last_ok_at = utcnow()
-            pause = backoff(interval, state.failures, max_backoff)
+            pause = backoff(interval, state.failures, max_backoff, retry_base)
     finally:
         state.running = False

@@ -1,0 +1,58 @@
+"""The supervised background loop: a failing round is logged and retried with backoff, the
+loop's state says what happened, and a stop request ends it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.services.loops import LoopState, backoff, supervise
+
+
+def test_backoff_doubles_from_the_base_up_to_the_cap_and_resets_after_success() -> None:
+    assert backoff(5.0, 0) == 5.0
+    assert [backoff(5.0, n, cap=60.0) for n in (1, 2, 3, 4, 5)] == [5.0, 10.0, 20.0, 40.0, 60.0]
+    # A loop that runs back to back (interval 0) still backs off from its retry base.
+    assert [backoff(0.0, n, cap=60.0, base=0.5) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert backoff(0.0, 0, base=0.5) == 0.0
+    assert backoff(1.0, 10_000, cap=300.0) == 300.0  # no overflow on a long outage
+
+
+async def test_a_failing_round_does_not_stop_the_loop_and_is_reported() -> None:
+    state = LoopState("sample")
+    stop = asyncio.Event()
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise RuntimeError("database locked")
+        stop.set()  # the third round succeeds and ends the test
+
+    await asyncio.wait_for(supervise(state, step, 0.0, stop=stop, retry_base=0.001), 10)
+    assert calls == 3
+    assert state.rounds == 3 and state.failures == 0, state
+    assert state.last_error == "RuntimeError" and state.last_error_at is not None
+    assert state.last_ok_at is not None and state.last_ok_at >= state.last_error_at
+    assert state.running is False
+
+
+async def test_the_state_shows_a_loop_that_keeps_failing() -> None:
+    state = LoopState("broken")
+    failed_twice = asyncio.Event()
+
+    async def step() -> None:
+        if state.failures == 1:
+            failed_twice.set()
+        raise ValueError("bad row")
+
+    task = asyncio.create_task(supervise(state, step, 0.0, retry_base=0.001))
+    await asyncio.wait_for(failed_twice.wait(), 10)
+    assert state.running and state.failures >= 2 and state.last_ok_at is None
+    assert state.as_json()["last_error"] == "ValueError"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert state.running is False
