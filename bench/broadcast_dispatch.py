@@ -36,7 +36,7 @@ from bench.fake_telegram import TOKEN
 from bench.stack import free_port, wait_http
 from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
-from bot.services.outbox import Dispatcher
+from bot.services.dispatch import Dispatcher
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import (

@@ -18,7 +18,7 @@ from bot.channels import ChannelRegistry
 from bot.engine import EngineClient
 from bot.errors import InvalidInput
 from bot.services.conversations import MessageFlow
-from bot.services.outbox import Dispatcher
+from bot.services.dispatch import Dispatcher
 from bot.settings import Settings
 from bot.store.db import Database
 

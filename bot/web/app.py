@@ -19,8 +19,10 @@ from bot.engine import EngineClient
 from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
 from bot.services import scheduler
 from bot.services.conversations import MessageFlow
+from bot.services.dispatch import Dispatcher
 from bot.services.knowledge import KnowledgeBase
-from bot.services.outbox import Dispatcher, outbox_status
+from bot.services.loops import LoopState
+from bot.services.outbox import outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.web import actions_endpoint, api_cases, api_explanations
@@ -77,9 +79,17 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     await db.dispose()
 
 
+# The supervised loops of this process, by name, for /healthz.
+LOOPS = web.AppKey("loops", dict[str, LoopState])
+
+
 async def _background(app: web.Application) -> AsyncIterator[None]:
     """Loops that run beside the requests: engine retries, the outbox, deadline notices."""
     settings = app[SETTINGS]
+    deadlines = LoopState("deadlines")
+    app[LOOPS] = {
+        state.name: state for state in (app[FLOW].retry_loop, app[DISPATCHER].loop, deadlines)
+    }
     tasks = [
         asyncio.create_task(app[FLOW].run_retry_loop(settings.retry_interval)),
         *(
@@ -89,7 +99,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         ),
         *([asyncio.create_task(app[zalo.ZALO_TOKENS].run())] if zalo.ZALO_TOKENS in app else []),
         asyncio.create_task(
-            scheduler.run(app[DB], settings.deadline_scan_interval, settings.due_soon_hours)
+            scheduler.run(
+                app[DB], settings.deadline_scan_interval, settings.due_soon_hours, deadlines
+            )
         ),
     ]
     dispatcher = asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval))
@@ -106,7 +118,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness plus what an operator needs to see: database and engine reachability."""
+    """Liveness plus what an operator needs to see: database and engine reachability, the
+    outbox, and whether each background loop runs (and its last failure)."""
     db_ok = True
     try:
         async with request.app[DB].session() as session:
@@ -122,6 +135,7 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if db_ok:
         body["outbox"] = await outbox_status(request.app[DB])
+    body["loops"] = {name: state.as_json() for name, state in request.app.get(LOOPS, {}).items()}
     if zalo.ZALO_TOKENS in request.app:
         token = await request.app[zalo.ZALO_TOKENS].status()
         # A failed refresh must be visible, not discovered when sends start failing.
