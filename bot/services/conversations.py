@@ -31,9 +31,9 @@ from bot.engine import EngineClient
 from bot.errors import EngineUnavailable
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
-from bot.store import contacts, messages
+from bot.store import contacts, messages, outbox
 from bot.store.db import Database
-from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
+from bot.store.models import Conversation, Message, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -97,18 +97,7 @@ class MessageFlow:
                     if existing is not None:
                         return Receipt(existing.id, existing.conversation_id, duplicate=True)
                     conversation = await self._conversation_for(session, inbound)
-                    message = Message(
-                        conversation_id=conversation.id,
-                        direction=Direction.IN,
-                        channel=inbound.channel,
-                        external_id=inbound.external_id,
-                        text=inbound.text,
-                        payload=inbound.payload,
-                        attachments=[a.as_json() for a in inbound.attachments],
-                        status=MessageStatus.PENDING,
-                    )
-                    session.add(message)
-                    await session.flush()
+                    message = await messages.add_inbound(session, conversation.id, inbound)
                     return Receipt(message.id, conversation.id, duplicate=False)
             except IntegrityError:
                 # A concurrent delivery of the same message (or first message of the same
@@ -123,33 +112,18 @@ class MessageFlow:
         contact = await contacts.find_contact(session, inbound.channel, inbound.channel_user_id)
         now = utcnow()
         if contact is None:
-            contact = Contact(
-                channel=inbound.channel,
-                channel_user_id=inbound.channel_user_id,
-                display_name=inbound.display_name[:200],
-                locale=inbound.locale or "vi",
-            )
-            session.add(contact)
-            await session.flush()
+            contact = await contacts.add_contact(session, inbound)
         else:
             contact.last_seen_at = now
             await set_reachable(session, contact, True)
-        conversation = await contacts.latest_conversation(session, contact.id)
-        if conversation is None:
-            conversation = Conversation(contact_id=contact.id)
-            session.add(conversation)
-            await session.flush()
+        conversation = await contacts.current_conversation(session, contact.id)
         conversation.updated_at = now
         return conversation
 
     # -- steps 3-6: one at a time, in order, through the engine ---------------------------
 
     def _lock(self, conversation_id: int) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+        return self._locks.setdefault(conversation_id, asyncio.Lock())
 
     async def process_conversation(self, conversation_id: int) -> bool:
         """Hand this conversation's pending messages to the engine, oldest first.
@@ -260,21 +234,12 @@ class MessageFlow:
                 if decision.status is DeliveryStatus.SENT:
                     stored.status = MessageStatus.SENT
                     continue
-                conversation, contact = await contacts.conversation_with_contact(
+                _, contact = await contacts.conversation_with_contact(
                     session, stored.conversation_id
                 )
                 if decision.status is DeliveryStatus.PENDING:  # stays queued until then
-                    session.add(
-                        Delivery(
-                            contact_id=conversation.contact_id,
-                            kind=DeliveryKind.REPLY,
-                            dedupe_key=f"reply:{stored.id}",
-                            text=stored.text,
-                            buttons=stored.buttons,
-                            message_id=stored.id,
-                            next_attempt_at=now + timedelta(seconds=decision.wait),
-                        )
-                    )
+                    due = now + timedelta(seconds=decision.wait)
+                    outbox.queue_reply(session, stored, contact.id, due)
                     continue
                 stored.status = MessageStatus.FAILED
                 if decision.unreachable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import Recipient
+from bot.channels import InboundMessage, Recipient
 from bot.domain.messages import Direction, MessageStatus
 from bot.store.models import Contact, Conversation, Message
 
@@ -20,15 +20,34 @@ async def find_contact(session: AsyncSession, channel: str, channel_user_id: str
     return result.scalar_one_or_none()
 
 
-async def latest_conversation(session: AsyncSession, contact_id: int) -> Conversation | None:
-    """The contact's current conversation (the newest one)."""
-    result = await session.execute(
-        select(Conversation)
-        .where(Conversation.contact_id == contact_id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
+async def add_contact(session: AsyncSession, inbound: InboundMessage) -> Contact:
+    """A new contact for the sender of a first message (flushed: it has its id)."""
+    contact = Contact(
+        channel=inbound.channel,
+        channel_user_id=inbound.channel_user_id,
+        display_name=inbound.display_name[:200],
+        locale=inbound.locale or "vi",
     )
-    return result.scalar_one_or_none()
+    session.add(contact)
+    await session.flush()
+    return contact
+
+
+async def current_conversation(session: AsyncSession, contact_id: int) -> Conversation:
+    """The contact's current conversation (the newest one), started if they have none."""
+    conversation = (
+        await session.execute(
+            select(Conversation)
+            .where(Conversation.contact_id == contact_id)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        conversation = Conversation(contact_id=contact_id)
+        session.add(conversation)
+        await session.flush()
+    return conversation
 
 
 async def conversation_with_contact(

@@ -9,7 +9,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.channels import BUTTON_REF
+from bot.channels import BUTTON_REF, InboundMessage
 from bot.domain.messages import Direction, MessageStatus
 from bot.store.models import Message
 
@@ -27,6 +27,26 @@ async def find_by_external_id(
         select(Message).where(Message.channel == channel, Message.external_id == external_id)
     )
     return result.scalar_one_or_none()
+
+
+async def add_inbound(
+    session: AsyncSession, conversation_id: int, inbound: InboundMessage
+) -> Message:
+    """Store an inbound message, `pending` until the engine has handled it (flushed: the
+    unique (channel, external id) is checked here)."""
+    message = Message(
+        conversation_id=conversation_id,
+        direction=Direction.IN,
+        channel=inbound.channel,
+        external_id=inbound.external_id,
+        text=inbound.text,
+        payload=inbound.payload,
+        attachments=[a.as_json() for a in inbound.attachments],
+        status=MessageStatus.PENDING,
+    )
+    session.add(message)
+    await session.flush()
+    return message
 
 
 async def next_pending(session: AsyncSession, conversation_id: int) -> Message | None:

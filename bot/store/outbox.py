@@ -72,6 +72,21 @@ class Unsent:
     message_id: int | None  # the reply row it carries, if any
 
 
+def queue_reply(session: AsyncSession, message: Message, contact_id: int, due: datetime) -> None:
+    """Hand an immediate reply the channel refused for now to the outbox (once per reply)."""
+    session.add(
+        Delivery(
+            contact_id=contact_id,
+            kind=DeliveryKind.REPLY,
+            dedupe_key=f"reply:{message.id}",
+            text=message.text,
+            buttons=message.buttons,
+            message_id=message.id,
+            next_attempt_at=due,
+        )
+    )
+
+
 async def claim(
     session: AsyncSession,
     now: datetime,
