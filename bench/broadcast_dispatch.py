@@ -35,8 +35,9 @@ from sqlalchemy import func, insert, select, text
 from bench.fake_telegram import TOKEN
 from bench.stack import free_port, wait_http
 from bot.channels import ChannelRegistry
+from bot.domain.delivery import DeliveryKind, DeliveryStatus
 from bot.domain.ratelimit import Limit, RateLimiter
-from bot.services.outbox import Dispatcher
+from bot.services.dispatch import Dispatcher
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import (
@@ -119,7 +120,7 @@ async def seed(url: str, chats: int, doubles: int = 0) -> None:
                     [
                         {
                             "contact_id": first + i,
-                            "kind": "case_update",
+                            "kind": DeliveryKind.CASE_UPDATE,
                             "text": f"Hồ sơ của anh/chị đã được tiếp nhận ({i}).",
                         }
                         for i in range(doubles)
@@ -130,7 +131,7 @@ async def seed(url: str, chats: int, doubles: int = 0) -> None:
                 [
                     {
                         "contact_id": first + i,
-                        "kind": "broadcast",
+                        "kind": DeliveryKind.BROADCAST,
                         "broadcast_id": broadcast.id,
                         "text": "",
                     }
@@ -147,7 +148,7 @@ async def outstanding(db: Database) -> int:
         count = await session.scalar(
             select(func.count())
             .select_from(Delivery)
-            .where(Delivery.status.in_(["pending", "sending"]))
+            .where(Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
         )
         return int(count or 0)
 

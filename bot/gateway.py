@@ -18,7 +18,8 @@ from bot.channels import ChannelRegistry
 from bot.engine import EngineClient
 from bot.errors import InvalidInput
 from bot.services.conversations import MessageFlow
-from bot.services.outbox import Dispatcher
+from bot.services.dispatch import Dispatcher
+from bot.services.loops import LoopState
 from bot.settings import Settings
 from bot.store.db import Database
 
@@ -29,6 +30,8 @@ ENGINE = web.AppKey("engine", EngineClient)
 CHANNELS = web.AppKey("channels", ChannelRegistry)
 FLOW = web.AppKey("flow", MessageFlow)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+# The supervised background loops of this process, by name, for /healthz.
+LOOPS = web.AppKey("loops", dict[str, LoopState])
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,4 +1,8 @@
-"""The message flow of DESIGN.md steps 1-7: store first, dedupe, order, engine, reply, retry."""
+"""The message flow of DESIGN.md steps 1-7: store first, dedupe, order, engine, reply, retry.
+
+The queries live in bot/store (messages.py, contacts.py); what a send's outcome means for a
+reply is the delivery policy of bot/domain/delivery.py, the same one the outbox applies.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,10 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import (
-    BUTTON_REF,
     Button,
     ChannelRegistry,
     DeliveryOutcome,
@@ -23,12 +25,15 @@ from bot.channels import (
     OutboundMessage,
     Recipient,
 )
-from bot.domain.messages import MessageStatus
+from bot.domain.delivery import DeliveryKind, DeliveryStatus, decide
+from bot.domain.messages import ConversationMode, Direction, MessageStatus
 from bot.engine import EngineClient
 from bot.errors import EngineUnavailable
+from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
+from bot.store import contacts, messages, outbox
 from bot.store.db import Database
-from bot.store.models import Contact, Conversation, Delivery, Message, utcnow
+from bot.store.models import Conversation, Message, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -59,46 +64,6 @@ def _outbound(row: Message) -> OutboundMessage:
     )
 
 
-async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
-    """The contact as a channel sees it, with what sending-window rules need."""
-    last_inbound_id = await session.scalar(
-        select(func.max(Message.id))
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.contact_id == contact.id, Message.direction == "in")
-    )
-    sent = await session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.contact_id == contact.id,
-            Message.direction == "out",
-            Message.status == "sent",
-            Message.id > (last_inbound_id or 0),
-        )
-    )
-    return Recipient(
-        contact.channel,
-        contact.channel_user_id,
-        last_inbound_at=contact.last_seen_at,
-        sent_since_inbound=int(sent or 0),
-    )
-
-
-async def resolve_button_ref(session: AsyncSession, payload: str | None) -> str | None:
-    """The real payload behind a button_ref (channels with short button data), else as is."""
-    if payload is None:
-        return None
-    match = BUTTON_REF.match(payload)
-    if match is None:
-        return payload
-    row = await session.get(Message, int(match.group(1)))
-    index = int(match.group(2))
-    if row is None or index >= len(row.buttons or []):
-        return None
-    return str(row.buttons[index]["payload"])
-
-
 class MessageFlow:
     """Takes inbound messages from any channel through the engine and back out."""
 
@@ -117,28 +82,22 @@ class MessageFlow:
         # weak values let locks of idle conversations disappear.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[bool]] = set()
+        self.retry_loop = LoopState("engine_retry")
+
+    # -- steps 1-2: store first, once ------------------------------------------------------
 
     async def receive(self, inbound: InboundMessage) -> Receipt:
         """Store the message before anything else; a second delivery of it is recognised."""
         for _attempt in range(3):
             try:
                 async with self._db.session() as session:
-                    existing = await self._find(session, inbound.channel, inbound.external_id)
+                    existing = await messages.find_by_external_id(
+                        session, inbound.channel, inbound.external_id
+                    )
                     if existing is not None:
                         return Receipt(existing.id, existing.conversation_id, duplicate=True)
                     conversation = await self._conversation_for(session, inbound)
-                    message = Message(
-                        conversation_id=conversation.id,
-                        direction="in",
-                        channel=inbound.channel,
-                        external_id=inbound.external_id,
-                        text=inbound.text,
-                        payload=inbound.payload,
-                        attachments=[a.as_json() for a in inbound.attachments],
-                        status="pending",
-                    )
-                    session.add(message)
-                    await session.flush()
+                    message = await messages.add_inbound(session, conversation.id, inbound)
                     return Receipt(message.id, conversation.id, duplicate=False)
             except IntegrityError:
                 # A concurrent delivery of the same message (or first message of the same
@@ -147,56 +106,30 @@ class MessageFlow:
         raise RuntimeError("could not store inbound message after concurrent retries")
 
     @staticmethod
-    async def _find(session: AsyncSession, channel: str, external_id: str) -> Message | None:
-        result = await session.execute(
-            select(Message).where(Message.channel == channel, Message.external_id == external_id)
-        )
-        return result.scalar_one_or_none()
-
-    @staticmethod
     async def _conversation_for(session: AsyncSession, inbound: InboundMessage) -> Conversation:
-        contact = (
-            await session.execute(
-                select(Contact).where(
-                    Contact.channel == inbound.channel,
-                    Contact.channel_user_id == inbound.channel_user_id,
-                )
-            )
-        ).scalar_one_or_none()
+        """The sender's current conversation; a first message creates contact and
+        conversation, a later one marks the contact seen (and reachable) again."""
+        contact = await contacts.find_contact(session, inbound.channel, inbound.channel_user_id)
         now = utcnow()
         if contact is None:
-            contact = Contact(
-                channel=inbound.channel,
-                channel_user_id=inbound.channel_user_id,
-                display_name=inbound.display_name[:200],
-                locale=inbound.locale or "vi",
+            contact = await contacts.add_contact(
+                session,
+                inbound.channel,
+                inbound.channel_user_id,
+                inbound.display_name,
+                inbound.locale,
             )
-            session.add(contact)
-            await session.flush()
         else:
             contact.last_seen_at = now
             await set_reachable(session, contact, True)
-        conversation = (
-            await session.execute(
-                select(Conversation)
-                .where(Conversation.contact_id == contact.id)
-                .order_by(Conversation.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if conversation is None:
-            conversation = Conversation(contact_id=contact.id)
-            session.add(conversation)
-            await session.flush()
+        conversation = await contacts.current_conversation(session, contact.id)
         conversation.updated_at = now
         return conversation
 
+    # -- steps 3-6: one at a time, in order, through the engine ---------------------------
+
     def _lock(self, conversation_id: int) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+        return self._locks.setdefault(conversation_id, asyncio.Lock())
 
     async def process_conversation(self, conversation_id: int) -> bool:
         """Hand this conversation's pending messages to the engine, oldest first.
@@ -206,31 +139,19 @@ class MessageFlow:
         async with self._lock(conversation_id):
             while True:
                 async with self._db.session() as session:
-                    message = (
-                        await session.execute(
-                            select(Message)
-                            .where(
-                                Message.conversation_id == conversation_id,
-                                Message.direction == "in",
-                                Message.status == "pending",
-                            )
-                            .order_by(Message.id)
-                            .limit(1)
-                        )
-                    ).scalar_one_or_none()
+                    message = await messages.next_pending(session, conversation_id)
                     if message is None:
                         return True
-                    conversation = await session.get(Conversation, conversation_id)
-                    assert conversation is not None
-                    contact = await session.get(Contact, conversation.contact_id)
-                    assert contact is not None
-                    if conversation.mode == "operator":
+                    conversation, contact = await contacts.conversation_with_contact(
+                        session, conversation_id
+                    )
+                    if conversation.mode is ConversationMode.OPERATOR:
                         message.status = MessageStatus.HANDED_OFF
                         continue
                     message.attempts += 1
                     message_id = message.id
                     sender = conversation.engine_sender
-                    payload = await resolve_button_ref(session, message.payload)
+                    payload = await messages.resolve_button_ref(session, message.payload)
                     engine_text = payload or message.text[: self._engine_max_chars]
                     if not engine_text.strip():
                         # Nothing the engine can read (a sticker, an expired button).
@@ -244,7 +165,7 @@ class MessageFlow:
                         # attaches what arrived while it was open.
                         "attachments": message.attachments or [],
                     }
-                    recipient = await recipient_for(session, contact)
+                    recipient = await contacts.recipient_for(session, contact)
                 try:
                     turn = await self._engine.send(sender, engine_text, metadata)
                 except EngineUnavailable as exc:
@@ -276,24 +197,23 @@ class MessageFlow:
         return [
             Message(
                 conversation_id=conversation_id,
-                direction="out",
+                direction=Direction.OUT,
                 channel=recipient.channel,
                 kind=kind,
                 text=reply.text,
                 buttons=_buttons_json(reply.buttons),
-                status="queued" if pushes else "sent",
+                status=MessageStatus.QUEUED if pushes else MessageStatus.SENT,
                 in_reply_to_id=in_reply_to,
             )
             for reply in replies
         ]
 
     async def _deliver(self, rows: Sequence[Message], recipient: Recipient) -> None:
-        """Send queued replies through the channel and record each outcome.
-
-        A rate limit or network error hands the reply to the outbox (sent later, once); a
-        blocked user marks the contact unreachable; anything else is failed with the reason.
-        """
-        queued = [row for row in rows if row.status == "queued"]
+        """Send queued replies through the channel and record each outcome as the delivery
+        policy decides for a reply: a rate limit or network error hands it to the outbox
+        (sent later, at least once); a blocked user marks the contact unreachable;
+        anything else is failed with the reason."""
+        queued = [row for row in rows if row.status is MessageStatus.QUEUED]
         if not queued:
             return
         channel = self._channels.get(recipient.channel)
@@ -315,50 +235,28 @@ class MessageFlow:
                 if stored is None:
                     continue
                 stored.error = result.reason[:500] or None
-                if result.outcome is DeliveryOutcome.SENT:
+                # Not yet an outbox attempt: 0 (the policy's first wait for a reply).
+                decision = decide(result, DeliveryKind.REPLY, attempts=0)
+                if decision.status is DeliveryStatus.SENT:
                     stored.status = MessageStatus.SENT
-                elif result.outcome is DeliveryOutcome.RETRY:
-                    conversation = await session.get(Conversation, stored.conversation_id)
-                    assert conversation is not None
-                    session.add(
-                        Delivery(
-                            contact_id=conversation.contact_id,
-                            kind="reply",
-                            dedupe_key=f"reply:{stored.id}",
-                            text=stored.text,
-                            buttons=stored.buttons,
-                            message_id=stored.id,
-                            next_attempt_at=now + timedelta(seconds=result.retry_after or 5),
-                        )
-                    )
-                else:
-                    stored.status = MessageStatus.FAILED
-                    if result.outcome is DeliveryOutcome.UNREACHABLE:
-                        conversation = await session.get(Conversation, stored.conversation_id)
-                        assert conversation is not None
-                        contact = await session.get(Contact, conversation.contact_id)
-                        if contact is not None:
-                            await set_reachable(session, contact, False)
+                    continue
+                _, contact = await contacts.conversation_with_contact(
+                    session, stored.conversation_id
+                )
+                if decision.status is DeliveryStatus.PENDING:  # stays queued until then
+                    due = now + timedelta(seconds=decision.wait)
+                    outbox.queue_reply(session, stored, contact.id, due)
+                    continue
+                stored.status = MessageStatus.FAILED
+                if decision.unreachable:
+                    await set_reachable(session, contact, False)
+
+    # -- step 7: the engine is down ----------------------------------------------------------
 
     async def _apologize(self, conversation_id: int, recipient: Recipient) -> None:
         """Tell the citizen once per waiting message that it is kept and will be answered."""
         async with self._db.session() as session:
-            waiting = (
-                (
-                    await session.execute(
-                        select(Message)
-                        .where(
-                            Message.conversation_id == conversation_id,
-                            Message.direction == "in",
-                            Message.status == "pending",
-                            Message.apologized_at.is_(None),
-                        )
-                        .order_by(Message.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            waiting = await messages.pending_unacknowledged(session, conversation_id)
             if not waiting:
                 return
             now = utcnow()
@@ -388,30 +286,19 @@ class MessageFlow:
     async def retry_pending(self) -> int:
         """Process conversations whose messages wait for the engine; returns how many ran."""
         async with self._db.session() as session:
-            conversation_ids = (
-                (
-                    await session.execute(
-                        select(Message.conversation_id)
-                        .where(Message.direction == "in", Message.status == "pending")
-                        .distinct()
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            conversation_ids = await messages.conversations_with_pending(session)
         if not conversation_ids or not await self._engine.is_ready():
             return 0
         for conversation_id in conversation_ids:
             await self.process_conversation(conversation_id)
         return len(conversation_ids)
 
+    async def _retry_round(self) -> None:
+        count = await self.retry_pending()
+        if count:
+            log.info("queued_messages_retried", conversations=count)
+
     async def run_retry_loop(self, interval: float) -> None:
-        """Background task: keep trying queued messages until the app stops."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                count = await self.retry_pending()
-                if count:
-                    log.info("queued_messages_retried", conversations=count)
-            except Exception:  # a bad round must not kill the loop
-                log.exception("retry_round_failed")
+        """Background task: keep trying queued messages until the app stops (supervised,
+        state in `self.retry_loop`; the first round waits one interval)."""
+        await supervise(self.retry_loop, self._retry_round, interval, first_wait=True)

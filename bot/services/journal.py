@@ -22,7 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.domain.delivery import SendVerdict
+
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_ANSWERS = {SendVerdict.OK.value, SendVerdict.SAFE.value, SendVerdict.DOUBT.value}
 
 
 def journal_path(directory: Path, worker: str) -> Path:
@@ -35,13 +38,13 @@ class JournalState:
     """What a journal file says about the rows its worker was sending."""
 
     started: set[int] = field(default_factory=set)
-    verdicts: dict[int, str] = field(default_factory=dict)
+    verdicts: dict[int, SendVerdict] = field(default_factory=dict)
 
-    def verdict(self, delivery_id: int) -> str:
-        """'unsent' (never left), 'ok', 'safe' or 'doubt'."""
+    def verdict(self, delivery_id: int) -> SendVerdict:
+        """Never left, confirmed, certainly not delivered, or in doubt (started, no answer)."""
         if delivery_id not in self.started:
-            return "unsent"
-        return self.verdicts.get(delivery_id, "doubt")
+            return SendVerdict.UNSENT
+        return self.verdicts.get(delivery_id, SendVerdict.DOUBT)
 
 
 class Journal:
@@ -56,7 +59,7 @@ class Journal:
         """Written just before the request goes out."""
         os.write(self._fd, b"S %d\n" % delivery_id)
 
-    def finished(self, delivery_id: int, verdict: str) -> None:
+    def finished(self, delivery_id: int, verdict: SendVerdict) -> None:
         """Written as soon as the platform answered (before the database is updated)."""
         os.write(self._fd, b"D %d %s\n" % (delivery_id, verdict.encode()))
 
@@ -87,7 +90,11 @@ class Journal:
                 if parts[0] == b"S":
                     state.started.add(int(parts[1]))
                 elif parts[0] == b"D" and len(parts) == 3:
-                    state.verdicts[int(parts[1])] = parts[2].decode()
+                    # A verdict this code does not know is treated as doubt.
+                    word = parts[2].decode(errors="replace")
+                    state.verdicts[int(parts[1])] = (
+                        SendVerdict(word) if word in _ANSWERS else SendVerdict.DOUBT
+                    )
         return state
 
     @staticmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 import structlog
@@ -11,6 +10,7 @@ from sqlalchemy import select
 from bot.domain import codes
 from bot.domain.case_texts import format_due
 from bot.domain.cases import OPEN_STATUSES
+from bot.services.loops import LoopState, supervise
 from bot.services.notices import officers_for
 from bot.store.db import Database
 from bot.store.models import Case, OfficerNotice, utcnow
@@ -68,11 +68,10 @@ async def scan_deadlines(
     return made
 
 
-async def run(db: Database, interval: float, due_soon_hours: int) -> None:
-    """Background loop."""
-    while True:
-        try:
-            await scan_deadlines(db, due_soon_hours)
-        except Exception:
-            log.exception("deadline_scan_failed")
-        await asyncio.sleep(interval)
+async def run(db: Database, interval: float, due_soon_hours: int, state: LoopState) -> None:
+    """Background loop: a scan now, then one every `interval` seconds (supervised)."""
+
+    async def scan() -> None:
+        await scan_deadlines(db, due_soon_hours)
+
+    await supervise(state, scan, interval)

@@ -136,9 +136,9 @@ async def set_reachable_by_user(
     someone new creates their contact (so later messages can reach them), an unfollow from
     someone we never knew changes nothing."""
     async with db.session() as session:
-        contact = await contacts.by_channel_user(session, channel, channel_user_id)
+        contact = await contacts.find_contact(session, channel, channel_user_id)
         if contact is None:
             if reachable:
-                await contacts.add(session, channel, channel_user_id)
+                await contacts.add_contact(session, channel, channel_user_id)
             return
         await set_reachable(session, contact, reachable)

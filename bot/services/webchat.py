@@ -48,7 +48,7 @@ async def start_session(db: Database) -> str:
     token: 24 random bytes)."""
     session_id = secrets.token_urlsafe(24)
     async with db.session() as session:
-        contact = await contacts.add(session, CHANNEL, session_id)
+        contact = await contacts.add_contact(session, CHANNEL, session_id)
         session.add(Conversation(contact_id=contact.id))
     return session_id
 
@@ -56,7 +56,7 @@ async def start_session(db: Database) -> str:
 async def contact_for(db: Database, session_id: str) -> WebContact | None:
     """The contact of a session id, or None when no browser was given it."""
     async with db.session() as session:
-        contact = await contacts.by_channel_user(session, CHANNEL, session_id)
+        contact = await contacts.find_contact(session, CHANNEL, session_id)
     return None if contact is None else WebContact(contact.id, contact.channel_user_id)
 
 

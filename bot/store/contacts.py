@@ -1,29 +1,95 @@
-"""Queries about contacts (a person on one channel)."""
+"""Queries about contacts and their conversations."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Contact
+from bot.channels import Recipient
+from bot.domain.messages import Direction, MessageStatus
+from bot.store.models import Contact, Conversation, Message
 
 
-async def by_channel_user(
-    session: AsyncSession, channel: str, channel_user_id: str
-) -> Contact | None:
-    """The contact a platform knows as `channel_user_id` (unique per channel), if any."""
-    return (
-        await session.execute(
-            select(Contact).where(
-                Contact.channel == channel, Contact.channel_user_id == channel_user_id
-            )
+async def find_contact(session: AsyncSession, channel: str, channel_user_id: str) -> Contact | None:
+    """The contact a channel knows by this user id, if they wrote or subscribed before."""
+    result = await session.execute(
+        select(Contact).where(
+            Contact.channel == channel, Contact.channel_user_id == channel_user_id
         )
-    ).scalar_one_or_none()
+    )
+    return result.scalar_one_or_none()
 
 
-async def add(session: AsyncSession, channel: str, channel_user_id: str) -> Contact:
-    """A new contact, flushed so its id is known."""
-    contact = Contact(channel=channel, channel_user_id=channel_user_id)
+async def add_contact(
+    session: AsyncSession,
+    channel: str,
+    channel_user_id: str,
+    display_name: str = "",
+    locale: str = "vi",
+) -> Contact:
+    """A new contact (the sender of a first message, a follower, a web chat session),
+    flushed so its id is known."""
+    contact = Contact(
+        channel=channel,
+        channel_user_id=channel_user_id,
+        display_name=display_name[:200],
+        locale=locale or "vi",
+    )
     session.add(contact)
     await session.flush()
     return contact
+
+
+async def current_conversation(session: AsyncSession, contact_id: int) -> Conversation:
+    """The contact's current conversation (the newest one), started if they have none."""
+    conversation = (
+        await session.execute(
+            select(Conversation)
+            .where(Conversation.contact_id == contact_id)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        conversation = Conversation(contact_id=contact_id)
+        session.add(conversation)
+        await session.flush()
+    return conversation
+
+
+async def conversation_with_contact(
+    session: AsyncSession, conversation_id: int
+) -> tuple[Conversation, Contact]:
+    """A conversation that exists and its contact (both loaded into the session)."""
+    conversation = await session.get(Conversation, conversation_id)
+    assert conversation is not None, conversation_id
+    contact = await session.get(Contact, conversation.contact_id)
+    assert contact is not None, conversation.contact_id
+    return conversation, contact
+
+
+async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
+    """The contact as a channel sees it, with what sending-window rules need: when they
+    last wrote and how many messages were sent to them since."""
+    last_inbound_id = await session.scalar(
+        select(func.max(Message.id))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.contact_id == contact.id, Message.direction == Direction.IN)
+    )
+    sent = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.contact_id == contact.id,
+            Message.direction == Direction.OUT,
+            Message.status == MessageStatus.SENT,
+            Message.id > (last_inbound_id or 0),
+        )
+    )
+    return Recipient(
+        contact.channel,
+        contact.channel_user_id,
+        last_inbound_at=contact.last_seen_at,
+        sent_since_inbound=int(sent or 0),
+    )

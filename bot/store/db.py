@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -46,6 +46,15 @@ class Database:
         """A session whose transaction commits on success and rolls back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    async def reachable(self) -> bool:
+        """True when a trivial query answers (for /healthz); never raises."""
+        try:
+            async with self.session() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     async def dispose(self) -> None:
         """Close pooled connections (on shutdown)."""

@@ -9,18 +9,19 @@ from collections.abc import AsyncIterator
 import aiohttp
 import structlog
 from aiohttp import web
-from sqlalchemy import text
 from telegram.error import TelegramError
 
 import actions.deps
 from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
-from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, SETTINGS
+from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, LOOPS, SETTINGS
 from bot.services import scheduler
 from bot.services.conversations import MessageFlow
+from bot.services.dispatch import Dispatcher
 from bot.services.knowledge import KnowledgeBase
-from bot.services.outbox import Dispatcher, outbox_status
+from bot.services.loops import LoopState
+from bot.services.outbox import outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.web import actions_endpoint, api_cases, api_explanations
@@ -80,16 +81,22 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 async def _background(app: web.Application) -> AsyncIterator[None]:
     """Loops that run beside the requests: engine retries, the outbox, deadline notices."""
     settings = app[SETTINGS]
-    tasks = [
-        asyncio.create_task(app[FLOW].run_retry_loop(settings.retry_interval)),
-        *(
-            [asyncio.create_task(telegram.poll(app))]
-            if telegram.TELEGRAM_BOT in app and telegram_polling(settings)
-            else []
-        ),
-        *([asyncio.create_task(app[zalo.ZALO_TOKENS].run())] if zalo.ZALO_TOKENS in app else []),
+    deadlines = LoopState("deadlines")
+    loops = [app[FLOW].retry_loop, app[DISPATCHER].loop, deadlines]
+    tasks = [asyncio.create_task(app[FLOW].run_retry_loop(settings.retry_interval))]
+    if telegram.TELEGRAM_BOT in app and telegram_polling(settings):
+        polling = LoopState("telegram_polling")
+        loops.append(polling)
+        tasks.append(asyncio.create_task(telegram.poll(app, state=polling)))
+    if zalo.ZALO_TOKENS in app:
+        loops.append(app[zalo.ZALO_TOKENS].loop)
+        tasks.append(asyncio.create_task(app[zalo.ZALO_TOKENS].run()))
+    app[LOOPS] = {state.name: state for state in loops}
+    tasks += [
         asyncio.create_task(
-            scheduler.run(app[DB], settings.deadline_scan_interval, settings.due_soon_hours)
+            scheduler.run(
+                app[DB], settings.deadline_scan_interval, settings.due_soon_hours, deadlines
+            )
         ),
     ]
     dispatcher = asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval))
@@ -106,13 +113,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness plus what an operator needs to see: database and engine reachability."""
-    db_ok = True
-    try:
-        async with request.app[DB].session() as session:
-            await session.execute(text("SELECT 1"))
-    except Exception:
-        db_ok = False
+    """Liveness plus what an operator needs to see: database and engine reachability, the
+    outbox, and whether each background loop runs (and its last failure)."""
+    db_ok = await request.app[DB].reachable()
     engine_ok = await request.app[ENGINE].is_ready()
     body: dict[str, object] = {
         "status": "ok" if db_ok else "degraded",
@@ -122,6 +125,7 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if db_ok:
         body["outbox"] = await outbox_status(request.app[DB])
+    body["loops"] = {name: state.as_json() for name, state in request.app.get(LOOPS, {}).items()}
     if zalo.ZALO_TOKENS in request.app:
         token = await request.app[zalo.ZALO_TOKENS].status()
         # A failed refresh must be visible, not discovered when sends start failing.

@@ -139,3 +139,15 @@ async def test_engine_stopped_mid_conversation_then_back(
                 assert stored is not None and stored.status == "processed"
     finally:
         proc.stop()
+
+
+async def test_healthz_lists_the_background_loops_as_running(
+    offline_gateway: RunningGateway,
+) -> None:
+    async with offline_gateway.http.get(f"{offline_gateway.base_url}/healthz") as resp:
+        body = await resp.json()
+    assert resp.status == 200
+    loops = body["loops"]
+    assert sorted(loops) == ["deadlines", "engine_retry", "outbox"], loops
+    assert all(loop["running"] for loop in loops.values()), f"every loop runs: {loops}"
+    assert all(loop["failures"] == 0 for loop in loops.values()), loops

@@ -12,8 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels import ChannelRegistry
+from bot.domain.delivery import IN_DOUBT
+from bot.services.dispatch import Dispatcher
 from bot.services.journal import Journal, journal_path
-from bot.services.outbox import IN_DOUBT, Dispatcher, new_worker_id, outbox_status
+from bot.services.outbox import outbox_status
+from bot.services.workers import new_worker_id
 from bot.store.db import Database
 from bot.store.models import (
     Agency,

@@ -277,7 +277,7 @@ async def test_long_polling_goes_on_after_failed_polls(
         **{**telegram_settings(fake_telegram), "telegram_mode": "polling"},
     )
     fake_telegram.poll_failures = 3  # Telegram answers 502 three times in a row
-    async with running_gateway(settings, gateway_port):
+    async with running_gateway(settings, gateway_port) as gateway:
         update = fixture("telegram_update_message.json")
         update["message"]["text"] = "xin chào"
         fake_telegram.push_update(update)
@@ -285,7 +285,11 @@ async def test_long_polling_goes_on_after_failed_polls(
             if fake_telegram.texts_to(CHAT):
                 break
             await asyncio.sleep(0.1)
+        async with gateway.http.get(f"{gateway.base_url}/healthz") as resp:
+            polling = (await resp.json())["loops"]["telegram_polling"]
     assert fake_telegram.failed_polls == 3
+    # /healthz shows the loop running, with the failures it went through.
+    assert polling["running"] and polling["last_error"] and polling["last_ok_at"], polling
     assert any("Xin chào" in t for t in fake_telegram.texts_to(CHAT)), "polling resumed"
 
 

@@ -170,6 +170,8 @@ async def test_healthz_reports_engine_unavailable(offline_gateway: RunningGatewa
     async with offline_gateway.http.get(f"{offline_gateway.base_url}/healthz") as resp:
         body = await resp.json()
     assert resp.status == 200
+    loops = body.pop("loops")  # their details: test_conversations.py
+    assert sorted(loops) == ["deadlines", "engine_retry", "outbox"], loops
     assert body == {
         "status": "ok",
         "database": "ok",

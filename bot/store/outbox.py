@@ -1,0 +1,337 @@
+"""The outbox's SQL: claiming a wave, deferring, recording outcomes, copying sent rows into
+the conversations' history, settling orphaned claims, and the counts /healthz shows.
+
+This is the broadcast hot path: every statement is Core on the tables (no ORM bookkeeping
+per row), set-based where it can be (one UPDATE ... RETURNING claims a wave, one UPDATE
+marks everything a wave sent, one INSERT ... SELECT copies it into the history), and batched
+with executemany where rows differ (deferrals, failures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.domain.delivery import IN_DOUBT, DeliveryKind, DeliveryStatus
+from bot.domain.messages import Direction, MessageStatus
+from bot.store.models import (
+    Broadcast,
+    Contact,
+    Conversation,
+    Delivery,
+    Message,
+    UTCDateTime,
+    utcnow,
+)
+
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+CHUNK = 500  # ids per IN (...) list when settling orphans
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery taken by this worker."""
+
+    id: int
+    contact_id: int
+    kind: DeliveryKind
+    text: str
+    buttons: list[Any]
+    attempts: int
+    message_id: int | None
+    broadcast_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """A claimed delivery that was not sent, and what the policy made of it."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    next_attempt_at: datetime
+    error: str
+    message_id: int | None  # the reply row it carries, if any
+
+
+def queue_reply(session: AsyncSession, message: Message, contact_id: int, due: datetime) -> None:
+    """Hand an immediate reply the channel refused for now to the outbox (once per reply)."""
+    session.add(
+        Delivery(
+            contact_id=contact_id,
+            kind=DeliveryKind.REPLY,
+            dedupe_key=f"reply:{message.id}",
+            text=message.text,
+            buttons=message.buttons,
+            message_id=message.id,
+            next_attempt_at=due,
+        )
+    )
+
+
+async def claim(
+    session: AsyncSession,
+    now: datetime,
+    wave: str,
+    batch: int,
+    lease: timedelta,
+    skip_locked: bool,
+) -> list[Claimed]:
+    """Take up to `batch` due rows for `wave` in one UPDATE ... RETURNING (PostgreSQL: the
+    due rows are locked with SKIP LOCKED, so workers never wait for each other)."""
+    due = (
+        select(Delivery.id)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+        .order_by(Delivery.id)
+        .limit(batch)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    table = DELIVERIES
+    connection = await session.connection()  # Core: no ORM bookkeeping per row
+    rows = (
+        await connection.execute(
+            update(table)
+            .where(table.c.id.in_(due.scalar_subquery()), table.c.status == DeliveryStatus.PENDING)
+            .values(
+                status=DeliveryStatus.SENDING,
+                claimed_until=now + lease,
+                claimed_by=wave,
+                attempts=table.c.attempts + 1,
+            )
+            .returning(
+                table.c.id,
+                table.c.contact_id,
+                table.c.kind,
+                table.c.text,
+                table.c.buttons,
+                table.c.attempts,
+                table.c.message_id,
+                table.c.broadcast_id,
+            )
+        )
+    ).all()
+    return [Claimed(*row) for row in sorted(rows)]
+
+
+async def contacts(session: AsyncSession, ids: Iterable[int]) -> Sequence[Row[Any]]:
+    """(id, channel, channel_user_id) of the contacts a wave sends to, in one query."""
+    rows = await session.execute(
+        select(Contact.id, Contact.channel, Contact.channel_user_id).where(Contact.id.in_(ids))
+    )
+    return rows.all()
+
+
+async def broadcast_texts(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    """The message of each broadcast (its deliveries do not copy it)."""
+    rows = await session.execute(select(Broadcast.id, Broadcast.text).where(Broadcast.id.in_(ids)))
+    return {broadcast_id: text for broadcast_id, text in rows.all()}
+
+
+async def defer(session: AsyncSession, wave: str, rows: list[tuple[int, datetime]]) -> None:
+    """Give (id, next attempt) rows of `wave` back to the queue untouched: not an attempt."""
+    table = DELIVERIES
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.claimed_by == wave)
+        .values(
+            status=DeliveryStatus.PENDING,
+            claimed_until=None,
+            claimed_by=None,
+            attempts=table.c.attempts - 1,
+            next_attempt_at=bindparam("b_next"),
+        ),
+        [{"b_id": i, "b_next": at} for i, at in rows],
+    )
+
+
+async def record_wave(
+    session: AsyncSession,
+    wave: str,
+    now: datetime,
+    unsent: list[Unsent],
+    sent_replies: list[int],
+) -> None:
+    """Every outcome of a wave: the rows that were not sent one by one (few), then all rows
+    still 'sending' in this wave, which were sent, at once (history copy included)."""
+    table = DELIVERIES
+    # Only rows this wave still holds: a row recovered meanwhile is not touched.
+    held = and_(table.c.claimed_by == wave, table.c.status == DeliveryStatus.SENDING)
+    connection = await session.connection()
+    if unsent:
+        await connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), held)
+            .values(claimed_until=None, claimed_by=None),
+            [
+                {
+                    "b_id": u.delivery_id,
+                    "status": u.status,
+                    "next_attempt_at": u.next_attempt_at,
+                    "error": u.error,
+                }
+                for u in unsent
+            ],
+        )
+    await copy_to_history(session, and_(held, table.c.message_id.is_(None)))
+    await connection.execute(
+        update(table)
+        .where(held)
+        .values(
+            status=DeliveryStatus.SENT,
+            sent_at=now,
+            error=None,
+            claimed_until=None,
+            claimed_by=None,
+        )
+    )
+    if sent_replies:
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_(sent_replies))
+            .values(status=MessageStatus.SENT, error=None)
+        )
+    failed_messages = [
+        {"b_id": u.message_id, "error": u.error}
+        for u in unsent
+        if u.status is not DeliveryStatus.PENDING and u.message_id is not None
+    ]
+    if failed_messages:
+        await connection.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == bindparam("b_id"))
+            .values(status=MessageStatus.FAILED),
+            failed_messages,
+        )
+
+
+async def copy_to_history(session: AsyncSession, which: ColumnElement[bool]) -> None:
+    """The deliveries `which` selects become outbound messages of their contacts' latest
+    conversations (the web chat shows them from there; Zalo's window counts them),
+    copied by the database in one INSERT ... SELECT."""
+    deliveries, messages = DELIVERIES, MESSAGES
+    missing = (  # usually none: subscribers came by chat
+        await session.execute(
+            select(deliveries.c.contact_id)
+            .distinct()
+            .where(which, ~exists().where(Conversation.contact_id == deliveries.c.contact_id))
+        )
+    ).scalars()
+    starting = sorted(missing)
+    if starting:  # someone reached only by broadcasts: start their history
+        session.add_all(Conversation(contact_id=c) for c in starting)
+        await session.flush()
+    latest = (
+        select(func.max(Conversation.id))
+        .where(Conversation.contact_id == deliveries.c.contact_id)
+        .scalar_subquery()
+    )
+    text = func.coalesce(func.nullif(deliveries.c.text, ""), Broadcast.text, "")
+    rows = (
+        select(
+            latest,
+            literal(Direction.OUT, messages.c.direction.type),
+            Contact.channel,
+            deliveries.c.kind,
+            text,
+            deliveries.c.buttons,
+            literal([], JSON),  # not cast('[]' AS JSON): SQLite reads that as the number 0
+            literal(MessageStatus.SENT, messages.c.status.type),
+            literal(1),
+            literal(utcnow(), UTCDateTime),
+        )
+        .select_from(deliveries)
+        .join(Contact, Contact.id == deliveries.c.contact_id)
+        .outerjoin(Broadcast, Broadcast.id == deliveries.c.broadcast_id)
+        .where(which)
+    )
+    columns = ["conversation_id", "direction", "channel", "kind", "text", "buttons"]
+    columns += ["attachments", "status", "attempts", "created_at"]
+    connection = await session.connection()
+    await connection.execute(insert(messages).from_select(columns, rows))
+
+
+async def claims_in_progress(session: AsyncSession) -> Sequence[Row[Any]]:
+    """(id, kind, claimed_by, claimed_until) of every row being sent, oldest first."""
+    rows = await session.execute(
+        select(Delivery.id, Delivery.kind, Delivery.claimed_by, Delivery.claimed_until)
+        .where(Delivery.status == DeliveryStatus.SENDING)
+        .order_by(Delivery.id)
+    )
+    return rows.all()
+
+
+# What settling an orphaned claim writes, by the status recovery gave it.
+_SETTLED: dict[DeliveryStatus, dict[str, Any]] = {
+    DeliveryStatus.PENDING: {
+        "status": DeliveryStatus.PENDING,
+        "attempts": DELIVERIES.c.attempts - 1,
+    },
+    DeliveryStatus.UNKNOWN: {"status": DeliveryStatus.UNKNOWN, "error": IN_DOUBT},
+}
+
+
+async def settle(
+    session: AsyncSession, status: DeliveryStatus, ids: list[int], now: datetime
+) -> None:
+    """Release orphaned claims `ids` (still 'sending') with `status`, 500 ids a statement;
+    rows the platform confirmed are sent and copied into the history."""
+    values = (
+        {"status": DeliveryStatus.SENT, "sent_at": now}
+        if status is DeliveryStatus.SENT
+        else _SETTLED[status]
+    )
+    connection = await session.connection()
+    for chunk in _chunks(ids, CHUNK):
+        held = and_(DELIVERIES.c.id.in_(chunk), DELIVERIES.c.status == DeliveryStatus.SENDING)
+        if status is DeliveryStatus.SENT:  # confirmed by the platform: in the history too
+            await copy_to_history(session, held)
+        await connection.execute(
+            update(DELIVERIES).where(held).values(claimed_until=None, claimed_by=None, **values)
+        )
+
+
+async def status_counts(session: AsyncSession, now: datetime) -> dict[str, Any]:
+    """What is due and how long the oldest has waited, what is being sent, what is in doubt."""
+    due, oldest = (
+        await session.execute(
+            select(func.count(), func.min(Delivery.next_attempt_at)).where(
+                Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now
+            )
+        )
+    ).one()
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.status.in_([DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]))
+        .group_by(Delivery.status)
+    )
+    by_status = {str(status): int(n) for status, n in rows.all()}
+    return {
+        "due": int(due or 0),
+        "oldest_due_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+        "sending": int(by_status.get(DeliveryStatus.SENDING, 0)),
+        "unknown": int(by_status.get(DeliveryStatus.UNKNOWN, 0)),
+    }
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
