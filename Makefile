@@ -29,12 +29,14 @@ test: setup system-deps
 	@bash scripts/train.sh >/dev/null
 	@$(VENV)/ruff check bot connectors actions nlu tests bench
 	@$(VENV)/mypy
+	@$(VENV)/mypy --strict bot
 	@$(VENV)/pytest -q -ra
 
 lint: setup
 	@$(VENV)/ruff check bot connectors actions nlu tests bench
 	@$(VENV)/ruff format --check bot connectors actions nlu tests bench
 	@$(VENV)/mypy
+	@$(VENV)/mypy --strict bot
 
 # Cross-validated intent metrics (5 folds); the report lands in docs/nlu-report.md.
 nlu-report: setup

@@ -30,23 +30,19 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
 from bench.fake_telegram import TOKEN
+from bench.seed import seed_outbox
 from bench.stack import free_port, wait_http
 from bot.channels import ChannelRegistry
-from bot.domain.delivery import DeliveryKind, DeliveryStatus
+from bot.domain.delivery import DeliveryStatus
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.services.dispatch import Dispatcher
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.store.models import (
-    Agency,
-    Broadcast,
-    Contact,
-    Conversation,
     Delivery,
-    Explanation,
     utcnow,
 )
 from connectors.telegram import TelegramChannel, make_bot
@@ -85,59 +81,12 @@ def fake_stats(base: str) -> dict[str, Any]:
 
 
 async def seed(url: str, chats: int, doubles: int = 0) -> None:
-    """A fresh schema, `chats` Telegram contacts with one broadcast delivery each, and for
-    the first `doubles` chats a second delivery (a case update: same chat, 1 s spacing)."""
+    """A fresh schema and the outbox of a broadcast to `chats` Telegram chats (the first
+    `doubles` with a case update too: same chat, 1 s spacing) — bench/seed.py."""
     await upgrade(url)
     db = Database(url)
     try:
-        async with db.session() as session:
-            agency = Agency(slug="bench", name="Cơ quan thử")
-            session.add(agency)
-            await session.flush()
-            explanation = Explanation(agency_id=agency.id, slug="bench", title="Thử")
-            session.add(explanation)
-            await session.flush()
-            broadcast = Broadcast(explanation_id=explanation.id, text=TEXT, recipients=chats)
-            session.add(broadcast)
-            await session.flush()
-            await session.execute(
-                insert(Contact),
-                [
-                    {"channel": "telegram", "channel_user_id": str(FIRST_CHAT + i)}
-                    for i in range(chats)
-                ],
-            )
-            first = await session.scalar(select(func.min(Contact.id)))
-            assert first is not None
-            # Subscribers came through the chat: each has a conversation already.
-            await session.execute(
-                insert(Conversation), [{"contact_id": first + i} for i in range(chats)]
-            )
-            # The chats that get two messages come first, so their second one is due early.
-            if doubles:
-                await session.execute(
-                    insert(Delivery),
-                    [
-                        {
-                            "contact_id": first + i,
-                            "kind": DeliveryKind.CASE_UPDATE,
-                            "text": f"Hồ sơ của anh/chị đã được tiếp nhận ({i}).",
-                        }
-                        for i in range(doubles)
-                    ],
-                )
-            await session.execute(
-                insert(Delivery),
-                [
-                    {
-                        "contact_id": first + i,
-                        "kind": DeliveryKind.BROADCAST,
-                        "broadcast_id": broadcast.id,
-                        "text": "",
-                    }
-                    for i in range(chats)
-                ],
-            )
+        await seed_outbox(db, chats, TEXT, FIRST_CHAT, doubles)
     finally:
         await db.dispose()
 

@@ -9,6 +9,9 @@
   contacts; tests/integration/test_broadcast.py plans a small one with the same checks.
 - A handful of named subscribers (`add_subscribers`): contacts subscribed through the
   subscription service, as chat subscribes them, for tests that assert who receives what.
+- A planned broadcast waiting in the outbox (`seed_outbox`): Telegram chats with one
+  broadcast delivery each (and optionally a case update first for some of them), for the
+  dispatcher's benchmark and tests/integration/test_outbox.py.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, insert, select, text
 
+from bot.domain.delivery import DeliveryKind
 from bot.domain.localities import COUNTRY, Locality, all_localities
 from bot.services import subscriptions
 from bot.store.db import Database
-from bot.store.models import Agency, Contact, Topic
+from bot.store.models import Agency, Broadcast, Contact, Conversation, Delivery, Explanation, Topic
 
 MAIN_TOPIC = "chinhquyen2cap"
 SECOND_TOPIC = "datdai"
@@ -303,3 +307,76 @@ async def add_subscribers(
         for topic, locality in subscribed:
             await subscriptions.subscribe(db, contact.id, topic, locality)
     return [contact.id for contact in contacts]
+
+
+async def seed_outbox(
+    db: Database, chats: int, text: str, first_chat: int, doubles: int = 0
+) -> list[int]:
+    """An agency, an explanation and its broadcast, `chats` Telegram contacts (chat ids from
+    `first_chat`, each with a conversation, as subscribers who came by chat) with one
+    broadcast delivery each; the first `doubles` chats also get a case update, queued first
+    (same chat: the per-chat spacing applies). Returns the broadcast deliveries' ids, in chat
+    order. Bulk inserts: 20,000 chats take about a second."""
+    async with db.session() as session:
+        agency = Agency(slug="bench", name="Cơ quan thử")
+        session.add(agency)
+        await session.flush()
+        explanation = Explanation(agency_id=agency.id, slug="bench", title="Thử")
+        session.add(explanation)
+        await session.flush()
+        broadcast = Broadcast(explanation_id=explanation.id, text=text, recipients=chats)
+        session.add(broadcast)
+        await session.flush()
+        users = [str(first_chat + i) for i in range(chats)]
+        await session.execute(
+            insert(Contact), [{"channel": "telegram", "channel_user_id": u} for u in users]
+        )
+        ids = dict(
+            (
+                await session.execute(
+                    select(Contact.channel_user_id, Contact.id).where(
+                        Contact.channel == "telegram", Contact.channel_user_id.in_(users)
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+        contact_ids = [ids[u] for u in users]
+        await session.execute(insert(Conversation), [{"contact_id": c} for c in contact_ids])
+        if doubles:
+            await session.execute(
+                insert(Delivery),
+                [
+                    {
+                        "contact_id": c,
+                        "kind": DeliveryKind.CASE_UPDATE,
+                        "text": f"Hồ sơ của anh/chị đã được tiếp nhận ({i}).",
+                    }
+                    for i, c in enumerate(contact_ids[:doubles])
+                ],
+            )
+        await session.execute(
+            insert(Delivery),
+            [
+                {
+                    "contact_id": c,
+                    "kind": DeliveryKind.BROADCAST,
+                    "broadcast_id": broadcast.id,
+                    "text": "",
+                }
+                for c in contact_ids
+            ],
+        )
+        by_contact = dict(
+            (
+                await session.execute(
+                    select(Delivery.contact_id, Delivery.id).where(
+                        Delivery.broadcast_id == broadcast.id
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+        return [by_contact[c] for c in contact_ids]

@@ -72,12 +72,14 @@ async def unsubscribe(db: Database, contact_id: int, subscription_id: int | None
     """Stop everything this contact receives, or only one of its subscriptions (another
     contact's id changes nothing); returns how many subscriptions ended."""
     query = update(Subscription).where(
-        Subscription.contact_id == contact_id, Subscription.status != "cancelled"
+        Subscription.contact_id == contact_id, Subscription.status != SubscriptionStatus.CANCELLED
     )
     if subscription_id is not None:
         query = query.where(Subscription.id == subscription_id)
     async with db.session() as session:
-        result = await session.execute(query.values(status="cancelled", updated_at=utcnow()))
+        result = await session.execute(
+            query.values(status=SubscriptionStatus.CANCELLED, updated_at=utcnow())
+        )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -89,7 +91,10 @@ async def active_for(db: Database, contact_id: int) -> list[tuple[int, str, str]
             await session.execute(
                 select(Subscription.id, Subscription.locality, Topic.name)
                 .join(Topic, Topic.slug == Subscription.topic)
-                .where(Subscription.contact_id == contact_id, Subscription.status == "active")
+                .where(
+                    Subscription.contact_id == contact_id,
+                    Subscription.status == SubscriptionStatus.ACTIVE,
+                )
                 .order_by(Subscription.id)
             )
         ).all()
@@ -106,7 +111,7 @@ async def home_locality(db: Database, contact_id: int | None) -> str:
             select(Subscription.locality)
             .where(
                 Subscription.contact_id == contact_id,
-                Subscription.status != "cancelled",
+                Subscription.status != SubscriptionStatus.CANCELLED,
                 Subscription.locality != COUNTRY,
             )
             .order_by(Subscription.id.desc())
@@ -121,7 +126,8 @@ async def set_reachable(session: AsyncSession, contact: Contact, reachable: bool
     if reachable == (contact.unreachable_at is None):
         return
     contact.unreachable_at = None if reachable else utcnow()
-    before, after = ("paused", "active") if reachable else ("active", "paused")
+    paused, active = SubscriptionStatus.PAUSED, SubscriptionStatus.ACTIVE
+    before, after = (paused, active) if reachable else (active, paused)
     await session.execute(
         update(Subscription)
         .where(Subscription.contact_id == contact.id, Subscription.status == before)

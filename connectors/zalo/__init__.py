@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
+from bot.services.platform_tokens import TokenStatus
 from connectors.zalo.channel import MAX_BUTTONS, MAX_TEXT, ZALO_ERRORS, ZaloChannel
 from connectors.zalo.events import follow_welcome, parse_event
 from connectors.zalo.signature import signature, verify
-from connectors.zalo.tokens import HTTP_TIMEOUT, LEASE, ZALO_TOKENS, TokenStatus, ZaloTokens
+from connectors.zalo.tokens import HTTP_TIMEOUT, LEASE, ZALO_TOKENS, ZaloTokens
 from connectors.zalo.webhook import setup, webhook
 
 __all__ = [

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bench.seed import seed_outbox
 from bot.channels import ChannelRegistry
 from bot.domain.delivery import IN_DOUBT
 from bot.services.dispatch import Dispatcher
@@ -19,12 +20,7 @@ from bot.services.outbox import outbox_status
 from bot.services.workers import new_worker_id
 from bot.store.db import Database
 from bot.store.models import (
-    Agency,
-    Broadcast,
-    Contact,
-    Conversation,
     Delivery,
-    Explanation,
     Message,
     utcnow,
 )
@@ -53,29 +49,7 @@ async def channels(fake_telegram: FakeTelegram) -> AsyncIterator[ChannelRegistry
 
 async def broadcast_to(db: Database, chats: int, text: str = "Chính sách mới") -> list[int]:
     """`chats` Telegram subscribers, one broadcast delivery each; returns delivery ids."""
-    async with db.session() as session:
-        agency = Agency(slug="a", name="Cơ quan")
-        session.add(agency)
-        await session.flush()
-        explanation = Explanation(agency_id=agency.id, slug="e", title="Giải trình")
-        session.add(explanation)
-        await session.flush()
-        broadcast = Broadcast(explanation_id=explanation.id, text=text)
-        session.add(broadcast)
-        await session.flush()
-        ids = []
-        for i in range(chats):
-            contact = Contact(channel="telegram", channel_user_id=str(FIRST_CHAT + i))
-            session.add(contact)
-            await session.flush()
-            session.add(Conversation(contact_id=contact.id))
-            delivery = Delivery(
-                contact_id=contact.id, kind="broadcast", broadcast_id=broadcast.id, text=""
-            )
-            session.add(delivery)
-            await session.flush()
-            ids.append(delivery.id)
-        return ids
+    return await seed_outbox(db, chats, text, FIRST_CHAT)
 
 
 def dead_worker() -> str:
