@@ -36,9 +36,7 @@ class VietnameseTokenizer(WhitespaceTokenizer):
         return tokens
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class VietnameseIntentClassifier(LogisticRegressionClassifier):
     """Logistic regression on length-normalised n-gram counts, with a settable C.
 
