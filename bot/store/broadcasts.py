@@ -35,9 +35,9 @@ from bot.store.models import (
     Delivery,
     Explanation,
     Subscription,
-    UTCDateTime,
     utcnow,
 )
+from bot.store.types import UTCDateTime
 
 # --- planning ------------------------------------------------------------------------------
 

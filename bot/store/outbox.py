@@ -38,9 +38,9 @@ from bot.store.models import (
     Conversation,
     Delivery,
     Message,
-    UTCDateTime,
     utcnow,
 )
+from bot.store.types import UTCDateTime
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
