@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import contact_id, entity, intent_of, words
+from actions.common import contact_id, entity, intent_of, latest_text, words
 from actions.deps import answer_noop, database, knowledge
 from actions.help import send_help_menu
 from bot.domain.explanations import source_line
@@ -64,7 +64,7 @@ class ActionAnswerQuestion(Action):
         kb = knowledge()
         await kb.refresh(database())
         slug = entity(tracker, "explanation_slug")
-        question = str(tracker.latest_message.get("text") or "")
+        question = latest_text(tracker)
         intent = intent_of(tracker)
         if slug:  # a choice button: the question was asked just before
             doc = kb.by_slug(slug)

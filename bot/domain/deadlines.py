@@ -27,6 +27,11 @@ import holidays
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def vietnam_time(moment: datetime) -> datetime:
+    """A time an officer typed: one without a zone is Vietnam time (aware ones unchanged)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TZ)
+
+
 class Unit(StrEnum):
     """How a period counts."""
 

@@ -46,12 +46,14 @@ async def officers_for(session: AsyncSession, case: Case) -> list[int]:
     return list(rows.scalars())
 
 
-async def notice_officers(session: AsyncSession, case: Case, kind: str, text: str) -> None:
-    """Add a notice for each officer in charge of the case, in the caller's transaction."""
+async def notice_officers(session: AsyncSession, case: Case, kind: str, text: str) -> int:
+    """Add a notice for each officer in charge of the case, in the caller's transaction;
+    returns how many."""
     users = await officers_for(session, case)
     session.add_all(
         OfficerNotice(user_id=user_id, case_id=case.id, kind=kind, text=text) for user_id in users
     )
+    return len(users)
 
 
 async def notices_for(db: Database, user_id: int | None) -> list[Notice]:

@@ -23,6 +23,14 @@ class TokenStatus:
     last_error: str | None
     last_error_at: datetime | None
 
+    def as_json(self) -> dict[str, str | None]:
+        """For /healthz: a failed refresh must be visible before sends start failing."""
+        return {
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "last_refresh_error": self.last_error,
+            "last_refresh_error_at": self.last_error_at.isoformat() if self.last_error_at else None,
+        }
+
 
 async def seed_zalo(db: Database, access_token: str, refresh_token: str) -> None:
     """Store the configured pair the first time the gateway starts with Zalo."""

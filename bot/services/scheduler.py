@@ -11,9 +11,9 @@ from bot.domain import codes
 from bot.domain.case_texts import format_due
 from bot.domain.cases import OPEN_STATUSES
 from bot.services.loops import LoopState, supervise
-from bot.services.notices import officers_for
+from bot.services.notices import notice_officers
 from bot.store.db import Database
-from bot.store.models import Case, OfficerNotice, utcnow
+from bot.store.models import Case, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -24,14 +24,13 @@ async def scan_deadlines(
     """Write one due-soon and one overdue notice per case and deadline; returns notices made."""
     now = now or utcnow()
     horizon = now + timedelta(hours=due_soon_hours)
-    open_values = [s.value for s in OPEN_STATUSES]
     made = 0
     async with db.session() as session:
         cases = (
             (
                 await session.execute(
                     select(Case).where(
-                        Case.status.in_(open_values),
+                        Case.status.in_(OPEN_STATUSES),
                         Case.due_at.is_not(None),
                         Case.due_at < horizon,
                         (Case.due_soon_notified.is_(False)) | (Case.overdue_notified.is_(False)),
@@ -48,16 +47,13 @@ async def scan_deadlines(
                 continue
             if not overdue and case.due_soon_notified:
                 continue
-            users = await officers_for(session, case)
             kind = "overdue" if overdue else "due_soon"
             text = (
                 f"Hồ sơ {codes.display(case.code)} đã quá hạn ({format_due(case.due_at)})."
                 if overdue
                 else f"Hồ sơ {codes.display(case.code)} sắp đến hạn ({format_due(case.due_at)})."
             )
-            for user_id in users:
-                session.add(OfficerNotice(user_id=user_id, case_id=case.id, kind=kind, text=text))
-                made += 1
+            made += await notice_officers(session, case, kind, text)
             if overdue:
                 case.overdue_notified = True
                 case.due_soon_notified = True

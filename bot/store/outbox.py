@@ -279,33 +279,26 @@ async def claims_in_progress(session: AsyncSession) -> Sequence[Row[Any]]:
     return rows.all()
 
 
-# What settling an orphaned claim writes, by the status recovery gave it.
-_SETTLED: dict[DeliveryStatus, dict[str, Any]] = {
-    DeliveryStatus.PENDING: {
-        "status": DeliveryStatus.PENDING,
-        "attempts": DELIVERIES.c.attempts - 1,
-    },
-    DeliveryStatus.UNKNOWN: {"status": DeliveryStatus.UNKNOWN, "error": IN_DOUBT},
-}
-
-
 async def settle(
     session: AsyncSession, status: DeliveryStatus, ids: list[int], now: datetime
 ) -> None:
     """Release orphaned claims `ids` (still 'sending') with `status`, 500 ids a statement;
     rows the platform confirmed are sent and copied into the history."""
-    values = (
-        {"status": DeliveryStatus.SENT, "sent_at": now}
-        if status is DeliveryStatus.SENT
-        else _SETTLED[status]
-    )
+    by_status: dict[DeliveryStatus, dict[str, Any]] = {
+        DeliveryStatus.SENT: {"sent_at": now},
+        DeliveryStatus.PENDING: {"attempts": DELIVERIES.c.attempts - 1},  # not an attempt
+        DeliveryStatus.UNKNOWN: {"error": IN_DOUBT},
+    }
+    values = by_status[status]
     connection = await session.connection()
     for chunk in _chunks(ids, CHUNK):
         held = and_(DELIVERIES.c.id.in_(chunk), DELIVERIES.c.status == DeliveryStatus.SENDING)
         if status is DeliveryStatus.SENT:  # confirmed by the platform: in the history too
             await copy_to_history(session, held)
         await connection.execute(
-            update(DELIVERIES).where(held).values(claimed_until=None, claimed_by=None, **values)
+            update(DELIVERIES)
+            .where(held)
+            .values(status=status, claimed_until=None, claimed_by=None, **values)
         )
 
 

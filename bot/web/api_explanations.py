@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from bot.domain.deadlines import VN_TZ
+from bot.domain.deadlines import vietnam_time
 from bot.domain.localities import COUNTRY, by_code
 from bot.domain.roles import Role
 from bot.errors import Forbidden, InvalidInput
@@ -84,9 +84,7 @@ class ExplanationBody(BaseModel):
             moment = value
         else:
             raise InvalidInput("'publish_at' must be a date and time.", code="invalid_publish_at")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=VN_TZ)
-        return moment.astimezone(UTC)
+        return vietnam_time(moment).astimezone(UTC)
 
     def to_spec(self) -> ExplanationSpec:
         """The publication the service takes."""

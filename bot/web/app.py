@@ -128,14 +128,7 @@ async def healthz(request: web.Request) -> web.Response:
     body["loops"] = {name: state.as_json() for name, state in request.app.get(LOOPS, {}).items()}
     if zalo.ZALO_TOKENS in request.app:
         token = await request.app[zalo.ZALO_TOKENS].status()
-        # A failed refresh must be visible, not discovered when sends start failing.
-        body["zalo_token"] = {
-            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
-            "last_refresh_error": token.last_error,
-            "last_refresh_error_at": token.last_error_at.isoformat()
-            if token.last_error_at
-            else None,
-        }
+        body["zalo_token"] = token.as_json()
         if token.last_error:
             body["status"] = "degraded"
     return web.json_response(body, status=200 if db_ok else 503)

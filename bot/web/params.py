@@ -10,7 +10,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from bot.domain.actors import Actor
-from bot.domain.deadlines import VN_TZ
+from bot.domain.deadlines import vietnam_time
 from bot.errors import InvalidInput
 from bot.gateway import DB
 from bot.services.users import actor_for_token
@@ -63,6 +63,4 @@ def moment(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(f"Not an ISO date: {value}", code="invalid_filter") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=VN_TZ)
-    return parsed
+    return vietnam_time(parsed)
