@@ -56,3 +56,14 @@ class InvalidTransition(GiaitrinhError):
 
     code = "invalid_transition"
     http_status = 409
+
+
+class RateLimited(GiaitrinhError):
+    """Too many requests from one client or session; `retry_after` seconds until the next."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -100,6 +101,25 @@ class Settings(BaseSettings):
     zalo_rate_per_chat_s: float = 1.0
 
     web_max_chars: int = 2000
+    # Limits of the public web chat (token buckets: a burst, then so many a minute), far above
+    # what a citizen typing or tapping buttons does; over them the request gets 429.
+    web_sessions_per_ip_per_min: float = Field(default=10.0, gt=0)
+    web_sessions_per_ip_burst: int = Field(default=20, ge=1)
+    web_messages_per_session_per_min: float = Field(default=30.0, gt=0)
+    web_messages_per_session_burst: int = Field(default=20, ge=1)
+    web_messages_per_ip_per_min: float = Field(default=120.0, gt=0)
+    web_messages_per_ip_burst: int = Field(default=60, ge=1)
+    web_polls_per_session_per_min: float = Field(default=300.0, gt=0)
+    web_polls_per_session_burst: int = Field(default=100, ge=1)
+    web_limit_max_keys: int = Field(
+        default=100_000, ge=1, description="Addresses and sessions remembered at most."
+    )
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default=[],
+        description=(
+            'Reverse proxies whose X-Forwarded-For is believed (JSON list: ["10.0.0.0/8"]).'
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -26,6 +26,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.gateway import DB, FLOW, SETTINGS, read_json
 from bot.services import webchat
 from bot.services.webchat import ChatMessage, WebContact
+from connectors import web_limits
 
 STATIC = Path(__file__).resolve().parent / "web_static"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -103,11 +104,13 @@ async def _contact(request: web.Request, session_id: object) -> WebContact:
 
 async def create_session(request: web.Request) -> web.Response:
     """Start a web chat: a new anonymous contact and its conversation."""
+    await web_limits.limit_new_session(request)
     return web.json_response({"session_id": await webchat.start_session(request.app[DB])})
 
 
 async def list_messages(request: web.Request) -> web.Response:
     """History of this browser's conversation after a message id (0 for all)."""
+    await web_limits.limit_poll(request, _session_id(request.query.get("session_id")))
     contact = await _contact(request, request.query.get("session_id"))
     try:
         after = int(request.query.get("after", "0"))
@@ -121,6 +124,7 @@ async def post_message(request: web.Request) -> web.Response:
     """Receive one citizen message, run it through the flow, return the replies so far."""
     settings = request.app[SETTINGS]
     body = await read_json(request, PostedMessage)
+    await web_limits.limit_message(request, body.session_id)  # refused: nothing stored
     contact = await _contact(request, body.session_id)
     text, payload = body.text.strip(), body.payload
     if len(text) > settings.web_max_chars:
@@ -162,7 +166,8 @@ async def index(_request: web.Request) -> web.FileResponse:
 
 
 def setup(app: web.Application) -> None:
-    """Mount the page, its assets and its API."""
+    """Mount the page, its assets and its API (limited per client and session)."""
+    app[web_limits.WEB_THROTTLE] = web_limits.memory_throttle(app[SETTINGS])
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     app.router.add_post("/api/web/session", create_session)

@@ -24,7 +24,7 @@ from bot.services.loops import LoopState
 from bot.services.outbox import outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.web import actions_endpoint, api_cases, api_explanations
+from bot.web import actions_endpoint, api_cases, api_explanations, headers
 from bot.web.errors import error_middleware
 from connectors import telegram, zalo
 from connectors import web as web_channel
@@ -147,6 +147,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_background)
+    headers.setup(app)
     app.router.add_get("/healthz", healthz)
     actions_endpoint.setup(app)
     api_cases.setup(app)
