@@ -59,6 +59,15 @@
 
   function errorOf(r) { return (r.data && r.data.error) || {}; }
 
+  // A refused request (e.g. 429 rate_limited) carries the server's Vietnamese message, to be
+  // shown as is instead of "offline".
+  function refused(r, what) {
+    var e = new Error(what + " " + r.status);
+    e.userMessage = errorOf(r).message || "";
+    return e;
+  }
+  function failureText(e) { return (e && e.userMessage) || OFFLINE; }
+
   // Characters as the server counts them (code points, after trimming).
   function charCount(s) { return Array.from(s.trim()).length; }
 
@@ -164,7 +173,7 @@
   function newSession(expired) {
     if (!creating) {
       creating = api("POST", "/api/web/session", {}).then(function (r) {
-        if (!r.ok || !r.data.session_id) throw new Error("session");
+        if (!r.ok || !r.data.session_id) throw refused(r, "session");
         sessionId = r.data.session_id;
         save(sessionId);
         shown = {}; lastId = 0; list.textContent = ""; hint.hidden = false;
@@ -181,10 +190,11 @@
       "&after=" + lastId) : null;
     return (step ? step.then(function (r) {
       if (r.status === 404 && errorOf(r).code === "session_not_found") return newSession(true);
+      if (r.status === 429) return; // polling too fast: the next poll catches up
       if (!r.ok) throw new Error("poll " + r.status);
       render(r.data.messages);
     }) : newSession(false))
-      .then(function () { setStatus(""); }, function () { setStatus(OFFLINE); })
+      .then(function () { setStatus(""); }, function (e) { setStatus(failureText(e)); })
       .then(function () {
         polling = false;
         if (pollAgain) { pollAgain = false; return poll(); }
@@ -202,8 +212,11 @@
       if (r.ok) { setStatus(""); render([r.data.message].concat(r.data.replies || [])); return; }
       var err = errorOf(r);
       if (r.status === 404 && err.code === "session_not_found" && !retried) {
-        return newSession(true).then(function () { return submit(text, payload, true); });
+        return newSession(true).then(function () { return submit(text, payload, true); },
+          function (e) { setStatus(failureText(e)); if (!payload) restore(text); });
       }
+      // Refused (too fast: 429 rate_limited, too long...): nothing was stored, so the text goes
+      // back into the box to be sent again.
       notice(err.message || "Không gửi được tin nhắn, vui lòng thử lại.");
       if (!payload) restore(text);
     }, function () {
@@ -220,7 +233,7 @@
     var run = queue.then(function () {
       return (sessionId ? Promise.resolve() : newSession(false)).then(function () {
         return submit(text, payload);
-      }, function () { setStatus(OFFLINE); if (!payload) restore(text); });
+      }, function (e) { setStatus(failureText(e)); if (!payload) restore(text); });
     }).then(function () {
       inFlight--;
       typing.hidden = inFlight === 0;

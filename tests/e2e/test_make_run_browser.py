@@ -5,41 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import signal
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port
+from tests.e2e.conftest import send
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless (no browser download)."""
-    executable = shutil.which("chromium")
-    assert executable, "chromium is not installed (make test installs it: scripts/system-deps.sh)"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def _read_until(
@@ -60,11 +37,6 @@ async def _read_until(
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-async def _send(page: Page, text: str) -> None:
-    await page.fill("#input", text)
-    await page.click("#send")
 
 
 async def test_make_run_gives_a_working_web_chat(
@@ -94,7 +66,7 @@ async def test_make_run_gives_a_working_web_chat(
         await page.goto(url)
         await expect(page.locator("html")).to_have_attribute("lang", "vi")
 
-        await _send(page, "xin chào")
+        await send(page, "xin chào")
         bot = page.locator("#messages .msg-out")
         await expect(bot.first).to_contain_text("Xin chào", timeout=20_000)
 
@@ -108,7 +80,7 @@ async def test_make_run_gives_a_working_web_chat(
         await expect(page.locator("#messages .msg")).to_have_count(count, timeout=10_000)
         await expect(page.locator("#messages .msg-in").first).to_have_text("xin chào")
 
-        await _send(page, "<b>Nguyễn</b> hỏi")
+        await send(page, "<b>Nguyễn</b> hỏi")
         await expect(page.locator("#messages .msg-in").last).to_have_text("<b>Nguyễn</b> hỏi")
         assert await page.locator("#messages b").count() == 0, "HTML must not be interpreted"
     finally:
