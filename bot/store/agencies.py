@@ -18,3 +18,8 @@ async def primary_agency(session: AsyncSession) -> Agency:
     if agency is None:
         raise NotFound("Chưa cấu hình cơ quan tiếp nhận.", code="no_agency")
     return agency
+
+
+async def agency_by_slug(session: AsyncSession, slug: str) -> Agency | None:
+    """An agency by the slug staff name it with (API bodies, CLI options)."""
+    return (await session.execute(select(Agency).where(Agency.slug == slug))).scalar_one_or_none()
