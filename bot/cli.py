@@ -7,17 +7,25 @@ import asyncio
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot.domain.actors import Actor
 from bot.domain.roles import Role
 from bot.logging import configure_logging
 from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from bot.store.db import Database
+
+T = TypeVar("T")
+
+
+def _cli_actor(author: str) -> Actor:
+    """Who acts from the command line: an admin (whoever runs it can read the database)."""
+    return Actor(name=author, role=Role.ADMIN)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -133,16 +141,14 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _print_json(
-    settings: Settings, work: Callable[[Database], Awaitable[dict[str, Any]]], indent: int | None
+def _on_database(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], show: Callable[[T], None]
 ) -> int:
-    """Run `work` on the database, print its JSON; a domain error is one line and exit 2."""
-    import json
-
+    """Run `work` on the database and show its result; a domain error is one line and exit 2."""
     from bot.errors import GiaitrinhError
     from bot.store.db import Database
 
-    async def run() -> dict[str, Any]:
+    async def run() -> T:
         db = Database(settings.database_url)
         try:
             return await work(db)
@@ -150,11 +156,23 @@ def _print_json(
             await db.dispose()
 
     try:
-        print(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=indent))
+        result = asyncio.run(run())
     except GiaitrinhError as exc:
         print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
         return 2
+    show(result)
     return 0
+
+
+def _print_json(
+    settings: Settings, work: Callable[[Database], Awaitable[dict[str, Any]]], indent: int | None
+) -> int:
+    """Run `work` on the database, print its JSON; a domain error is one line and exit 2."""
+    import json
+
+    return _on_database(
+        settings, work, lambda result: print(json.dumps(result, ensure_ascii=False, indent=indent))
+    )
 
 
 def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
@@ -173,9 +191,11 @@ def _explanation_publish(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     meta = yaml.safe_load(match.group(1)) or {}
     meta["body"] = match.group(2).strip()
+    if args.agency:
+        meta["agency"] = args.agency
 
     async def work(db: Database) -> dict[str, Any]:
-        return (await publish(db, explanation_spec(meta), args.author)).as_json()
+        return (await publish(db, explanation_spec(meta), _cli_actor(args.author))).as_json()
 
     return _print_json(settings, work, None)
 
@@ -185,7 +205,7 @@ def _broadcast_send(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.explanations import send_again
 
     async def work(db: Database) -> dict[str, Any]:
-        return (await send_again(db, args.slug, args.author)).as_json()
+        return (await send_again(db, args.slug, _cli_actor(args.author))).as_json()
 
     return _print_json(settings, work, None)
 
@@ -200,21 +220,51 @@ def _broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
     return _print_json(settings, work, 2)
 
 
+def _show_token(heading: str) -> Callable[[str], None]:
+    def show(token: str) -> None:
+        print(heading)
+        print(token)
+
+    return show
+
+
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services.users import create_user
-    from bot.store.db import Database
 
-    async def run() -> str:
-        db = Database(settings.database_url)
-        try:
-            return await create_user(db, args.username, args.role, args.agency, args.name or "")
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> str:
+        return await create_user(
+            db, args.username, args.role, args.agency, args.name or "", settings.token_ttl_days
+        )
 
-    token = asyncio.run(run())
-    print(f"user {args.username} ({args.role}) created; API token (shown once):")
-    print(token)
-    return 0
+    heading = (
+        f"user {args.username} ({args.role}) created; API token "
+        f"(shown once, valid {settings.token_ttl_days} days):"
+    )
+    return _on_database(settings, work, _show_token(heading))
+
+
+def _user_token(settings: Settings, args: argparse.Namespace) -> int:
+    """A fresh token for a user (the old one stops working)."""
+    from bot.services.users import issue_token
+
+    async def work(db: Database) -> str:
+        return await issue_token(db, args.username, settings.token_ttl_days)
+
+    heading = (
+        f"new API token of {args.username} (shown once, valid {settings.token_ttl_days} days; "
+        "the previous one no longer works):"
+    )
+    return _on_database(settings, work, _show_token(heading))
+
+
+def _user_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    """Take a user's token away at once (a leaked token, someone who left)."""
+    from bot.services.users import revoke_token
+
+    async def work(db: Database) -> None:
+        await revoke_token(db, args.username)
+
+    return _on_database(settings, work, lambda _: print(f"API token of {args.username} revoked"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,12 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--agency", help="agency slug (required for officers and operators)")
     create.add_argument("--name", help="display name")
     create.set_defaults(func=_user_create)
+    token = user_sub.add_parser("token", help="issue a fresh API token (the old one stops working)")
+    token.add_argument("username")
+    token.set_defaults(func=_user_token)
+    revoke = user_sub.add_parser("revoke", help="revoke a user's API token")
+    revoke.add_argument("username")
+    revoke.set_defaults(func=_user_revoke)
 
     expl = sub.add_parser("explanation", help="policy explanations")
     expl_sub = expl.add_subparsers(dest="explanation_command", required=True)
     pub = expl_sub.add_parser("publish", help="publish FILE (Markdown with YAML front matter)")
     pub.add_argument("file")
     pub.add_argument("--author", default="cli")
+    pub.add_argument("--agency", help="slug of the publishing agency (or `agency:` in the file)")
     pub.set_defaults(func=_explanation_publish)
 
     bc = sub.add_parser("broadcast", help="broadcasts to subscribers")

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
 
     action_token: SecretStr = SecretStr("")
+    token_ttl_days: int = Field(
+        default=90, ge=1, description="Staff API tokens expire this many days after issue."
+    )
 
     dispatch_interval: float = Field(default=1.0, description="Seconds between outbox rounds.")
     outbox_journal_dir: Path = Field(

@@ -94,6 +94,17 @@ def by_code(code: str) -> Locality | None:
     return _by_code().get(code)
 
 
+def codes_within(code: str) -> frozenset[str]:
+    """The code itself and, for a province, the codes of its communes: where a question
+    "from this place" may come from."""
+    place = by_code(code)
+    if place is None or place.level != 1:
+        return frozenset({code})
+    return frozenset(
+        {code} | {loc.code for loc in all_localities() if loc.province_code == place.province_code}
+    )
+
+
 def find(text: str, limit: int = 5) -> tuple[list[Locality], list[Locality]]:
     """(exact matches, close suggestions) for what a citizen typed.
 

@@ -15,6 +15,7 @@ from bot.domain.actors import Actor
 from bot.domain.case_texts import citizen_update_text, rating_buttons
 from bot.domain.cases import CaseState, Kind, Status, decide, initial_due_at
 from bot.domain.delivery import DeliveryKind
+from bot.domain.permissions import Action, require
 from bot.domain.roles import Role
 from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.services.case_queries import CaseView, case_view
@@ -131,6 +132,8 @@ async def transition_case(
         target = Status(to)
     except ValueError as exc:
         raise InvalidInput(f"Trạng thái không hợp lệ: {to}", code="invalid_status") from exc
+    if not actor.is_citizen:  # a citizen withdraws their own case (checked below)
+        require(actor, Action.CHANGE_CASES)
     async with db.session() as session:
         case = await case_by_code(session, code_text, lock=True)
         if case is None or not actor.may_see(case.agency_id):
@@ -199,6 +202,7 @@ async def withdraw_for_contact(db: Database, code_text: str, contact_id: int) ->
 
 async def assign_case(db: Database, code_text: str, username: str, actor: Actor) -> CaseView:
     """Give a case to an officer of the same agency (audited)."""
+    require(actor, Action.ASSIGN_CASES)
     async with db.session() as session:
         case = await case_by_code(session, code_text, lock=True)
         if case is None or not actor.may_see(case.agency_id):

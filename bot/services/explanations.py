@@ -9,18 +9,23 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.actors import Actor
 from bot.domain.localities import COUNTRY
-from bot.errors import InvalidInput, NotFound
+from bot.domain.permissions import Action, require
+from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.services.broadcasts import RESUME_AFTER, plan_in_batches
 from bot.store import explanations as versions
-from bot.store.agencies import primary_agency
+from bot.store.agencies import agency_by_slug
 from bot.store.broadcasts import due_for_planning
 from bot.store.db import Database
 from bot.store.models import Broadcast, Explanation, utcnow
 from nlu.text import fold
 
 log = structlog.get_logger(__name__)
+
+OTHER_AGENCY = "Bài giải trình này thuộc cơ quan khác."
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,7 @@ class ExplanationSpec:
     localities: tuple[str, ...] = (COUNTRY,)
     slug: str = ""
     publish_at: datetime | None = None  # None: now
+    agency: str = ""  # the publishing agency's slug; "" for the publisher's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +69,46 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-")[:100] or "giai-trinh"
 
 
-async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published:
+async def _publishing_agency(session: AsyncSession, actor: Actor, named: str) -> int:
+    """The agency a publication goes under: the one named (an admin's choice; an officer
+    may only name their own), else the caller's own (an admin of no agency must name one)."""
+    if named:
+        agency = await agency_by_slug(session, named)
+        if agency is None:
+            raise InvalidInput(f"Không có cơ quan {named!r}.", code="unknown_agency")
+        if not actor.may_see(agency.id):
+            raise Forbidden("Cán bộ chỉ đăng bài cho cơ quan của mình.", code="other_agency")
+        return agency.id
+    if actor.agency_id is None:
+        raise InvalidInput(
+            'Tài khoản quản trị cần nêu cơ quan đăng bài (trường "agency", hoặc --agency).',
+            code="agency_required",
+        )
+    return actor.agency_id
+
+
+async def publish(db: Database, spec: ExplanationSpec, actor: Actor) -> Published:
     """Store a new version (the old one stays readable) and its broadcast in one
     transaction, then plan the broadcast in batches (`plan_in_batches`).
 
-    With a publish time in the future the version waits, not current and not searchable,
-    and `release_scheduled` makes it current and plans its broadcast when the time comes
-    (for the subscribers of that day)."""
+    The version goes under the caller's agency (`_publishing_agency`); a slug belongs to the
+    agency that first published it, and targeting the whole country takes its own
+    permission (bot/domain/permissions.py). With a publish time in the future the version
+    waits, not current and not searchable, and `release_scheduled` makes it current and
+    plans its broadcast when the time comes (for the subscribers of that day)."""
+    require(actor, Action.PUBLISH)
+    if COUNTRY in spec.localities:
+        require(actor, Action.PUBLISH_COUNTRY_WIDE)
     slug = slugify(spec.slug or spec.title)
     async with db.session() as session:
+        agency_id = await _publishing_agency(session, actor, spec.agency)
+        owner = await versions.slug_owner(session, slug)
+        if owner is not None and owner != agency_id:
+            raise Forbidden(OTHER_AGENCY, code="other_agency")
         known = await versions.topic_slugs(session)
         unknown = [t for t in spec.topics if t not in known]
         if unknown:
             raise InvalidInput(f"Unknown topics: {', '.join(unknown)}", code="invalid_topic")
-        agency = await primary_agency(session)
         now = utcnow()
         later = spec.publish_at is not None and spec.publish_at > now
         current = await versions.current_version(session, slug, lock=True)
@@ -85,7 +117,7 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
             current.is_current = False
             await session.flush()
         explanation = Explanation(
-            agency_id=agency.id,
+            agency_id=agency_id,
             slug=slug,
             version=version,
             is_current=not later,
@@ -101,7 +133,7 @@ async def publish(db: Database, spec: ExplanationSpec, author: str) -> Published
         session.add(explanation)
         await session.flush()
         broadcast = Broadcast(
-            explanation_id=explanation.id, created_by=author, send_at=explanation.published_at
+            explanation_id=explanation.id, created_by=actor.name, send_at=explanation.published_at
         )
         session.add(broadcast)
         await session.flush()
@@ -152,14 +184,22 @@ async def _go_live(db: Database, broadcast_id: int, now: datetime) -> bool:
         return True
 
 
-async def send_again(db: Database, slug: str, author: str) -> Published:
+async def send_again(db: Database, slug: str, actor: Actor) -> Published:
     """`giaitrinh broadcast send`: broadcast the current version now, to matching
-    subscribers who have not received any broadcast of this version yet."""
+    subscribers who have not received any broadcast of this version yet (the agency's own
+    explanations only; a country-wide one takes the country-wide permission)."""
+    require(actor, Action.BROADCAST_AGAIN)
     async with db.session() as session:
         explanation = await versions.current_version(session, slug)
         if explanation is None:
             raise NotFound("Không tìm thấy bài giải trình.", code="explanation_not_found")
-        broadcast = Broadcast(explanation_id=explanation.id, created_by=author, send_at=utcnow())
+        if not actor.may_see(explanation.agency_id):
+            raise Forbidden(OTHER_AGENCY, code="other_agency")
+        if COUNTRY in explanation.localities:
+            require(actor, Action.PUBLISH_COUNTRY_WIDE)
+        broadcast = Broadcast(
+            explanation_id=explanation.id, created_by=actor.name, send_at=utcnow()
+        )
         session.add(broadcast)
         await session.flush()
         broadcast_id, version = broadcast.id, explanation.version

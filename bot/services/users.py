@@ -1,22 +1,35 @@
-"""Agency staff accounts and API tokens (stored as SHA-256 hashes, shown once)."""
+"""Agency staff accounts and API tokens (stored as SHA-256 hashes, shown once, expiring after
+a set number of days, revocable)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.actors import Actor
 from bot.domain.roles import Role
-from bot.errors import InvalidInput, Unauthorized
+from bot.errors import InvalidInput, NotFound, Unauthorized
 from bot.store.db import Database
-from bot.store.models import Agency, User
+from bot.store.models import Agency, User, utcnow
+
+TOKEN_TTL_DAYS = 90  # the default of the `token_ttl_days` setting
 
 
 def hash_token(token: str) -> str:
     """Tokens are random (no need for a slow hash); only the hash is stored."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token(user: User, ttl_days: int) -> str:
+    """Give the user a fresh token valid for `ttl_days` (the previous one stops working)."""
+    token = "gt_" + secrets.token_urlsafe(32)
+    user.api_token_hash = hash_token(token)
+    user.token_expires_at = utcnow() + timedelta(days=ttl_days)
+    return token
 
 
 def _role(value: str) -> Role:
@@ -28,11 +41,15 @@ def _role(value: str) -> Role:
 
 
 async def create_user(
-    db: Database, username: str, role: Role | str, agency_slug: str | None, display_name: str = ""
+    db: Database,
+    username: str,
+    role: Role | str,
+    agency_slug: str | None,
+    display_name: str = "",
+    token_ttl_days: int = TOKEN_TTL_DAYS,
 ) -> str:
     """Create a staff account and return its new API token (the only time it is visible)."""
     role = _role(role)
-    token = "gt_" + secrets.token_urlsafe(32)
     async with db.session() as session:
         agency_id = None
         if agency_slug:
@@ -46,20 +63,39 @@ async def create_user(
             raise InvalidInput("officers and operators belong to an agency", code="agency_required")
         if (await session.execute(select(User).where(User.username == username))).first():
             raise InvalidInput(f"user {username} exists", code="user_exists")
-        session.add(
-            User(
-                username=username,
-                display_name=display_name or username,
-                role=role,
-                agency_id=agency_id,
-                api_token_hash=hash_token(token),
-            )
+        user = User(
+            username=username, display_name=display_name or username, role=role, agency_id=agency_id
         )
+        token = _new_token(user, token_ttl_days)
+        session.add(user)
     return token
 
 
-async def actor_for_token(db: Database, token: str) -> Actor:
-    """The staff member a bearer token belongs to."""
+async def _user(session: AsyncSession, username: str) -> User:
+    user = (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"Không có tài khoản {username}.", code="user_not_found")
+    return user
+
+
+async def issue_token(db: Database, username: str, token_ttl_days: int = TOKEN_TTL_DAYS) -> str:
+    """A fresh API token for an existing user (shown once); the old one stops working."""
+    async with db.session() as session:
+        return _new_token(await _user(session, username), token_ttl_days)
+
+
+async def revoke_token(db: Database, username: str) -> None:
+    """Take a user's API token away (a leaked token, someone who left): 401 from now on."""
+    async with db.session() as session:
+        user = await _user(session, username)
+        user.api_token_hash = None
+        user.token_expires_at = None
+
+
+async def actor_for_token(db: Database, token: str, now: datetime | None = None) -> Actor:
+    """The staff member a bearer token belongs to, while the token is valid."""
     if not token:
         raise Unauthorized("Thiếu mã truy cập (Authorization: Bearer ...).", code="unauthorized")
     async with db.session() as session:
@@ -68,4 +104,8 @@ async def actor_for_token(db: Database, token: str) -> Actor:
         ).scalar_one_or_none()
     if user is None:
         raise Unauthorized("Mã truy cập không hợp lệ.", code="unauthorized")
+    if user.token_expires_at is None or user.token_expires_at <= (now or utcnow()):
+        raise Unauthorized(
+            "Mã truy cập đã hết hạn; xin quản trị viên cấp mã mới.", code="token_expired"
+        )
     return Actor(name=user.username, role=user.role, user_id=user.id, agency_id=user.agency_id)

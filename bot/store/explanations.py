@@ -35,6 +35,18 @@ async def latest_version_number(session: AsyncSession, slug: str) -> int:
     return int(latest or 0)
 
 
+async def slug_owner(session: AsyncSession, slug: str) -> int | None:
+    """The agency a slug belongs to (that of its first version); None for a new slug."""
+    query = (
+        select(Explanation.agency_id)
+        .where(Explanation.slug == slug)
+        .order_by(Explanation.version)
+        .limit(1)
+    )
+    owner = await session.scalar(query)
+    return int(owner) if owner is not None else None
+
+
 async def topic_slugs(session: AsyncSession) -> set[str]:
     """Every topic's slug: what an explanation may be filed under."""
     return set((await session.execute(select(Topic.slug))).scalars())

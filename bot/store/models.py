@@ -177,6 +177,7 @@ class User(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -380,3 +381,19 @@ class Broadcast(Base):
     # Planning goes range by range of contact ids; contacts up to this id are planned.
     planned_upto: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiCall(Base):
+    """One state-changing API call, allowed or refused: who, what, the outcome (no body)."""
+
+    __tablename__ = "api_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str | None] = mapped_column(String(80), nullable=True)  # None: no token
+    role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    agency_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(200))  # the route, e.g. /api/v1/cases/{code}
+    target: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from bot.domain.cases import Kind, Status
 from bot.domain.localities import by_code
+from bot.domain.permissions import Action
 from bot.errors import InvalidInput
 from bot.gateway import DB, SETTINGS, read_json
 from bot.services import case_queries, ratings
@@ -32,7 +33,7 @@ class AssignBody(BaseModel):
 
 async def list_cases(request: web.Request) -> web.Response:
     """GET /api/v1/cases?status=&kind=&agency_id=&overdue=&due_before=&q=&limit=&offset="""
-    caller = await actor(request)
+    caller = await actor(request, Action.READ_CASES)
     q = request.query
     agency_id = number(q.get("agency_id"), 0) or None
     f = CaseFilter(
@@ -51,14 +52,14 @@ async def list_cases(request: web.Request) -> web.Response:
 
 async def get_case(request: web.Request) -> web.Response:
     """GET /api/v1/cases/{code}: the case and its audit trail."""
-    caller = await actor(request)
+    caller = await actor(request, Action.READ_CASES)
     view = await case_queries.get_case(request.app[DB], request.match_info["code"], caller)
     return web.json_response(view.as_json())
 
 
 async def transition(request: web.Request) -> web.Response:
     """POST /api/v1/cases/{code}/transition {"to": status, "note": reason or answer}"""
-    caller = await actor(request)
+    caller = await actor(request, Action.CHANGE_CASES)
     body = await read_json(request, TransitionBody)
     view = await case_service.transition_case(
         request.app[DB],
@@ -73,7 +74,7 @@ async def transition(request: web.Request) -> web.Response:
 
 async def assign(request: web.Request) -> web.Response:
     """POST /api/v1/cases/{code}/assign {"username": officer}"""
-    caller = await actor(request)
+    caller = await actor(request, Action.ASSIGN_CASES)
     body = await read_json(request, AssignBody)
     view = await case_service.assign_case(
         request.app[DB], request.match_info["code"], body.username, caller
@@ -83,28 +84,29 @@ async def assign(request: web.Request) -> web.Response:
 
 async def satisfaction(request: web.Request) -> web.Response:
     """GET /api/v1/satisfaction: the satisfaction index of the caller's agency."""
-    caller = await actor(request)
+    caller = await actor(request, Action.READ_SATISFACTION)
     scope = None if caller.sees_every_agency else caller.agency_id
     index = await ratings.satisfaction(request.app[DB], scope)
     return web.json_response(index.as_json())
 
 
 async def gaps(request: web.Request) -> web.Response:
-    """GET /api/v1/gaps?since=&locality=: unanswered and unhelpful questions, grouped by
-    similarity, with where they come from (when the citizen told us their place)."""
-    await actor(request)
+    """GET /api/v1/gaps?since=&locality=: the newest unanswered and unhelpful questions the
+    caller's agency may see, grouped by similarity, with where they come from (when the
+    citizen told us their place); phone and ID numbers hidden."""
+    caller = await actor(request, Action.READ_GAPS)
     locality = request.query.get("locality") or None
     if locality is not None and by_code(locality) is None:
         raise InvalidInput(f"Unknown locality {locality!r}.", code="invalid_locality")
     groups = await gap_groups(
-        request.app[DB], since=moment(request.query.get("since")), locality=locality
+        request.app[DB], caller, since=moment(request.query.get("since")), locality=locality
     )
     return web.json_response({"groups": [g.as_json() for g in groups]})
 
 
 async def notices(request: web.Request) -> web.Response:
     """GET /api/v1/notices: the caller's deadline notices (due soon, overdue), newest first."""
-    caller = await actor(request)
+    caller = await actor(request, Action.READ_NOTICES)
     rows = await notices_for(request.app[DB], caller.user_id)
     return web.json_response({"notices": [n.as_json() for n in rows]})
 

@@ -17,15 +17,13 @@ from pydantic import (
 
 from bot.domain.deadlines import vietnam_time
 from bot.domain.localities import COUNTRY, by_code
-from bot.domain.roles import Role
-from bot.errors import Forbidden, InvalidInput
+from bot.domain.permissions import Action
+from bot.errors import InvalidInput
 from bot.gateway import DB, read_json, validated
 from bot.services import broadcasts, explanations
 from bot.services.explanations import ExplanationSpec
+from bot.web.audit import TARGET
 from bot.web.params import actor, number
-
-PUBLISHERS = frozenset({Role.ADMIN, Role.OFFICER})
-
 
 # A JSON string (nothing converted into one), stripped before its length is checked.
 Text = Annotated[StrictStr, StringConstraints(strip_whitespace=True)]
@@ -46,6 +44,8 @@ class ExplanationBody(BaseModel):
     source_url: Text = Field("", max_length=500)
     topics: Codes = []
     slug: Text = Field("", max_length=120)
+    # The publishing agency's slug: an admin names it; an officer publishes for their own.
+    agency: Text = Field("", max_length=80)
 
     @field_validator("localities")
     @classmethod
@@ -98,6 +98,7 @@ class ExplanationBody(BaseModel):
             localities=tuple(self.localities),
             slug=self.slug,
             publish_at=self.publish_at,
+            agency=self.agency,
         )
 
 
@@ -109,29 +110,24 @@ def explanation_spec(data: dict[str, Any]) -> ExplanationSpec:
 
 async def publish_explanation(request: web.Request) -> web.Response:
     """POST /api/v1/explanations: publish (or publish a new version) and plan the broadcast."""
-    caller = await actor(request)
-    if caller.role not in PUBLISHERS:
-        raise Forbidden("Chỉ cán bộ mới đăng bài giải trình.", code="officer_only")
+    caller = await actor(request, Action.PUBLISH)
     body = await read_json(request, ExplanationBody)
-    published = await explanations.publish(request.app[DB], body.to_spec(), caller.name)
+    published = await explanations.publish(request.app[DB], body.to_spec(), caller)
+    request[TARGET] = published.slug
     return web.json_response(published.as_json(), status=201)
 
 
 async def send_broadcast(request: web.Request) -> web.Response:
     """POST /api/v1/explanations/{slug}/broadcasts: send the current version again, to the
     matching subscribers who have not received it (e.g. after new subscriptions)."""
-    caller = await actor(request)
-    if caller.role not in PUBLISHERS:
-        raise Forbidden("Chỉ cán bộ mới gửi tin.", code="officer_only")
-    published = await explanations.send_again(
-        request.app[DB], request.match_info["slug"], caller.name
-    )
+    caller = await actor(request, Action.BROADCAST_AGAIN)
+    published = await explanations.send_again(request.app[DB], request.match_info["slug"], caller)
     return web.json_response(published.as_json(), status=201)
 
 
 async def get_explanation(request: web.Request) -> web.Response:
     """GET /api/v1/explanations/{slug}[/versions/{version}]"""
-    await actor(request)
+    await actor(request, Action.READ_EXPLANATIONS)
     version = request.match_info.get("version")
     body = await explanations.get_version(
         request.app[DB], request.match_info["slug"], number(version, 0) if version else None
@@ -141,7 +137,7 @@ async def get_explanation(request: web.Request) -> web.Response:
 
 async def broadcast_report(request: web.Request) -> web.Response:
     """GET /api/v1/broadcasts/{id}: pending, sent, failed by reason, blocked, timestamps."""
-    await actor(request)
+    await actor(request, Action.READ_BROADCAST_REPORTS)
     report = await broadcasts.broadcast_report(request.app[DB], number(request.match_info["id"], 0))
     return web.json_response(report.as_json())
 

@@ -24,7 +24,8 @@ from bot.services.loops import LoopState
 from bot.services.outbox import outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.web import actions_endpoint, api_cases, api_explanations, headers
+from bot.web import actions_endpoint, api_cases, api_explanations, api_users, headers
+from bot.web.audit import audit_middleware
 from bot.web.errors import error_middleware
 from connectors import telegram, zalo
 from connectors import web as web_channel
@@ -143,7 +144,10 @@ def telegram_polling(settings: Settings) -> bool:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway: channels, action endpoint, health, background retry."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    # The audit sees each answer after the error middleware has rendered it.
+    app = web.Application(
+        middlewares=[audit_middleware, error_middleware], client_max_size=1024 * 1024
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_background)
@@ -152,6 +156,7 @@ def create_app(settings: Settings) -> web.Application:
     actions_endpoint.setup(app)
     api_cases.setup(app)
     api_explanations.setup(app)
+    api_users.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
     zalo.setup(app)

@@ -11,18 +11,24 @@ from aiohttp import web
 
 from bot.domain.actors import Actor
 from bot.domain.deadlines import vietnam_time
+from bot.domain.permissions import Action, require
 from bot.errors import InvalidInput
 from bot.gateway import DB
 from bot.services.users import actor_for_token
+from bot.web.audit import CALLER
 
 E = TypeVar("E", bound=StrEnum)
 
 
-async def actor(request: web.Request) -> Actor:
-    """The authenticated caller (401 without a valid token)."""
+async def actor(request: web.Request, action: Action) -> Actor:
+    """The authenticated caller (401 without a valid token), when the role table lets them
+    do `action` (403 `forbidden` otherwise); the audit middleware records who it was."""
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    return await actor_for_token(request.app[DB], token)
+    caller = await actor_for_token(request.app[DB], token)
+    request[CALLER] = caller
+    require(caller, action)
+    return caller
 
 
 def flag(value: str | None) -> bool | None:

@@ -112,7 +112,8 @@ async def test_targeting_commune_province_country(telegram_gateway: RunningGatew
         [("datdai", "country")],
         [("datdai", "p:79")],  # TP Hồ Chí Minh
     )
-    token = await create_user(db, "editor2", "officer", "ubnd-phuong-demo")
+    # Sending to the whole country is an admin's (bot/domain/permissions.py).
+    token = await create_user(db, "editor2", "admin", "ubnd-phuong-demo")
 
     async def recipients(localities: list[str], topics: list[str]) -> set[int]:
         body = {
@@ -173,6 +174,8 @@ async def test_cli_publishes_a_markdown_file_and_reports(
         return proc.returncode or 0, (out + err).decode()
 
     code, out = await run("explanation", "publish", str(note))
+    assert code == 2 and "agency_required" in out, "the command line names the agency"
+    code, out = await run("explanation", "publish", str(note), "--agency", "ubnd-phuong-demo")
     assert code == 0, out
     result = json.loads(out.strip().splitlines()[-1])
     assert result["slug"] == "lich-tiep-cong-dan-thang-12" and result["version"] == 1
@@ -185,7 +188,7 @@ async def test_cli_publishes_a_markdown_file_and_reports(
     assert code == 2 and "explanation_not_found" in out
     bad = tmp_path / "bad.md"
     bad.write_text("---\ntitle: X\nlocalities: [w:99999999]\n---\nNội dung\n", encoding="utf-8")
-    code, out = await run("explanation", "publish", str(bad))
+    code, out = await run("explanation", "publish", str(bad), "--agency", "ubnd-phuong-demo")
     assert code == 2 and "invalid_locality" in out
 
 
