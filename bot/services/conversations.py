@@ -151,15 +151,18 @@ class MessageFlow:
                     message.attempts += 1
                     message_id = message.id
                     sender = conversation.engine_sender
-                    payload = await messages.resolve_button_ref(session, message.payload)
+                    payload = await messages.resolve_button_ref(
+                        session, message.payload, conversation_id
+                    )
                     engine_text = payload or message.text[: self._engine_max_chars]
                     if not engine_text.strip():
                         # Nothing the engine can read (a sticker, an expired button).
                         message.status = MessageStatus.PROCESSED
                         continue
                     metadata = {
+                        # No contact id: actions find the contact from the sender id
+                        # (bot/services/senders.py), never from metadata.
                         "channel": contact.channel,
-                        "contact_id": contact.id,
                         "locale": contact.locale,
                         # References only (image URL/file id, coordinates): a petition form
                         # attaches what arrived while it was open.
