@@ -86,7 +86,7 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response="utter_not_understood")
                 await send_help_menu(dispatcher)
                 return []
-            place = await home_locality(database(), contact_id(tracker))
+            place = await home_locality(database(), await contact_id(tracker))
             await log_gap(database(), question, "unanswered", locality=place)
             dispatcher.utter_message(
                 text="Hiện tôi chưa có câu trả lời được cơ quan công bố cho câu hỏi này. "
@@ -128,7 +128,7 @@ class ActionAnswerFeedback(Action):
             dispatcher.utter_message(text="Cảm ơn anh/chị đã phản hồi!")
             return []
         if question:
-            place = await home_locality(database(), contact_id(tracker))
+            place = await home_locality(database(), await contact_id(tracker))
             await log_gap(
                 database(), str(question), "unhelpful", tracker.get_slot("last_answer"), place
             )

@@ -32,7 +32,7 @@ class ActionCheckStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Unknown codes and other people's codes get the same answer."""
-        who = contact_id(tracker)
+        who = await contact_id(tracker)
         typed = entity(tracker, "case_code") or _find_code(latest_text(tracker))
         step = entity(tracker, "case_action")
         if typed and who and step in WITHDRAW_STEPS:

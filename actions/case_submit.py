@@ -133,7 +133,7 @@ class ActionSubmitCase(Action):
             consent=bool(get("case_consent")),
         )
         try:
-            filed = await case_service.file_case(database(), draft, contact_id(tracker))
+            filed = await case_service.file_case(database(), draft, await contact_id(tracker))
         except InvalidInput as exc:
             dispatcher.utter_message(text=f"Chưa gửi được: {exc.message}")
             return _reset()

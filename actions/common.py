@@ -7,6 +7,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.deps import database
+from bot.services.senders import contact_for_sender
 from nlu.text import fold
 
 CANCEL_WORDS = frozenset(
@@ -63,11 +65,11 @@ def yes_no(tracker: Tracker, text: str) -> bool | None:
     return None
 
 
-def contact_id(tracker: Tracker) -> int | None:
-    """The gateway's contact id, sent as message metadata (only the gateway talks to Rasa)."""
-    metadata: dict[str, Any] = tracker.latest_message.get("metadata") or {}
-    value = metadata.get("contact_id")
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+async def contact_id(tracker: Tracker) -> int | None:
+    """The contact this conversation belongs to, looked up from the engine's sender id (the
+    conversation's random id, known only to the gateway); never from message metadata,
+    which anyone who can reach the engine's port could fill in."""
+    return await contact_for_sender(database(), str(tracker.sender_id or ""))
 
 
 def entity(tracker: Tracker, name: str) -> str | None:

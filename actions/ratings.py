@@ -28,7 +28,7 @@ class ActionRateCase(Action):
         """Thank the citizen; then the comment form asks for an optional comment."""
         code = entity(tracker, "case_code")
         rating = entity(tracker, "rating")
-        who = contact_id(tracker)
+        who = await contact_id(tracker)
         if not code or not rating or not rating.isdigit() or who is None:
             dispatcher.utter_message(
                 text="Tôi chưa ghi nhận được đánh giá, anh/chị bấm lại giúp tôi."
@@ -86,7 +86,7 @@ class ActionSaveRatingComment(Action):
         """Store a non-empty comment and thank the citizen."""
         code = tracker.get_slot("rating_case_code")
         comment = tracker.get_slot("rating_comment") or ""
-        who = contact_id(tracker)
+        who = await contact_id(tracker)
         if code and comment and who is not None:
             rated = await rate_case(
                 database(), code, who, score=0, comment=comment, keep_score=True

@@ -36,7 +36,7 @@ class ActionAskSubTopic(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """List topics from the database as buttons."""
-        who = contact_id(tracker)
+        who = await contact_id(tracker)
         current = await service.active_for(database(), who) if who else []
         lines = []
         if current:
@@ -97,7 +97,7 @@ class ValidateSubscriptionForm(FormValidationAction):
     async def _remove(
         self, number: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        who = contact_id(tracker)
+        who = await contact_id(tracker)
         current = await service.active_for(database(), who) if who else []
         if who is None or not 1 <= number <= len(current):
             dispatcher.utter_message(
@@ -158,7 +158,7 @@ class ActionSubscribe(Action):
         if tracker.get_slot("sub_cancelled"):
             dispatcher.utter_message(text="Đã hủy, chưa đăng ký gì.")
             return reset
-        who = contact_id(tracker)
+        who = await contact_id(tracker)
         topic, locality = tracker.get_slot("sub_topic"), tracker.get_slot("sub_locality")
         if who is None or not topic or not locality:
             dispatcher.utter_message(text="Chưa đăng ký được, anh/chị thử lại giúp tôi.")
@@ -187,7 +187,7 @@ class ActionUnsubscribe(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """One message stops everything."""
-        who = contact_id(tracker)
+        who = await contact_id(tracker)
         ended = await service.unsubscribe(database(), who) if who else 0
         if ended:
             dispatcher.utter_message(

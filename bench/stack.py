@@ -17,6 +17,8 @@ from pathlib import Path
 
 from bot.enginectl import EngineConfig, EngineProcess
 
+ENGINE_TIMEOUT = 15.0  # one engine turn, for the engine and the gateway alike
+
 
 def free_port() -> int:
     """An unused loopback port."""
@@ -80,11 +82,13 @@ def stack(model: Path, prefix: str) -> Iterator[Stack]:
             action_url=f"http://127.0.0.1:{gateway_port}/webhooks/actions",
             action_token=action_token,
             tracker_db=work / "tracker.db",
+            response_timeout=ENGINE_TIMEOUT,
             log_file=work / "rasa.log",
         )
     )
     env = {
         **os.environ,
+        "GIAITRINH_ENGINE_TIMEOUT": str(ENGINE_TIMEOUT),
         "GIAITRINH_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bench.db'}",
         "GIAITRINH_RASA_URL": engine.url,
         "GIAITRINH_RASA_TOKEN": rasa_token,

@@ -117,6 +117,12 @@ class DeliveryResult:
     ambiguous: bool = False
 
 
+def not_configured(channel: str) -> DeliveryResult:
+    """The outcome of a send to a channel this process has not registered: failed, with a
+    reason an operator can act on, never an exception that stops the other sends."""
+    return DeliveryResult(DeliveryOutcome.FAILED, f"channel_not_configured: {channel}")
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a channel can render; the renderer adapts text and buttons to it."""
@@ -153,6 +159,12 @@ class ChannelRegistry:
     def get(self, name: str) -> Channel:
         """The channel that delivers to contacts of `name`."""
         return self._channels[name]
+
+    def find(self, name: str) -> Channel | None:
+        """The channel of `name`, or None when this process does not serve it (a contact
+        of a channel configured elsewhere, or no longer): its sends fail alone, see
+        `not_configured`."""
+        return self._channels.get(name)
 
     def names(self) -> list[str]:
         """Registered channel names (for health output)."""

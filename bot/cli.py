@@ -64,6 +64,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
             action_url=f"http://127.0.0.1:{port}/webhooks/actions",
             action_token=action_token,
             tracker_db=PROJECT_ROOT / "var" / "rasa-tracker.db",
+            response_timeout=settings.engine_timeout,
             log_file=PROJECT_ROOT / "var" / "log" / "rasa.log",
         )
     )

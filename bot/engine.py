@@ -1,7 +1,17 @@
-"""Client for the Rasa engine's REST channel (and its token-protected HTTP API)."""
+"""Client for the Rasa engine's REST channel (and its token-protected HTTP API).
+
+Two kinds of failure: no answer (refused connection, dropped connection, timeout) means the
+engine is down and the message waits (`EngineUnavailable`); an answer that is an error
+means the engine could not handle this message (`EngineRefused`), which the flow counts.
+One setting, `engine_timeout`, is both Rasa's `--response-timeout` (bot/enginectl.py) and,
+plus `TIMEOUT_MARGIN`, how long the gateway waits: Rasa gives up on a slow turn first, so
+the gateway never abandons a turn the engine is still working on and sends it again.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,9 +19,22 @@ import aiohttp
 import structlog
 
 from bot.channels import Button, OutboundMessage
-from bot.errors import EngineUnavailable
+from bot.errors import EngineRefused, EngineUnavailable
 
 log = structlog.get_logger(__name__)
+
+TIMEOUT_MARGIN = 5.0  # seconds the gateway waits beyond the engine's own response timeout
+
+
+def response_timeout(engine_timeout: float) -> int:
+    """Rasa's `--response-timeout` for the `engine_timeout` setting (whole seconds)."""
+    return max(1, math.ceil(engine_timeout))
+
+
+def gateway_wait(engine_timeout: float) -> float:
+    """How long the gateway waits for one turn: longer than the engine's own timeout (Sanic
+    checks it every few seconds, hence the margin)."""
+    return response_timeout(engine_timeout) + TIMEOUT_MARGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +47,7 @@ class EngineTurn:
 def parse_rest_replies(body: Any) -> list[OutboundMessage]:
     """Turn Rasa REST channel output into channel-neutral messages, dropping what we cannot show."""
     if not isinstance(body, list):
-        raise EngineUnavailable("engine answered with an unexpected body")
+        raise EngineRefused("engine answered with an unexpected body")
     replies: list[OutboundMessage] = []
     for item in body:
         if not isinstance(item, dict):
@@ -49,19 +72,26 @@ class EngineClient:
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._token = token
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # `timeout` is the engine's own response timeout (the engine_timeout setting).
+        self._timeout = aiohttp.ClientTimeout(total=gateway_wait(timeout))
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> EngineTurn:
-        """One turn; raises EngineUnavailable on any transport failure or timeout."""
+        """One turn; EngineUnavailable when the engine does not answer (down, unreachable,
+        too slow), EngineRefused when it answers this message with an error."""
         url = f"{self._base_url}/webhooks/rest/webhook"
         body = {"sender": sender, "message": text, "metadata": metadata}
         try:
             async with self._session.post(url, json=body, timeout=self._timeout) as resp:
-                if resp.status != 200:
-                    raise EngineUnavailable(f"engine answered HTTP {resp.status}")
-                data = await resp.json(content_type=None)
+                status = resp.status
+                raw = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise EngineUnavailable(f"engine unreachable: {type(exc).__name__}") from exc
+        if status != 200:
+            raise EngineRefused(f"engine answered HTTP {status}")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:  # also bytes that are not UTF-8
+            raise EngineRefused("engine answered with a body that is not JSON") from exc
         return EngineTurn(replies=parse_rest_replies(data))
 
     async def is_ready(self) -> bool:

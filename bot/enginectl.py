@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bot.engine import response_timeout
 from bot.settings import PROJECT_ROOT
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -27,6 +28,9 @@ class EngineConfig:
     action_url: str
     action_token: str
     tracker_db: Path
+    # The engine_timeout setting: Rasa's --response-timeout, which the gateway's
+    # EngineClient outwaits (bot/engine.py), so a slow turn is never sent twice.
+    response_timeout: float
     log_file: Path | None = None
 
 
@@ -42,6 +46,17 @@ class EngineProcess:
     def url(self) -> str:
         """Base URL of the engine."""
         return f"http://127.0.0.1:{self.config.port}"
+
+    def command(self) -> list[str]:
+        """The `rasa run` command line (the API token is in it; see start())."""
+        cfg = self.config
+        return [
+            str(RASA_BIN), "run", "--model", str(cfg.model), "--enable-api",
+            f"--auth-token={cfg.token}",  # "=": a random token may start with "-"
+            "--interface", "127.0.0.1", "--port", str(cfg.port),
+            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            "--response-timeout", str(response_timeout(cfg.response_timeout)),
+        ]  # fmt: skip
 
     def start(self) -> None:
         """Spawn the engine in its own process group (so stop() reaches its children)."""
@@ -62,13 +77,7 @@ class EngineProcess:
         # Rasa only takes its API token as an argument, so local users could read it
         # with `ps`; the engine binds 127.0.0.1 only and `giaitrinh up` picks a fresh random
         # token per run. The action token travels in the environment (endpoints.yml).
-        command = [
-            str(RASA_BIN), "run", "--model", str(cfg.model), "--enable-api",
-            f"--auth-token={cfg.token}",  # "=": a random token may start with "-"
-            "--interface", "127.0.0.1", "--port", str(cfg.port),
-            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            "--response-timeout", "60",
-        ]  # fmt: skip
+        command = self.command()
         self.process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,

@@ -51,6 +51,14 @@ class EngineUnavailable(GiaitrinhError):
     http_status = 503
 
 
+class EngineRefused(GiaitrinhError):
+    """The engine answered this message with an error (an HTTP error, a body that is not
+    its reply list): counted against the message's attempts, then set aside as failed."""
+
+    code = "engine_refused"
+    http_status = 502
+
+
 class InvalidTransition(GiaitrinhError):
     """A case status change the rules do not allow."""
 

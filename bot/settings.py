@@ -31,7 +31,19 @@ class Settings(BaseSettings):
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr("")
-    engine_timeout: float = Field(default=15.0, description="Seconds to wait for one engine turn.")
+    engine_timeout: float = Field(
+        default=15.0,
+        description=(
+            "Seconds one engine turn may take: Rasa's --response-timeout; the gateway waits "
+            "5 s longer, so a slow turn is never abandoned and sent again."
+        ),
+    )
+    engine_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Times a message the engine answers with an error is tried before it is "
+        "set aside as failed (an engine that does not answer is waited for, not counted).",
+    )
     engine_max_chars: int = Field(
         default=2000, description="Longer texts are stored whole but cut for the engine."
     )

@@ -32,6 +32,8 @@ from bot.web.app import create_app
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 
+ENGINE_TIMEOUT = 10.0  # one engine turn: the engine's response timeout and the gateway's
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
@@ -87,6 +89,7 @@ def engine_process(
             action_url=f"http://127.0.0.1:{gateway_port}/webhooks/actions",
             action_token=tokens.action,
             tracker_db=workdir / "tracker.db",
+            response_timeout=ENGINE_TIMEOUT,
             log_file=workdir / "rasa.log",
         )
     )
@@ -184,7 +187,7 @@ def gateway_settings(database_url: str, tokens: Tokens, rasa_url: str, **extra: 
         "action_token": SecretStr(tokens.action),
         "retry_interval": 0.5,
         "dispatch_interval": 0.2,
-        "engine_timeout": 10.0,
+        "engine_timeout": ENGINE_TIMEOUT,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

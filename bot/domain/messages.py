@@ -13,7 +13,8 @@ class Direction(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    """Inbound: pending → processed (or handed_off). Outbound: queued → sent | failed."""
+    """Inbound: pending → processed (or handed_off; or failed when the engine refused it
+    `engine_max_attempts` times). Outbound: queued → sent | failed."""
 
     PENDING = "pending"  # stored, not yet handled by the engine
     PROCESSED = "processed"

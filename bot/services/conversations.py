@@ -24,11 +24,12 @@ from bot.channels import (
     InboundMessage,
     OutboundMessage,
     Recipient,
+    not_configured,
 )
 from bot.domain.delivery import DeliveryKind, DeliveryStatus, decide
 from bot.domain.messages import ConversationMode, Direction, MessageStatus
 from bot.engine import EngineClient
-from bot.errors import EngineUnavailable
+from bot.errors import EngineRefused, EngineUnavailable
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.store import contacts, messages, outbox
@@ -41,6 +42,20 @@ APOLOGY = (
     "Xin lỗi anh/chị, hệ thống trả lời tự động đang tạm gián đoạn. Tin nhắn của anh/chị "
     "đã được ghi nhận và sẽ được trả lời ngay khi hệ thống hoạt động trở lại."
 )
+QUOTE_CHARS = 60
+
+
+def not_handled_text(text: str) -> str:
+    """What the citizen reads once when the engine kept refusing one of their messages:
+    which message, and what to do instead (that message is not tried again)."""
+    quoted = " ".join(text.split())
+    if len(quoted) > QUOTE_CHARS:
+        quoted = quoted[: QUOTE_CHARS - 1].rstrip() + "…"
+    which = f"tin nhắn “{quoted}”" if quoted else "tin nhắn vừa rồi"
+    return (
+        f"Xin lỗi anh/chị, hệ thống chưa xử lý được {which} của anh/chị. Anh/chị vui lòng "
+        "gửi lại với cách diễn đạt khác, hoặc nhắn “gặp cán bộ” để được hỗ trợ."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +88,13 @@ class MessageFlow:
         engine: EngineClient,
         channels: ChannelRegistry,
         engine_max_chars: int = 2000,
+        engine_max_attempts: int = 3,
     ) -> None:
         self._db = db
         self._engine = engine
         self._channels = channels
         self._engine_max_chars = engine_max_chars
+        self._engine_max_attempts = engine_max_attempts
         # One lock per conversation keeps its messages in order inside this process;
         # weak values let locks of idle conversations disappear.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -134,7 +151,9 @@ class MessageFlow:
     async def process_conversation(self, conversation_id: int) -> bool:
         """Hand this conversation's pending messages to the engine, oldest first.
 
-        Returns False when the engine is unavailable (messages stay pending).
+        Returns False when the engine is unavailable (messages stay pending) or refused the
+        oldest message fewer than `engine_max_attempts` times (the retry loop tries again);
+        a message refused that many times is set aside as failed and the next one goes on.
         """
         async with self._lock(conversation_id):
             while True:
@@ -148,18 +167,20 @@ class MessageFlow:
                     if conversation.mode is ConversationMode.OPERATOR:
                         message.status = MessageStatus.HANDED_OFF
                         continue
-                    message.attempts += 1
                     message_id = message.id
                     sender = conversation.engine_sender
-                    payload = await messages.resolve_button_ref(session, message.payload)
+                    payload = await messages.resolve_button_ref(
+                        session, message.payload, conversation_id
+                    )
                     engine_text = payload or message.text[: self._engine_max_chars]
                     if not engine_text.strip():
                         # Nothing the engine can read (a sticker, an expired button).
                         message.status = MessageStatus.PROCESSED
                         continue
                     metadata = {
+                        # No contact id: actions find the contact from the sender id
+                        # (bot/services/senders.py), never from metadata.
                         "channel": contact.channel,
-                        "contact_id": contact.id,
                         "locale": contact.locale,
                         # References only (image URL/file id, coordinates): a petition form
                         # attaches what arrived while it was open.
@@ -174,6 +195,10 @@ class MessageFlow:
                     )
                     await self._apologize(conversation_id, recipient)
                     return False
+                except EngineRefused as exc:
+                    if await self._refused(message_id, recipient, exc.message):
+                        continue  # set aside: on to the next message
+                    return False
                 async with self._db.session() as session:
                     stored = await session.get(Message, message_id)
                     assert stored is not None
@@ -182,6 +207,34 @@ class MessageFlow:
                     rows = self._reply_rows(conversation_id, recipient, message_id, turn.replies)
                     session.add_all(rows)
                 await self._deliver(rows, recipient)
+
+    async def _refused(self, message_id: int, recipient: Recipient, reason: str) -> bool:
+        """Count one refusal of a message; at `engine_max_attempts` set it aside as failed
+        (the reason stays on the row for operators) and tell the citizen once. True when
+        it was set aside."""
+        async with self._db.session() as session:
+            stored = await session.get(Message, message_id)
+            assert stored is not None
+            stored.attempts += 1
+            stored.error = reason[:500]
+            log.warning(
+                "engine_refused",
+                conversation_id=stored.conversation_id,
+                message_id=message_id,
+                attempts=stored.attempts,
+                reason=reason,
+            )
+            if stored.attempts < self._engine_max_attempts:
+                return False
+            stored.status = MessageStatus.FAILED
+            stored.processed_at = utcnow()
+            notice = OutboundMessage(text=not_handled_text(stored.text))
+            rows = self._reply_rows(
+                stored.conversation_id, recipient, message_id, [notice], kind="not_handled"
+            )
+            session.add_all(rows)
+        await self._deliver(rows, recipient)
+        return True
 
     def _reply_rows(
         self,
@@ -193,7 +246,9 @@ class MessageFlow:
     ) -> list[Message]:
         # A channel that cannot push (the web chat polls) has a reply delivered as soon
         # as it is stored; others queue it for _deliver.
-        pushes = self._channels.get(recipient.channel).capabilities.pushes
+        # A channel this process does not serve queues it too: _deliver fails it alone.
+        channel = self._channels.find(recipient.channel)
+        pushes = channel is None or channel.capabilities.pushes
         return [
             Message(
                 conversation_id=conversation_id,
@@ -216,10 +271,13 @@ class MessageFlow:
         queued = [row for row in rows if row.status is MessageStatus.QUEUED]
         if not queued:
             return
-        channel = self._channels.get(recipient.channel)
+        channel = self._channels.find(recipient.channel)
         results = []
         for row in queued:
-            result = await channel.send(recipient, _outbound(row))
+            if channel is None:
+                result = not_configured(recipient.channel)
+            else:
+                result = await channel.send(recipient, _outbound(row))
             results.append((row, result))
             if result.outcome is not DeliveryOutcome.SENT:
                 log.warning(

@@ -26,6 +26,7 @@ from bot.channels import (
     DeliveryResult,
     OutboundMessage,
     Recipient,
+    not_configured,
 )
 from bot.domain.delivery import DeliveryStatus, decide, send_verdict
 from bot.domain.ratelimit import RateLimiter
@@ -109,8 +110,12 @@ class Dispatcher:
                 return 0
             ready: list[tuple[Claimed, Recipient]] = []
             deferred: list[tuple[int, float]] = []
+            unsendable: list[Sent] = []  # no such channel here: fails alone, with its reason
             for item in claimed:
                 recipient = recipients[item.contact_id]
+                if self._channels.find(recipient.channel) is None:
+                    unsendable.append(Sent(item, recipient, not_configured(recipient.channel)))
+                    continue
                 wait = self._limiter.reserve_chat(recipient.channel, recipient.channel_user_id)
                 if wait > 0:
                     deferred.append((item.id, wait))
@@ -118,7 +123,7 @@ class Dispatcher:
                     ready.append((item, recipient))
             if deferred:
                 await self._defer(wave, deferred)
-        results = await self._send_all(ready)
+        results = unsendable + await self._send_all(ready)
         async with self._db_turn:
             await self._record(wave, results)
         return len(claimed)
@@ -131,7 +136,8 @@ class Dispatcher:
         for contact_id, channel_name, user_id in await store.contacts(
             session, sorted({item.contact_id for item in claimed})
         ):
-            if self._channels.get(channel_name).capabilities.window:
+            channel = self._channels.find(channel_name)
+            if channel is not None and channel.capabilities.window:
                 contact = await session.get(Contact, contact_id)
                 assert contact is not None
                 recipients[contact_id] = await recipient_for(session, contact)

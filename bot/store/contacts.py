@@ -93,3 +93,11 @@ async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
         last_inbound_at=contact.last_seen_at,
         sent_since_inbound=int(sent or 0),
     )
+
+
+async def contact_id_for_sender(session: AsyncSession, engine_sender: str) -> int | None:
+    """The contact of the conversation the engine knows by this sender id, if any."""
+    result = await session.execute(
+        select(Conversation.contact_id).where(Conversation.engine_sender == engine_sender)
+    )
+    return result.scalar_one_or_none()

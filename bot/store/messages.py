@@ -13,6 +13,8 @@ from bot.channels import BUTTON_REF, InboundMessage
 from bot.domain.messages import Direction, MessageStatus
 from bot.store.models import Message
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns
+
 
 def _pending_inbound() -> ColumnElement[bool]:
     """Inbound messages stored and not yet handled by the engine (nor handed off)."""
@@ -82,16 +84,26 @@ async def conversations_with_pending(session: AsyncSession) -> Sequence[int]:
     return result.scalars().all()
 
 
-async def resolve_button_ref(session: AsyncSession, payload: str | None) -> str | None:
+async def resolve_button_ref(
+    session: AsyncSession, payload: str | None, conversation_id: int
+) -> str | None:
     """The real payload behind a button_ref (channels with short button data), else as is;
-    None when the referenced button no longer exists."""
+    None when the referenced button no longer exists or was not sent in this conversation
+    (message ids are easy to guess: another citizen's buttons are expired buttons here)."""
     if payload is None:
         return None
     match = BUTTON_REF.match(payload)
     if match is None:
         return payload
-    row = await session.get(Message, int(match.group(1)))
-    index = int(match.group(2))
-    if row is None or index >= len(row.buttons or []):
+    message_id, index = int(match.group(1)), int(match.group(2))
+    if message_id > MAX_ID:  # typed by hand: no such row, and out of the column's range
+        return None
+    row = await session.get(Message, message_id)
+    if (
+        row is None
+        or row.conversation_id != conversation_id
+        or row.direction is not Direction.OUT
+        or index >= len(row.buttons or [])
+    ):
         return None
     return str(row.buttons[index]["payload"])

@@ -61,7 +61,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[HTTP] = http
     app[ENGINE] = engine
     app[CHANNELS] = channels
-    app[FLOW] = MessageFlow(db, engine, channels, engine_max_chars=settings.engine_max_chars)
+    app[FLOW] = MessageFlow(
+        db,
+        engine,
+        channels,
+        engine_max_chars=settings.engine_max_chars,
+        engine_max_attempts=settings.engine_max_attempts,
+    )
     limits = {
         "telegram": Limit(settings.telegram_rate_per_s, settings.telegram_rate_per_chat_s),
         "zalo": Limit(settings.zalo_rate_per_s, settings.zalo_rate_per_chat_s),

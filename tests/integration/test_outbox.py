@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from bench.seed import seed_outbox
 from bot.channels import ChannelRegistry
-from bot.domain.delivery import IN_DOUBT
+from bot.domain.delivery import IN_DOUBT, DeliveryKind
 from bot.services.dispatch import Dispatcher
 from bot.services.journal import Journal, journal_path
 from bot.services.outbox import outbox_status
 from bot.services.workers import new_worker_id
 from bot.store.db import Database
 from bot.store.models import (
+    Contact,
     Delivery,
     Message,
     utcnow,
@@ -104,6 +105,35 @@ async def test_a_wave_sends_each_delivery_once_and_records_it_in_the_history(
         ).scalars()
         assert list(history) == ["Hướng dẫn mới về thủ tục cấp xã"] * len(ids)
     assert journal_path(tmp_path, dispatcher.worker).read_bytes() == b"", "nothing in flight"
+
+
+async def test_a_row_for_a_channel_this_process_has_not_registered_fails_alone(
+    db: Database, channels: ChannelRegistry, fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    async with db.session() as session:
+        zalo = Contact(channel="zalo", channel_user_id="7001")
+        session.add(zalo)
+        await session.flush()
+        session.add(
+            Delivery(
+                contact_id=zalo.id,
+                kind=DeliveryKind.CASE_UPDATE,
+                text="Hồ sơ của anh/chị đã được tiếp nhận.",
+                next_attempt_at=utcnow(),
+            )
+        )
+    telegram_rows = await broadcast_to(db, 3)
+    dispatcher = Dispatcher(db, channels, journal_dir=tmp_path)  # Telegram only, no Zalo
+    await dispatcher.drain()
+    after = await statuses(db)
+    assert [after[i] for i in telegram_rows] == ["sent"] * 3, "the other rows went out"
+    assert sorted(fake_telegram.per_chat) == [FIRST_CHAT + i for i in range(3)]
+    async with db.session() as session:
+        failed = (
+            await session.execute(select(Delivery).where(Delivery.contact_id == zalo.id))
+        ).scalar_one()
+    assert failed.status == "failed" and failed.error == "channel_not_configured: zalo"
+    assert await dispatcher.drain() == 0, "the failed row is not claimed again"
 
 
 async def test_a_killed_worker_is_settled_from_its_journal(

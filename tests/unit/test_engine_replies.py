@@ -6,7 +6,7 @@ import pytest
 
 from bot.channels import Button
 from bot.engine import parse_rest_replies
-from bot.errors import EngineUnavailable
+from bot.errors import EngineRefused
 
 
 def test_text_and_buttons_are_kept_in_order() -> None:
@@ -29,5 +29,5 @@ def test_items_without_anything_to_show_are_dropped() -> None:
 
 
 def test_a_body_that_is_not_a_list_means_the_engine_misbehaved() -> None:
-    with pytest.raises(EngineUnavailable):
+    with pytest.raises(EngineRefused):
         parse_rest_replies({"error": "boom"})
