@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy.engine import make_url
+
 from bot.settings import PROJECT_ROOT
+from bot.store.migrate import private_file
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 
@@ -28,6 +31,19 @@ class EngineConfig:
     action_token: str
     tracker_db: Path
     log_file: Path | None = None
+
+    @property
+    def tracker_db_url(self) -> str:
+        """The tracker store as the gateway reaches it (settings.tracker_db_url)."""
+        return f"sqlite+aiosqlite:///{self.tracker_db}"
+
+
+def tracker_file(url: str) -> Path | None:
+    """The SQLite file of a tracker store URL (the engine is configured for SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database)).resolve()
 
 
 class EngineProcess:
@@ -46,7 +62,7 @@ class EngineProcess:
     def start(self) -> None:
         """Spawn the engine in its own process group (so stop() reaches its children)."""
         cfg = self.config
-        cfg.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        private_file(cfg.tracker_db)  # Rasa would create it readable by every local user
         env = {
             **os.environ,
             "PYTHONPATH": str(PROJECT_ROOT),

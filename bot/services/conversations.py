@@ -29,6 +29,7 @@ from bot.domain.delivery import DeliveryKind, DeliveryStatus, decide
 from bot.domain.messages import ConversationMode, Direction, MessageStatus
 from bot.engine import EngineClient
 from bot.errors import EngineUnavailable
+from bot.services import privacy
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.store import contacts, messages, outbox
@@ -182,6 +183,7 @@ class MessageFlow:
                     rows = self._reply_rows(conversation_id, recipient, message_id, turn.replies)
                     session.add_all(rows)
                 await self._deliver(rows, recipient)
+                await privacy.after_turn(self._db, conversation_id)
 
     def _reply_rows(
         self,

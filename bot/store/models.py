@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -30,6 +31,9 @@ from bot.store.types import StrEnumType, UTCDateTime
 def utcnow() -> datetime:
     """The current instant, timezone-aware, for defaults and comparisons."""
     return datetime.now(UTC)
+
+
+_UNREDACTED = text("redacted_at IS NULL")
 
 
 def _new_sender() -> str:
@@ -142,6 +146,13 @@ class Message(Base):
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_status", "status"),
         Index("ix_messages_in_reply_to_id", "in_reply_to_id"),
+        # The retention job finds texts to erase by age; erased rows leave the index.
+        Index(
+            "ix_messages_unredacted_created",
+            "created_at",
+            sqlite_where=_UNREDACTED,
+            postgresql_where=_UNREDACTED,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +174,7 @@ class Message(Base):
     apologized_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    redacted_at: Mapped[datetime | None] = mapped_column(nullable=True)  # text erased
 
 
 class User(Base):
