@@ -67,8 +67,18 @@ class DataHeld:
     display_name: str
     subscriptions: tuple[str, ...]  # "Đất đai – toàn quốc"
     cases: tuple[CaseHeld, ...]
-    messages: int
-    kept_until: datetime | None  # the last message's erasure date under the retention rule
+    messages: int  # still readable
+    retention_days: int
+    oldest_erased_on: datetime | None  # when the oldest readable message will be erased
+
+
+def period(days: int) -> str:
+    """A retention period as people say it: "12 tháng", "90 ngày"."""
+    if days % 365 == 0:
+        return f"{days // 365 * 12} tháng"
+    if days % 30 == 0:
+        return f"{days // 30} tháng"
+    return f"{days} ngày"
 
 
 def _channel(channel: str) -> str:
@@ -101,13 +111,17 @@ def held_text(held: DataHeld, agency_contact: str) -> str:
     else:
         lines.append("• Hồ sơ: không có")
     if held.messages:
-        until = f", lưu đến {format_due(held.kept_until)}" if held.kept_until else ""
-        lines.append(f"• Tin nhắn: {held.messages} tin{until}, sau đó tự động xóa")
+        oldest = held.oldest_erased_on
+        lines.append(
+            f"• Tin nhắn: {held.messages} tin, mỗi tin tự động xóa sau "
+            f"{period(held.retention_days)} kể từ ngày gửi"
+            + (f" (tin cũ nhất xóa {format_due(oldest)})" if oldest else "")
+        )
     else:
         lines.append("• Tin nhắn: không còn tin nào")
     lines.append("")
-    full = "Muốn nhận bản sao đầy đủ (nội dung tin nhắn, hồ sơ), anh/chị liên hệ cơ quan"
-    lines.append(f"{full}: {agency_contact}." if agency_contact else f"{full}.")
+    full = "Muốn nhận bản sao đầy đủ (nội dung tin nhắn, hồ sơ), anh/chị liên hệ"
+    lines.append(f"{full} {agency_contact}." if agency_contact else f"{full} cơ quan.")
     lines.append("Gõ “xóa dữ liệu của tôi” nếu muốn xóa.")
     return "\n".join(lines)
 
@@ -117,8 +131,10 @@ def erase_question(held: DataHeld) -> str:
     lines = [
         "Anh/chị chắc chắn muốn xóa dữ liệu của mình? Sau khi xóa:",
         f"• {held.messages} tin nhắn và lịch sử trò chuyện với trợ lý bị xóa",
-        f"• {len(held.subscriptions)} đăng ký nhận tin bị hủy, tên hiển thị bị xóa",
+        f"• {len(held.subscriptions)} đăng ký nhận tin bị hủy",
     ]
+    if held.display_name:
+        lines.append("• Tên hiển thị bị xóa")
     if held.cases:
         lines.append(
             f"• {len(held.cases)} hồ sơ vẫn được cơ quan giải quyết và lưu theo quy định, "
@@ -134,24 +150,25 @@ class Erased:
 
     messages: int
     subscriptions: int
+    display_name: bool  # there was one
     kept_cases: tuple[str, ...]  # codes
 
 
 def erased_text(erased: Erased, agency_contact: str) -> str:
     """What was erased, what was kept and why."""
+    name = ", tên hiển thị" if erased.display_name else ""
     lines = [
-        "Đã xóa dữ liệu của anh/chị: "
-        f"{erased.messages} tin nhắn, {erased.subscriptions} đăng ký nhận tin, tên hiển thị "
-        "và lịch sử trò chuyện với trợ lý."
+        f"Đã xóa dữ liệu của anh/chị: {erased.messages} tin nhắn, {erased.subscriptions} đăng ký "
+        f"nhận tin{name} và lịch sử trò chuyện với trợ lý."
     ]
     if erased.kept_cases:
         shown = ", ".join(codes.display(code) for code in erased.kept_cases)
-        contact = f" ({agency_contact})" if agency_contact else ""
+        contact = agency_contact or "cơ quan"
         lines.append(
             f"Hồ sơ {shown} được giữ lại vì cơ quan có trách nhiệm giải quyết đúng hạn và lưu "
             "hồ sơ theo quy định; hồ sơ không còn họ tên, số điện thoại, địa chỉ của anh/chị "
             "nên trợ lý sẽ không gửi thông báo về hồ sơ này nữa. Muốn biết kết quả, anh/chị "
-            f"liên hệ cơ quan{contact} và đọc mã hồ sơ."
+            f"liên hệ {contact} và đọc mã hồ sơ."
         )
     lines.append("Nếu nhắn tiếp, tin nhắn mới sẽ được lưu như bình thường.")
     return "\n".join(lines)

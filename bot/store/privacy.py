@@ -5,20 +5,41 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, String, delete, exists, or_, select, update
+from sqlalchemy import ForeignKey, String, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.domain.delivery import DeliveryStatus
 from bot.domain.messages import Direction, MessageStatus
 from bot.domain.privacy import REDACTED, ErasureReason
-from bot.store.models import Base, Conversation, Delivery, Message, QuestionGap, utcnow
+from bot.domain.subscriptions import SubscriptionStatus
+from bot.store.models import (
+    Base,
+    Case,
+    CaseEvent,
+    Conversation,
+    Delivery,
+    Message,
+    QuestionGap,
+    Rating,
+    Subscription,
+    Topic,
+    utcnow,
+)
 from bot.store.types import StrEnumType
 
 # How far back to look for the messages of a form (a form has a handful of questions; a
 # citizen who fixes every field a few times stays far below this).
 FORM_LOOKBACK = 200
+# Outbox rows that will not be sent (again): their copy of the text can go.
+FINISHED = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.BLOCKED,
+    DeliveryStatus.UNKNOWN,
+)
 
 
 class TrackerErasure(Base):
@@ -228,3 +249,92 @@ async def delete_old_gaps(session: AsyncSession, cutoff: datetime) -> int:
     """Unanswered questions (citizens' own words) older than the retention period."""
     result = await session.execute(delete(QuestionGap).where(QuestionGap.created_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- a contact's own data: what is held, and erasing it ------------------------------------
+
+
+async def conversation_ids(session: AsyncSession, contact_id: int) -> list[int]:
+    """Every conversation of a contact."""
+    rows = await session.execute(
+        select(Conversation.id).where(Conversation.contact_id == contact_id)
+    )
+    return list(rows.scalars().all())
+
+
+async def readable_messages(session: AsyncSession, contact_id: int) -> tuple[int, datetime | None]:
+    """How many of a contact's messages still hold their text, and the oldest one's date."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(Message.created_at))
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.contact_id == contact_id, Message.redacted_at.is_(None))
+        )
+    ).one()
+    oldest = row[1]
+    if oldest is not None and oldest.tzinfo is None:  # SQLite's min() loses the type
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(row[0]), oldest
+
+
+async def subscriptions_of(session: AsyncSession, contact_id: int) -> list[tuple[str, str]]:
+    """(topic name, locality code) of a contact's subscriptions that are not cancelled."""
+    rows = await session.execute(
+        select(Topic.name, Subscription.locality)
+        .join(Topic, Topic.slug == Subscription.topic)
+        .where(
+            Subscription.contact_id == contact_id,
+            Subscription.status != SubscriptionStatus.CANCELLED,
+        )
+        .order_by(Subscription.id)
+    )
+    return [(name, locality) for name, locality in rows.all()]
+
+
+async def cases_of(session: AsyncSession, contact_id: int) -> Sequence[Case]:
+    """A contact's cases, oldest first."""
+    rows = await session.execute(
+        select(Case).where(Case.contact_id == contact_id).order_by(Case.id)
+    )
+    return rows.scalars().all()
+
+
+async def delete_subscriptions(session: AsyncSession, contact_id: int) -> int:
+    """Remove every subscription of a contact; returns how many were not cancelled."""
+    live = await session.scalar(
+        select(func.count()).where(
+            Subscription.contact_id == contact_id,
+            Subscription.status != SubscriptionStatus.CANCELLED,
+        )
+    )
+    await session.execute(delete(Subscription).where(Subscription.contact_id == contact_id))
+    return int(live or 0)
+
+
+async def redact_finished_deliveries(session: AsyncSession, contact_id: int) -> None:
+    """Erase the texts of what the outbox already sent (or gave up on) to a contact."""
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.contact_id == contact_id,
+            Delivery.status.in_(FINISHED),
+            Delivery.text != "",
+        )
+        .values(text=REDACTED, buttons=[])
+    )
+
+
+async def unlink_case_events(session: AsyncSession, case_ids: Sequence[int], actor: str) -> None:
+    """Audit entries name the citizen as `citizen:<contact>`; keep only `citizen`."""
+    if case_ids:
+        await session.execute(
+            update(CaseEvent)
+            .where(CaseEvent.case_id.in_(case_ids), CaseEvent.actor == actor)
+            .values(actor="citizen")
+        )
+
+
+async def ratings_of(session: AsyncSession, contact_id: int) -> Sequence[Rating]:
+    """A contact's ratings (their comments are free text)."""
+    rows = await session.execute(select(Rating).where(Rating.contact_id == contact_id))
+    return rows.scalars().all()

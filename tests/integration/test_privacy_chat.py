@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from bot.enginectl import EngineProcess
 from bot.gateway import DB
-from bot.store.models import Conversation, Message
-from tests.conftest import RunningGateway
-from tests.integration.test_cases_chat import press, said
+from bot.store.models import Case, Contact, Conversation, Message, Subscription
+from tests.conftest import RunningGateway, WebChat
+from tests.integration.test_cases_chat import CODE, buttons, press, said
 
 # Values no other test types, so the shared engine's tracker can be searched for them.
 NAME = "Đỗ Khải Huyền"
@@ -91,3 +91,91 @@ async def test_cancelled_form_leaves_no_name_or_phone_in_either_store(
 def test_the_engine_tracker_file_is_readable_by_its_owner_only(engine: EngineProcess) -> None:
     mode = stat.S_IMODE(engine.config.tracker_db.stat().st_mode)
     assert mode == 0o600, f"tracker file mode {oct(mode)}"
+
+
+ERASE_NAME = "Lương Thị Bích Hạnh"
+ERASE_PHONE = "0386 552 914"
+
+
+async def file_request(chat: WebChat, name: str, phone: str) -> tuple[str, dict[str, Any]]:
+    """An explanation request whose text repeats the phone number; returns its code."""
+    data = await chat.say("yêu cầu giải trình")
+    data = await press(chat, data, "Đồng ý")
+    await chat.say(name)
+    await chat.say(phone)
+    await chat.say("phuong hoan kiem")
+    await chat.say("Thông báo thu phí vệ sinh năm 2026")
+    data = await chat.say(
+        f"Phí vệ sinh tăng gấp đôi, đề nghị giải thích. Số CCCD 001203004512, gọi {phone}."
+    )
+    data = await press(chat, data, "Xác nhận gửi")
+    code = CODE.search(said(data))
+    assert code, said(data)
+    return code.group(1), data
+
+
+async def subscribe(chat: WebChat) -> None:
+    data = await chat.say("đăng ký nhận tin")
+    first = next(iter(buttons(data)))
+    data = await press(chat, data, first)
+    data = await press(chat, data, "Toàn quốc")
+    assert "Đã đăng ký" in said(data), said(data)
+
+
+async def test_show_my_data_lists_what_is_stored_without_repeating_it(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    await subscribe(chat)
+    code, _ = await file_request(chat, "Vũ Hoài Nam", "0354 118 207")
+    data = await chat.say("xem dữ liệu của tôi")
+    text = said(data)
+    assert "Dữ liệu của anh/chị đang được lưu" in text, text
+    assert "trang web" in text and code in text and "Đăng ký nhận tin (1)" in text, text
+    assert "Tin nhắn:" in text and "tự động xóa" in text, text
+    assert mentions([text], "Vũ Hoài Nam", "0354 118 207", "0354118207") == [], "no values echoed"
+    again = await chat.say("xem du lieu cua toi")
+    assert "Dữ liệu của anh/chị đang được lưu" in said(again), "typed without diacritics"
+
+
+async def test_erase_my_data_after_confirmation_anonymises_cases(
+    gateway: RunningGateway, engine: EngineProcess
+) -> None:
+    db = gateway.app[DB]
+    chat = await gateway.chat()
+    await subscribe(chat)
+    code, _ = await file_request(chat, ERASE_NAME, ERASE_PHONE)
+
+    data = await chat.say("xoa du lieu cua toi")
+    assert "Việc xóa không thể hoàn tác" in said(data), said(data)
+    data = await press(chat, data, "Không xóa")
+    assert "giữ nguyên" in said(data), said(data)
+    async with db.session() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+        assert case.requester_name == ERASE_NAME, "nothing is erased without confirmation"
+
+    data = await chat.say("xóa dữ liệu của tôi")
+    before = await conversation_of(gateway)
+    data = await press(chat, data, "Xóa dữ liệu")
+    text = said(data)
+    assert "Đã xóa dữ liệu" in text and code in text, text
+    assert "giải quyết đúng hạn" in text, "the citizen is told why the case is kept"
+
+    async with db.session() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+        contact = (await session.execute(select(Contact))).scalar_one()
+        subscriptions = (await session.execute(select(Subscription))).scalars().all()
+        rows = (await session.execute(select(Message))).scalars().all()
+    assert (case.requester_name, case.requester_contact, case.contact_id) == ("", "", None)
+    assert case.anonymous and case.status == "received" and case.due_at is not None
+    assert "Phí vệ sinh tăng gấp đôi" in case.content, "the agency keeps the request"
+    assert mentions([case.content], ERASE_PHONE, "001203004512") == [], case.content
+    assert subscriptions == [] and contact.display_name == ""
+    kept = [m.text for m in rows if m.redacted_at is None]
+    assert mentions(kept, ERASE_NAME, ERASE_PHONE, "0386552914") == [], kept
+    assert len(kept) <= 2, f"only the answer to the erase request is left: {kept}"
+    assert sender_events(engine, before.engine_sender) == 0
+    assert mentions(tracker_texts(engine), ERASE_NAME, ERASE_PHONE, "0386552914") == []
+
+    data = await chat.say("xin chào")
+    assert "Xin chào" in said(data), "the next turn works"
