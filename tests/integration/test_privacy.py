@@ -36,11 +36,23 @@ def mode(path: Path) -> int:
 async def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     folder = tmp_path / "var"
     path = folder / "giaitrinh.db"
-    await upgrade(f"sqlite+aiosqlite:///{path}")
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade(url)
     assert mode(path) == 0o600, f"database file mode {oct(mode(path))}"
     assert mode(folder) == 0o700, f"folder mode {oct(mode(folder))}"
-    for journal in folder.glob("giaitrinh.db-*"):
-        assert mode(journal) & 0o077 == 0, f"{journal.name} mode {oct(mode(journal))}"
+    db = Database(url)
+    await load_demo(db)  # writes through the WAL
+    journals = {p.name: oct(mode(p)) for p in folder.glob("giaitrinh.db-*")}
+    await db.dispose()
+    assert journals and set(journals.values()) == {"0o600"}, journals
+
+
+async def test_upgrade_narrows_an_existing_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "giaitrinh.db"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    await upgrade(f"sqlite+aiosqlite:///{path}")
+    assert mode(path) == 0o600, f"database file mode {oct(mode(path))}"
 
 
 def make_tracker(path: Path, rows: list[tuple[str, str, float, str]]) -> None:
