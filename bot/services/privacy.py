@@ -59,11 +59,6 @@ async def close(db: Database) -> None:
         await config.tracker.dispose()
 
 
-def config_for(db: Database) -> PrivacyConfig | None:
-    """The tracker store and retention period paired with this database, if any."""
-    return _configs.get(db)
-
-
 def retention_days(db: Database) -> int:
     """The retention period of messages, in days."""
     config = _configs.get(db)
@@ -159,10 +154,10 @@ class PurgeReport:
 
 
 async def purge_expired(db: Database, now: datetime | None = None) -> PurgeReport:
-    """Erase message texts older than `days` (batch by batch, one short transaction each)
-    and the engine's events of the same age: a conversation quiet for the whole period
-    moves to a fresh sender id and loses its tracker; a live one loses its older sessions.
-    Old unanswered questions go too. Cases are kept under their own rule."""
+    """Erase message texts older than the retention period (batch by batch, one short
+    transaction each) and the engine's events of the same age: a conversation quiet for the
+    whole period moves to a fresh sender id and loses its tracker; a live one loses its
+    older sessions. Old unanswered questions go too. Cases are kept under their own rule."""
     config = _configs[db]
     now = now or utcnow()
     cutoff = now - timedelta(days=config.retention_days)
