@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.case_forms import CASE_SLOTS, EDITABLE
 from actions.common import contact_id
 from actions.deps import database
+from actions.privacy import forget_form
 from bot.domain.case_texts import filed_text
 from bot.domain.cases import Kind
 from bot.errors import InvalidInput
@@ -106,6 +107,7 @@ class ActionSubmitCase(Action):
         is_petition = get("case_location") is not None or get("petition_contact_choice") is not None
         if get("case_cancelled"):
             dispatcher.utter_message(text="Đã hủy. Thông tin anh/chị vừa nhập không được lưu.")
+            await forget_form(tracker)
             return _reset()
         if not is_petition and get("case_consent") is False:
             dispatcher.utter_message(
@@ -113,9 +115,11 @@ class ActionSubmitCase(Action):
                 "Anh/chị vẫn có thể gửi yêu cầu giải trình trực tiếp tại Bộ phận tiếp nhận của "
                 "cơ quan."
             )
+            await forget_form(tracker)
             return _reset()
         if get("case_confirm") is not True:
             dispatcher.utter_message(text="Yêu cầu chưa được xác nhận nên chưa gửi.")
+            await forget_form(tracker)
             return _reset()
         anonymous = is_petition and (
             not get("petition_contact_choice") or get("case_consent") is False
@@ -136,6 +140,7 @@ class ActionSubmitCase(Action):
             filed = await case_service.file_case(database(), draft, await contact_id(tracker))
         except InvalidInput as exc:
             dispatcher.utter_message(text=f"Chưa gửi được: {exc.message}")
+            await forget_form(tracker)
             return _reset()
         dispatcher.utter_message(text=filed_text(filed.code, filed.kind, filed.due_at, anonymous))
         return _reset()

@@ -30,6 +30,7 @@ async def send_help_menu(dispatcher: CollectingDispatcher) -> None:
         "• Tra cứu tình trạng hồ sơ bằng mã hồ sơ",
         "• Đăng ký nhận thông tin giải trình chính sách mới",
         "• Chuyển anh/chị gặp cán bộ khi cần",
+        "• Cho xem và xóa dữ liệu của anh/chị: gõ “xem dữ liệu của tôi”",
     ]
     if agency is not None:
         lines.append("")

@@ -92,6 +92,7 @@ def stack(model: Path, prefix: str) -> Iterator[Stack]:
         "GIAITRINH_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bench.db'}",
         "GIAITRINH_RASA_URL": engine.url,
         "GIAITRINH_RASA_TOKEN": rasa_token,
+        "GIAITRINH_TRACKER_DB_URL": engine.config.tracker_db_url,
         "GIAITRINH_ACTION_TOKEN": action_token,
         "GIAITRINH_LOG_LEVEL": "WARNING",
         # Benchmarks post from one address as fast as they can: lift the web chat's limits.

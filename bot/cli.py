@@ -45,9 +45,14 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     import secrets
     from pathlib import Path
 
-    from bot.enginectl import EngineConfig, EngineProcess
+    from bot.enginectl import EngineConfig, EngineProcess, tracker_file
     from bot.settings import PROJECT_ROOT
     from bot.web.app import create_app
+
+    tracker = tracker_file(settings.tracker_db_url)
+    if tracker is None:
+        print("giaitrinh up runs the engine on a SQLite tracker file", file=sys.stderr)
+        return 2
 
     rasa_port = int(settings.rasa_url.rsplit(":", 1)[1].split("/")[0])
     rasa_token = settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
@@ -63,7 +68,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
             token=rasa_token,
             action_url=f"http://127.0.0.1:{port}/webhooks/actions",
             action_token=action_token,
-            tracker_db=PROJECT_ROOT / "var" / "rasa-tracker.db",
+            tracker_db=tracker,
             response_timeout=settings.engine_timeout,
             log_file=PROJECT_ROOT / "var" / "log" / "rasa.log",
         )
@@ -268,6 +273,20 @@ def _user_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return _on_database(settings, work, lambda _: print(f"API token of {args.username} revoked"))
 
 
+def _privacy_purge(settings: Settings, _args: argparse.Namespace) -> int:
+    """One round of the retention job (for cron when the gateway's own loop is not wanted)."""
+    from bot.services import privacy
+
+    async def work(db: Database) -> dict[str, Any]:
+        privacy.configure(db, settings.tracker_db_url, settings.retention_days)
+        try:
+            return dict((await privacy.purge_expired(db)).as_json())
+        finally:
+            await privacy.close(db)
+
+    return _print_json(settings, work, None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All sub-commands; later features add theirs here."""
     parser = argparse.ArgumentParser(prog="giaitrinh", description=__doc__)
@@ -332,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     snd.add_argument("slug")
     snd.add_argument("--author", default="cli")
     snd.set_defaults(func=_broadcast_send)
+
+    priv = sub.add_parser("privacy", help="personal data")
+    priv_sub = priv.add_subparsers(dest="privacy_command", required=True)
+    purge = priv_sub.add_parser(
+        "purge", help="erase texts and dialogue state older than the retention period"
+    )
+    purge.set_defaults(func=_privacy_purge)
 
     tg = sub.add_parser("telegram", help="Telegram bot set-up")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy.engine import make_url
+
 from bot.engine import response_timeout
 from bot.settings import PROJECT_ROOT
+from bot.store.migrate import private_file
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 
@@ -32,6 +35,19 @@ class EngineConfig:
     # EngineClient outwaits (bot/engine.py), so a slow turn is never sent twice.
     response_timeout: float
     log_file: Path | None = None
+
+    @property
+    def tracker_db_url(self) -> str:
+        """The tracker store as the gateway reaches it (settings.tracker_db_url)."""
+        return f"sqlite+aiosqlite:///{self.tracker_db}"
+
+
+def tracker_file(url: str) -> Path | None:
+    """The SQLite file of a tracker store URL (the engine is configured for SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database)).resolve()
 
 
 class EngineProcess:
@@ -61,7 +77,7 @@ class EngineProcess:
     def start(self) -> None:
         """Spawn the engine in its own process group (so stop() reaches its children)."""
         cfg = self.config
-        cfg.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        private_file(cfg.tracker_db)  # Rasa would create it readable by every local user
         env = {
             **os.environ,
             "PYTHONPATH": str(PROJECT_ROOT),

@@ -25,6 +25,19 @@ class Settings(BaseSettings):
             "SQLAlchemy async URL: SQLite file by default, postgresql+asyncpg in production."
         ),
     )
+    tracker_db_url: str = Field(
+        default=f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'rasa-tracker.db'}",
+        description=(
+            "The engine's tracker store (SQLAlchemy async URL), where the gateway erases "
+            "dialogue state; `giaitrinh up` starts the engine on this SQLite file."
+        ),
+    )
+    retention_days: int = Field(
+        default=365, ge=1, description="Message texts and dialogue state are erased after this."
+    )
+    retention_interval: float = Field(
+        default=3600.0, description="Seconds between rounds of the retention job."
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = Field(default="", description="Public https URL when webhooks are used.")

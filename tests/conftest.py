@@ -188,6 +188,8 @@ def gateway_settings(database_url: str, tokens: Tokens, rasa_url: str, **extra: 
         "retry_interval": 0.5,
         "dispatch_interval": 0.2,
         "engine_timeout": ENGINE_TIMEOUT,
+        # No tracker to erase from unless a test's engine gives its own (in memory: empty).
+        "tracker_db_url": "sqlite+aiosqlite://",
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -276,7 +278,9 @@ async def gateway(
     demo_database_url: str, tokens: Tokens, engine: EngineProcess, gateway_port: int
 ) -> AsyncIterator[RunningGateway]:
     """The gateway with demo data, talking to the session's real engine."""
-    settings = gateway_settings(demo_database_url, tokens, engine.url)
+    settings = gateway_settings(
+        demo_database_url, tokens, engine.url, tracker_db_url=engine.config.tracker_db_url
+    )
     async with running_gateway(settings, gateway_port) as running:
         yield running
 
@@ -337,7 +341,11 @@ async def telegram_gateway(
 ) -> AsyncIterator[RunningGateway]:
     """A gateway with the real engine and Telegram pointed at the fake."""
     settings = gateway_settings(
-        demo_database_url, tokens, engine.url, **telegram_settings(fake_telegram)
+        demo_database_url,
+        tokens,
+        engine.url,
+        tracker_db_url=engine.config.tracker_db_url,
+        **telegram_settings(fake_telegram),
     )
     async with running_gateway(settings, gateway_port) as running:
         yield running
@@ -379,6 +387,12 @@ async def zalo_gateway(
     fake_zalo: FakeZalo,
 ) -> AsyncIterator[RunningGateway]:
     """A gateway with the real engine and Zalo pointed at the fake."""
-    settings = gateway_settings(demo_database_url, tokens, engine.url, **zalo_settings(fake_zalo))
+    settings = gateway_settings(
+        demo_database_url,
+        tokens,
+        engine.url,
+        tracker_db_url=engine.config.tracker_db_url,
+        **zalo_settings(fake_zalo),
+    )
     async with running_gateway(settings, gateway_port) as running:
         yield running

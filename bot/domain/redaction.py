@@ -13,11 +13,19 @@ ID_NUMBER = "[số giấy tờ]"
 # "+84 912 345 678", "(+84) 24 3825 1234").
 _PHONE = re.compile(r"(?<![\d+])(?:\(?\+84\)?|84|0)[ .-]?[2-9](?:[ .-]?\d){8,9}(?![\d])")
 # ID numbers: a CCCD has 12 digits, an old CMND 9; a CCCD is sometimes written in groups of
-# three. Any run of 9 or more digits is treated as one (a tax or account number is personal
-# too); grouped amounts such as "150.000.000" stay.
-_ID = re.compile(r"(?<!\d)(?:\d{9,}|\d{3}(?:[ .-]\d{3}){3})(?!\d)")
+# three (or four). Any run of 9 or more digits is treated as one (a tax or account number is
+# personal too); grouped amounts such as "150.000.000" stay.
+_ID = re.compile(r"(?<!\d)(?:\d{9,}|\d{3}(?:[ .-]\d{3}){3}|\d{4}(?:[ -]\d{4}){2})(?!\d)")
 
 
-def redact(text: str) -> str:
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def redact(text: str, phone: str = PHONE, id_number: str = ID_NUMBER) -> str:
     """The text with phone numbers and ID numbers replaced by placeholders."""
-    return _ID.sub(ID_NUMBER, _PHONE.sub(PHONE, text))
+    return _ID.sub(id_number, _PHONE.sub(phone, text))
+
+
+def redact_email(text: str, placeholder: str) -> str:
+    """The text with e-mail addresses replaced by the placeholder."""
+    return _EMAIL.sub(placeholder, text)

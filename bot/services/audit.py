@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.domain.actors import Actor
+from bot.store.audit import ApiCall, add_call
 from bot.store.db import Database
-from bot.store.models import ApiCall
 
 
 async def record_call(
@@ -13,7 +13,8 @@ async def record_call(
     """Note who called which route on what, and the outcome; never the body (it may carry
     personal data), and nothing about a caller without a valid token but the attempt."""
     async with db.session() as session:
-        session.add(
+        add_call(
+            session,
             ApiCall(
                 username=caller.name if caller else None,
                 role=caller.role.value if caller and caller.role else None,
@@ -22,5 +23,5 @@ async def record_call(
                 path=path[:200],
                 target=target[:120] if target else None,
                 status=status,
-            )
+            ),
         )

@@ -30,6 +30,7 @@ from bot.domain.delivery import DeliveryKind, DeliveryStatus, decide
 from bot.domain.messages import ConversationMode, Direction, MessageStatus
 from bot.engine import EngineClient
 from bot.errors import EngineRefused, EngineUnavailable
+from bot.services import privacy
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.store import contacts, messages, outbox
@@ -207,6 +208,7 @@ class MessageFlow:
                     rows = self._reply_rows(conversation_id, recipient, message_id, turn.replies)
                     session.add_all(rows)
                 await self._deliver(rows, recipient)
+                await privacy.after_turn(self._db, conversation_id)
 
     async def _refused(self, message_id: int, recipient: Recipient, reason: str) -> bool:
         """Count one refusal of a message; at `engine_max_attempts` set it aside as failed

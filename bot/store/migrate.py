@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command
@@ -21,11 +22,21 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def private_file(path: Path) -> None:
+    """Create a database file that only its owner can read (0600, its folder 0700 when
+    this creates it), or narrow an existing one; SQLite gives its journals the same mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_uid == os.geteuid():
+        path.chmod(0o600)
+
+
 async def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (creating the SQLite file's folder)."""
+    """Bring the database at `url` to `revision` (a SQLite file is created private)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(parsed.database))
     engine = create_async_engine(url)
     config = alembic_config(url)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -30,6 +31,9 @@ from bot.store.types import StrEnumType, UTCDateTime
 def utcnow() -> datetime:
     """The current instant, timezone-aware, for defaults and comparisons."""
     return datetime.now(UTC)
+
+
+_UNREDACTED = text("redacted_at IS NULL")
 
 
 def _new_sender() -> str:
@@ -142,6 +146,13 @@ class Message(Base):
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_status", "status"),
         Index("ix_messages_in_reply_to_id", "in_reply_to_id"),
+        # The retention job finds texts to erase by age; erased rows leave the index.
+        Index(
+            "ix_messages_unredacted_created",
+            "created_at",
+            sqlite_where=_UNREDACTED,
+            postgresql_where=_UNREDACTED,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,6 +174,7 @@ class Message(Base):
     apologized_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    redacted_at: Mapped[datetime | None] = mapped_column(nullable=True)  # text erased
 
 
 class User(Base):
@@ -381,19 +393,3 @@ class Broadcast(Base):
     # Planning goes range by range of contact ids; contacts up to this id are planned.
     planned_upto: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ApiCall(Base):
-    """One state-changing API call, allowed or refused: who, what, the outcome (no body)."""
-
-    __tablename__ = "api_calls"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    username: Mapped[str | None] = mapped_column(String(80), nullable=True)  # None: no token
-    role: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    agency_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    method: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(200))  # the route, e.g. /api/v1/cases/{code}
-    target: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    status: Mapped[int] = mapped_column(Integer)

@@ -16,7 +16,7 @@ from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
 from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, LOOPS, SETTINGS
-from bot.services import scheduler
+from bot.services import privacy, scheduler
 from bot.services.conversations import MessageFlow
 from bot.services.dispatch import Dispatcher
 from bot.services.knowledge import KnowledgeBase
@@ -76,12 +76,14 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         db, channels, limiter=RateLimiter(limits), journal_dir=settings.outbox_journal_dir
     )
     actions.deps.configure(db, KnowledgeBase(), answer_noop=settings.answer_noop)
+    privacy.configure(db, settings.tracker_db_url, settings.retention_days)
     yield
     await app[FLOW].drain()
     if telegram.TELEGRAM_BOT in app:
         with contextlib.suppress(TelegramError):
             await app[telegram.TELEGRAM_BOT].shutdown()
     await http.close()
+    await privacy.close(db)
     await db.dispose()
 
 
@@ -106,6 +108,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
             )
         ),
     ]
+    retention = LoopState("retention")
+    app[LOOPS][retention.name] = retention
+    tasks.append(asyncio.create_task(privacy.run(app[DB], settings.retention_interval, retention)))
     dispatcher = asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval))
     yield
     # The outbox finishes the wave in flight (its journal would settle it anyway).

@@ -21,8 +21,9 @@ from bench.seed import add_subscribers
 from bot.gateway import DB
 from bot.services.demo import load_demo
 from bot.services.users import create_user
+from bot.store.audit import ApiCall
 from bot.store.db import Database
-from bot.store.models import Agency, ApiCall, Broadcast, Delivery, Explanation, User, utcnow
+from bot.store.models import Agency, Broadcast, Delivery, Explanation, User, utcnow
 from tests.conftest import RunningGateway
 from tests.integration.test_broadcast import NEWS
 from tests.integration.test_case_api import _file, call

@@ -148,6 +148,6 @@ async def test_healthz_lists_the_background_loops_as_running(
         body = await resp.json()
     assert resp.status == 200
     loops = body["loops"]
-    assert sorted(loops) == ["deadlines", "engine_retry", "outbox"], loops
+    assert sorted(loops) == ["deadlines", "engine_retry", "outbox", "retention"], loops
     assert all(loop["running"] for loop in loops.values()), f"every loop runs: {loops}"
     assert all(loop["failures"] == 0 for loop in loops.values()), loops

@@ -171,7 +171,7 @@ async def test_healthz_reports_engine_unavailable(offline_gateway: RunningGatewa
         body = await resp.json()
     assert resp.status == 200
     loops = body.pop("loops")  # their details: test_conversations.py
-    assert sorted(loops) == ["deadlines", "engine_retry", "outbox"], loops
+    assert sorted(loops) == ["deadlines", "engine_retry", "outbox", "retention"], loops
     assert body == {
         "status": "ok",
         "database": "ok",

@@ -1,6 +1,6 @@
 """access: staff tokens expire; state-changing API calls are audited
 
-Revision ID: 0008a
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-26 09:00:00
 """
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008a"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
