@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.domain.actors import Actor
 from bot.domain.delivery import DeliveryStatus
 from bot.domain.explanations import source_line
 from bot.errors import NotFound
@@ -98,10 +99,17 @@ class BroadcastReport:
         }
 
 
-async def broadcast_report(db: Database, broadcast_id: int) -> BroadcastReport:
-    """Counts by status, failures by reason, and when sending started and ended."""
+async def broadcast_report(
+    db: Database, broadcast_id: int, viewer: Actor | None = None
+) -> BroadcastReport:
+    """Counts by status, failures by reason, and when sending started and ended; staff of
+    another agency than the explanation's get "not found", as for an unknown id."""
     async with db.session() as session:
         broadcast = await session.get(Broadcast, broadcast_id)
+        if broadcast is not None and viewer is not None and not viewer.sees_every_agency:
+            explanation = await session.get(Explanation, broadcast.explanation_id)
+            if explanation is None or explanation.agency_id != viewer.agency_id:
+                broadcast = None
         if broadcast is None:
             raise NotFound("Không tìm thấy đợt gửi.", code="broadcast_not_found")
         by_status = await store.count_by_status(session, broadcast_id)

@@ -137,8 +137,9 @@ async def get_explanation(request: web.Request) -> web.Response:
 
 async def broadcast_report(request: web.Request) -> web.Response:
     """GET /api/v1/broadcasts/{id}: pending, sent, failed by reason, blocked, timestamps."""
-    await actor(request, Action.READ_BROADCAST_REPORTS)
-    report = await broadcasts.broadcast_report(request.app[DB], number(request.match_info["id"], 0))
+    caller = await actor(request, Action.READ_BROADCAST_REPORTS)
+    broadcast_id = number(request.match_info["id"], 0)
+    report = await broadcasts.broadcast_report(request.app[DB], broadcast_id, caller)
     return web.json_response(report.as_json())
 
 

@@ -247,6 +247,13 @@ async def test_an_officer_of_another_agency_cannot_publish_over_or_resend_a_slug
     status, own = await call(gw, officer_b, "POST", "/explanations", {**body, "title": "Tin B"})
     assert status == 201 and await _versions(db, own["slug"]) == [(1, b_id)]
 
+    # A broadcast report is its agency's too: another agency's id reads as unknown.
+    report = f"/broadcasts/{published['broadcast']['id']}"
+    status, answer = await call(gw, officer_b, "GET", report)
+    assert status == 404 and answer["error"]["code"] == "broadcast_not_found", answer
+    status, answer = await call(gw, officer_a, "GET", report)
+    assert status == 200 and answer["recipients"] == 1, answer
+
 
 async def test_an_admin_names_the_agency_and_only_admins_target_the_whole_country(
     offline_gateway: RunningGateway,
