@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +67,17 @@ class Settings(BaseSettings):
     )
 
     zalo_app_id: str = ""
+    # Two different secrets on Zalo's side: the OA's secret key signs webhooks, the app's
+    # secret key authenticates the OAuth token refresh.
+    zalo_oa_secret_key: SecretStr = Field(
+        default=SecretStr(""), description="OA secret key: checks webhook signatures (mac)."
+    )
+    zalo_app_secret_key: SecretStr = Field(
+        default=SecretStr(""), description="App secret key: header of the OAuth token refresh."
+    )
     zalo_secret_key: SecretStr = Field(
-        default=SecretStr(""), description="App secret: OAuth refresh and webhook signatures."
+        default=SecretStr(""),
+        description="Deprecated (one value for both): fills whichever of the two above is unset.",
     )
     zalo_api_base: str = "https://openapi.zalo.me"
     zalo_oauth_base: str = "https://oauth.zaloapp.com"
@@ -102,6 +111,17 @@ class Settings(BaseSettings):
     web_max_chars: int = 2000
     log_level: str = "INFO"
     log_json: bool = False
+
+    @model_validator(mode="after")
+    def _zalo_secret_fallback(self) -> Settings:
+        """The old single GIAITRINH_ZALO_SECRET_KEY still works where a new one is unset."""
+        old = self.zalo_secret_key
+        if old.get_secret_value():
+            if not self.zalo_oa_secret_key.get_secret_value():
+                self.zalo_oa_secret_key = old
+            if not self.zalo_app_secret_key.get_secret_value():
+                self.zalo_app_secret_key = old
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -341,13 +341,16 @@ async def telegram_gateway(
 
 
 ZALO_APP_ID = "3100000000000000001"
-ZALO_SECRET = "zalo-test-secret"
+# Two different secrets, as on Zalo: the OA secret key signs webhooks, the app secret key
+# authenticates the OAuth refresh. One value for both would hide a mix-up.
+ZALO_OA_SECRET = "zalo-oa-secret-of-the-test-oa"
+ZALO_APP_SECRET = "zalo-app-secret-of-the-test-app"
 
 
 @pytest.fixture
 async def fake_zalo() -> AsyncIterator[FakeZalo]:
     """The fake Zalo OA + OAuth API, running, with a valid token pair issued."""
-    fake = FakeZalo(app_id=ZALO_APP_ID, secret_key=ZALO_SECRET)
+    fake = FakeZalo(app_id=ZALO_APP_ID, app_secret_key=ZALO_APP_SECRET)
     fake.issue()
     async with serve(fake.app()) as url:
         fake.base_url = url
@@ -358,7 +361,8 @@ def zalo_settings(fake: FakeZalo, **extra: Any) -> dict[str, Any]:
     """Gateway settings that point the Zalo channel at the fake."""
     return {
         "zalo_app_id": ZALO_APP_ID,
-        "zalo_secret_key": SecretStr(ZALO_SECRET),
+        "zalo_oa_secret_key": SecretStr(ZALO_OA_SECRET),
+        "zalo_app_secret_key": SecretStr(ZALO_APP_SECRET),
         "zalo_api_base": fake.base_url,
         "zalo_oauth_base": fake.base_url,
         "zalo_access_token": SecretStr(next(iter(fake.access_tokens))),

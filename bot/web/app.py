@@ -52,6 +52,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         app[telegram.TELEGRAM_BOT] = bot
         channels.register(telegram.TelegramChannel(bot, http))
     if settings.zalo_app_id:
+        if settings.zalo_secret_key.get_secret_value():
+            log.warning(
+                "setting_deprecated",
+                setting="GIAITRINH_ZALO_SECRET_KEY",
+                use="GIAITRINH_ZALO_OA_SECRET_KEY and GIAITRINH_ZALO_APP_SECRET_KEY",
+            )
         tokens = zalo.ZaloTokens(db, http, settings)
         await tokens.ensure_row()
         app[zalo.ZALO_TOKENS] = tokens

@@ -24,7 +24,7 @@ def signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
 
 def verify(settings: Settings, body: bytes, header: str, now_ms: int) -> dict[str, Any] | None:
     """The event if its signature, app and time are right; None otherwise."""
-    secret = settings.zalo_secret_key.get_secret_value()
+    secret = settings.zalo_oa_secret_key.get_secret_value()
     if not secret or not header.startswith("mac="):
         return None
     try:
