@@ -24,6 +24,9 @@ class Settings(BaseSettings):
             "SQLAlchemy async URL: SQLite file by default, postgresql+asyncpg in production."
         ),
     )
+    database_busy_timeout_s: float = Field(
+        default=10.0, description="SQLite: how long a write waits for another's lock, then fails."
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = Field(default="", description="Public https URL when webhooks are used.")

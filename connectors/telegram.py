@@ -269,8 +269,10 @@ async def poll(app: web.Application, wait_s: int = 25, state: LoopState | None =
             await asyncio.sleep(_retry_after(exc))
             return
         for update in updates:
-            offset = update.update_id + 1
+            # Confirmed to Telegram (by the next offset) only once stored: an update whose
+            # storing failed (a locked database) comes again with the next poll.
             await handle_update(app, update.to_dict())
+            offset = update.update_id + 1
 
     await supervise(
         state or LoopState("telegram_polling"),

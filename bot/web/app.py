@@ -35,7 +35,7 @@ log = structlog.get_logger(__name__)
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Open the database, the HTTP client and the flow; close them on shutdown."""
     settings = app[SETTINGS]
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database_busy_timeout_s)
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
     engine = EngineClient(
         http, settings.rasa_url, settings.rasa_token.get_secret_value(), settings.engine_timeout
@@ -120,7 +120,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 async def healthz(request: web.Request) -> web.Response:
     """Liveness plus what an operator needs to see: database and engine reachability, the
-    outbox, and whether each background loop runs (and its last failure)."""
+    outbox, and whether each background loop runs (and its last failure); "degraded" when
+    a loop is stopped, failing or stale."""
     db_ok = await request.app[DB].reachable()
     engine_ok = await request.app[ENGINE].is_ready()
     body: dict[str, object] = {
@@ -131,7 +132,10 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if db_ok:
         body["outbox"] = await outbox_status(request.app[DB])
-    body["loops"] = {name: state.as_json() for name, state in request.app.get(LOOPS, {}).items()}
+    loops = {name: state.as_json() for name, state in request.app.get(LOOPS, {}).items()}
+    body["loops"] = loops
+    if any(loop["state"] != "ok" for loop in loops.values()):  # stopped, failing or stale
+        body["status"] = "degraded"
     if zalo.ZALO_TOKENS in request.app:
         token = await request.app[zalo.ZALO_TOKENS].status()
         body["zalo_token"] = token.as_json()
