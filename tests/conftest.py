@@ -7,11 +7,12 @@ import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
 
 from bot.enginectl import EngineConfig, EngineProcess
 from bot.gateway import FLOW
@@ -299,6 +301,21 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@contextmanager
+def sqlite_write_lock(database_url: str) -> Iterator[None]:
+    """Another process's long write transaction on a SQLite file: nobody else can write (a
+    reader still reads, as in WAL mode) until the block ends."""
+    path = make_url(database_url).database
+    assert path, database_url
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        yield
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
 
 
 TELEGRAM_TOKEN = "123456:TEST-token"

@@ -37,7 +37,11 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
+        # hide_parameters: a database error names the statement, never the values (a
+        # citizen's phone number, a token hash), so logging the error leaks nothing.
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=not self.is_sqlite, hide_parameters=True
+        )
         if self.is_sqlite:
             pragmas = partial(_sqlite_pragmas, round(busy_timeout_s * 1000))
             event.listen(self.engine.sync_engine, "connect", pragmas)

@@ -16,6 +16,7 @@ from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
 from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, LOOPS, SETTINGS
+from bot.logging import quiet_libraries
 from bot.services import scheduler
 from bot.services.conversations import MessageFlow
 from bot.services.dispatch import Dispatcher
@@ -48,7 +49,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         try:
             await bot.initialize()
         except TelegramError as exc:
-            log.error("telegram_init_failed", reason=exc.message)
+            # PTB's InvalidToken message quotes the token itself.
+            reason = exc.message.replace(telegram_token, "<token>")
+            log.error("telegram_init_failed", error=type(exc).__name__, reason=reason)
         app[telegram.TELEGRAM_BOT] = bot
         channels.register(telegram.TelegramChannel(bot, http))
     if settings.zalo_app_id:
@@ -153,6 +156,7 @@ def telegram_polling(settings: Settings) -> bool:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway: channels, action endpoint, health, background retry."""
+    quiet_libraries()  # no bot token or personal data from libraries' logs, however started
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)

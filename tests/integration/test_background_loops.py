@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from tests.conftest import (
     free_port,
     gateway_settings,
     running_gateway,
+    sqlite_write_lock,
     telegram_settings,
 )
 from tests.fakes.telegram_api import FakeTelegram
@@ -59,18 +58,6 @@ async def polling_gateway(
         yield running
 
 
-@contextmanager
-def write_lock(path: Path) -> Iterator[None]:
-    """Another process's long write transaction: nobody else can write until it ends."""
-    holder = sqlite3.connect(path, isolation_level=None)
-    try:
-        holder.execute("BEGIN EXCLUSIVE")
-        yield
-        holder.execute("ROLLBACK")
-    finally:
-        holder.close()
-
-
 async def health(gw: RunningGateway) -> dict[str, Any]:
     async with gw.http.get(f"{gw.base_url}/healthz") as resp:
         assert resp.status == 200, await resp.text()
@@ -101,7 +88,10 @@ async def test_polling_survives_a_locked_database_and_healthz_shows_it(
     assert (await health(gw))["status"] == "ok"
 
     update = json.loads((DATA / "telegram_update_message.json").read_text(encoding="utf-8"))
-    with structlog.testing.capture_logs() as logs, write_lock(sqlite_path):
+    with (
+        structlog.testing.capture_logs() as logs,
+        sqlite_write_lock(f"sqlite+aiosqlite:///{sqlite_path}"),
+    ):
         fake_telegram.push_update(update)
         await until(polling, lambda s: s.failures >= 3)
         during = await health(gw)
