@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import hypothesis
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -33,6 +34,23 @@ from bot.store.migrate import upgrade
 from bot.web.app import create_app
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
+
+# Property-based tests (hypothesis) try the same examples on every run: reproducible in CI,
+# never flaky; bounded so the suite stays fast; no example database written.
+hypothesis.settings.register_profile(
+    "giaitrinh",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=100,
+    print_blob=False,
+    # One gateway serves all the examples of a test: its invariants are per request.
+    suppress_health_check=[
+        hypothesis.HealthCheck.function_scoped_fixture,
+        hypothesis.HealthCheck.too_slow,
+    ],
+)
+hypothesis.settings.load_profile("giaitrinh")
 
 
 def free_port() -> int:

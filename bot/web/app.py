@@ -26,7 +26,7 @@ from bot.services.outbox import outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.web import actions_endpoint, api_cases, api_explanations
-from bot.web.errors import error_middleware
+from bot.web.errors import error_middleware, refuse_nul_in_url
 from connectors import telegram, zalo
 from connectors import web as web_channel
 
@@ -157,7 +157,9 @@ def telegram_polling(settings: Settings) -> bool:
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway: channels, action endpoint, health, background retry."""
     quiet_libraries()  # no bot token or personal data from libraries' logs, however started
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app = web.Application(
+        middlewares=[error_middleware, refuse_nul_in_url], client_max_size=1024 * 1024
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_background)
