@@ -119,6 +119,8 @@ def _demo_load(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
+    from telegram.error import TelegramError
+
     from connectors.telegram import make_bot
 
     token = settings.telegram_token.get_secret_value()
@@ -142,7 +144,11 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
                 )
             )
 
-    ok = asyncio.run(run())
+    try:
+        ok = asyncio.run(run())
+    except TelegramError as exc:  # its InvalidToken message quotes the token: not on screen
+        print(f"Telegram refused: {exc.message.replace(token, '<token>')}", file=sys.stderr)
+        return 1
     print(f"webhook {'set' if ok else 'NOT set'}: {url}")
     return 0 if ok else 1
 

@@ -7,7 +7,10 @@ place that imports connectors.
 
 from __future__ import annotations
 
+import hmac
 import json
+import math
+import re
 from typing import Any, TypeVar
 
 import aiohttp
@@ -36,6 +39,7 @@ LOOPS = web.AppKey("loops", dict[str, LoopState])
 M = TypeVar("M", bound=BaseModel)
 
 NOT_JSON = "Dữ liệu gửi lên không phải JSON hợp lệ."
+UNSTORABLE = "Dữ liệu gửi lên chứa ký tự không hợp lệ."
 
 
 def describe(error: ValidationError) -> str:
@@ -45,13 +49,61 @@ def describe(error: ValidationError) -> str:
     return f"'{where}': {first['msg']}"
 
 
-async def read_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object; 400 `invalid_json` when it is not UTF-8 JSON or
-    not an object."""
+# Deeper than any body we take (a Telegram button press is about 7 levels): a deeper one is
+# refused before anything recurses into it.
+MAX_DEPTH = 32
+# Characters no text column takes: NUL (PostgreSQL refuses it) and lone surrogates (not
+# Unicode text at all: a "\ud800" escape cannot be encoded to store it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _not_finite(value: str) -> float:
+    raise ValueError(f"not a finite number: {value}")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400
+        raise ValueError("not a finite number")
+    return number
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON we can work with and store, or 400 `invalid_json`: not UTF-8,
+    not JSON, NaN or infinite numbers, nested deeper than MAX_DEPTH, or a string with a NUL
+    or a lone surrogate. Every inbound parser starts here."""
     try:
-        data = json.loads((await request.read()).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_finite, parse_float=_finite)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: bad JSON
         raise InvalidInput(NOT_JSON, code="invalid_json") from exc
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:  # iterative: the check itself must not recurse
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise InvalidInput(UNSTORABLE, code="invalid_json")
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise InvalidInput(NOT_JSON, code="invalid_json")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                stack.append((key, depth))
+                stack.append((item, depth + 1))
+    return data
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """A header against a configured secret in constant time; never raises on odd bytes
+    (aiohttp hands undecodable header bytes over as surrogate escapes)."""
+    return bool(expected) and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
+    )
+
+
+async def read_object(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object (`parse_json`); 400 `invalid_json` when it is not
+    one."""
+    data = parse_json(await request.read())
     if not isinstance(data, dict):
         raise InvalidInput(NOT_JSON, code="invalid_json")
     return data

@@ -6,7 +6,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     retention_interval: float = Field(
         default=3600.0, description="Seconds between rounds of the retention job."
+    )
+    database_busy_timeout_s: float = Field(
+        default=10.0, description="SQLite: how long a write waits for another's lock, then fails."
     )
     host: str = "127.0.0.1"
     port: int = 8080
@@ -96,8 +99,17 @@ class Settings(BaseSettings):
     )
 
     zalo_app_id: str = ""
+    # Two different secrets on Zalo's side: the OA's secret key signs webhooks, the app's
+    # secret key authenticates the OAuth token refresh.
+    zalo_oa_secret_key: SecretStr = Field(
+        default=SecretStr(""), description="OA secret key: checks webhook signatures (mac)."
+    )
+    zalo_app_secret_key: SecretStr = Field(
+        default=SecretStr(""), description="App secret key: header of the OAuth token refresh."
+    )
     zalo_secret_key: SecretStr = Field(
-        default=SecretStr(""), description="App secret: OAuth refresh and webhook signatures."
+        default=SecretStr(""),
+        description="Deprecated (one value for both): fills whichever of the two above is unset.",
     )
     zalo_api_base: str = "https://openapi.zalo.me"
     zalo_oauth_base: str = "https://oauth.zaloapp.com"
@@ -150,6 +162,17 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = False
+
+    @model_validator(mode="after")
+    def _zalo_secret_fallback(self) -> Settings:
+        """The old single GIAITRINH_ZALO_SECRET_KEY still works where a new one is unset."""
+        old = self.zalo_secret_key
+        if old.get_secret_value():
+            if not self.zalo_oa_secret_key.get_secret_value():
+                self.zalo_oa_secret_key = old
+            if not self.zalo_app_secret_key.get_secret_value():
+                self.zalo_app_secret_key = old
+        return self
 
 
 @lru_cache(maxsize=1)

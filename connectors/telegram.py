@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
+import re
 import warnings
 from datetime import timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import structlog
 from aiohttp import web
-from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Update, User
 from telegram.error import RetryAfter, TelegramError
 
 from bot.channels import (
@@ -36,7 +36,7 @@ from bot.channels import (
     topic_link_payload,
 )
 from bot.errors import Forbidden, InvalidInput
-from bot.gateway import FLOW, SETTINGS
+from bot.gateway import FLOW, SETTINGS, parse_json, same_secret
 from bot.services.loops import LoopState, supervise
 from connectors.render import split_text
 
@@ -148,37 +148,88 @@ def outcome(status: int, data: Any, already_sent: bool = False) -> DeliveryResul
     return DeliveryResult(DeliveryOutcome.FAILED, reason)  # 400 bad request, 401, 404
 
 
-def parse_update(data: dict[str, Any], bot: Bot) -> tuple[InboundMessage | None, str | None]:
-    """(message for the flow or None to ignore, callback_query id to answer)."""
-    update = Update.de_json(data, bot)
+INT64 = 2**63
+MAX_NAME = 200  # what contacts.display_name holds
+_LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,4})?")
+# setWebhook's secret_token: 1-256 characters of A-Z a-z 0-9 _ - (Bot API).
+_SECRET_FORM = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _id(value: object) -> int:
+    """A Telegram id: an integer that fits 64 bits (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -INT64 < value < INT64:
+        raise ValueError("not a Telegram id")
+    return value
+
+
+def _text(value: object) -> str:
+    """An optional text field: a string, or absent."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    return value
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a number")
+    return value
+
+
+def _sender(user: User | None) -> tuple[str, str]:
+    """(display name cut to what is stored, locale or "vi" when odd or absent)."""
+    if user is None:
+        return "", "vi"
+    code = user.language_code
+    locale = code if isinstance(code, str) and _LOCALE.fullmatch(code) else "vi"
+    return _text(user.first_name)[:MAX_NAME], locale
+
+
+def parse_update(data: Any, bot: Bot) -> tuple[InboundMessage | None, str | None]:
+    """(message for the flow or None to ignore, callback_query id to answer). Raises
+    ValueError for anything that is not a well-formed Update (wrong types, ids that fit no
+    64-bit integer, button data over Telegram's 64 bytes): PTB builds its objects without
+    checking types, so the fields used here are checked one by one."""
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    external_id = f"u{_id(data.get('update_id'))}"
+    try:
+        update = Update.de_json(data, bot)
+    except Exception as exc:  # PTB's constructors fail in any way on a malformed field
+        raise ValueError("not an Update") from exc
     if update is None:
         return None, None
-    external_id = f"u{update.update_id}"
     if update.callback_query is not None:
         query = update.callback_query
-        chat = query.message.chat if query.message is not None else None
-        user_id = str(chat.id if chat is not None else query.from_user.id)
+        pressed = _text(query.data)
+        if len(pressed.encode()) > MAX_CALLBACK_BYTES or not isinstance(query.id, str):
+            raise ValueError("not a callback query")
+        chat = getattr(query.message, "chat", None)
+        user_id = _id(chat.id if chat is not None else getattr(query.from_user, "id", None))
         title = ""
         markup = getattr(query.message, "reply_markup", None)
         if isinstance(markup, InlineKeyboardMarkup):
             for row in markup.inline_keyboard:
                 for button in row:
                     if button.callback_data == query.data:
-                        title = button.text
+                        title = _text(button.text)
+        name, locale = _sender(query.from_user)
         inbound = InboundMessage(
             channel="telegram",
-            channel_user_id=user_id,
+            channel_user_id=str(user_id),
             external_id=external_id,
-            text=title or str(query.data or ""),
-            payload=str(query.data or "") or None,
-            display_name=query.from_user.first_name or "",
-            locale=query.from_user.language_code or "vi",
+            text=title or pressed,
+            payload=pressed or None,
+            display_name=name,
+            locale=locale,
         )
         return inbound, query.id
     message = update.message
     if message is None:  # edited_message, channel posts, etc.: ignored (see module doc)
         return None, None
-    text = message.text or message.caption or ""
+    chat_id = _id(getattr(message.chat, "id", None))
+    text = _text(message.text) or _text(message.caption)
     payload = None
     if text.startswith("/start"):
         argument = text[len("/start") :].strip()
@@ -188,37 +239,34 @@ def parse_update(data: dict[str, Any], bot: Bot) -> tuple[InboundMessage | None,
             payload = "/greet"
     attachments: list[Attachment] = []
     if message.location is not None:
-        attachments.append(
-            Attachment(
-                "location",
-                latitude=message.location.latitude,
-                longitude=message.location.longitude,
-            )
-        )
-        text = text or f"Vị trí: {message.location.latitude}, {message.location.longitude}"
+        latitude = _number(message.location.latitude)
+        longitude = _number(message.location.longitude)
+        attachments.append(Attachment("location", latitude=latitude, longitude=longitude))
+        text = text or f"Vị trí: {latitude}, {longitude}"
     if message.photo:
-        attachments.append(Attachment("image", file_id=message.photo[-1].file_id))
+        attachments.append(Attachment("image", file_id=_text(message.photo[-1].file_id)))
         text = text or "[Ảnh]"
-    user = message.from_user
+    name, locale = _sender(message.from_user)
     return (
         InboundMessage(
             channel="telegram",
-            channel_user_id=str(message.chat.id),
+            channel_user_id=str(chat_id),
             external_id=external_id,
             text=text,
             payload=payload,
-            display_name=(user.first_name if user else "") or "",
-            locale=(user.language_code if user else None) or "vi",
+            display_name=name,
+            locale=locale,
             attachments=tuple(attachments),
         ),
         None,
     )
 
 
-async def handle_update(app: web.Application, data: dict[str, Any]) -> bool:
-    """Store and schedule one update (webhook or polling); True when it was new."""
+async def store_update(
+    app: web.Application, inbound: InboundMessage | None, callback_id: str | None
+) -> bool:
+    """Answer the button press, store and schedule a parsed update; True when it was new."""
     bot = app[TELEGRAM_BOT]
-    inbound, callback_id = parse_update(data, bot)
     if callback_id is not None:
         with contextlib.suppress(TelegramError):
             await bot.answer_callback_query(callback_id)
@@ -231,20 +279,36 @@ async def handle_update(app: web.Application, data: dict[str, Any]) -> bool:
     return not receipt.duplicate
 
 
+async def handle_update(app: web.Application, data: dict[str, Any]) -> bool:
+    """One polled update: stored and scheduled (True when new); one that is not well-formed
+    is logged and skipped, since polling again would only bring it back."""
+    try:
+        inbound, callback_id = parse_update(data, app[TELEGRAM_BOT])
+    except ValueError as exc:
+        log.warning("telegram_update_rejected", reason=str(exc))
+        return False
+    return await store_update(app, inbound, callback_id)
+
+
 async def webhook(request: web.Request) -> web.Response:
-    """POST /webhooks/telegram."""
+    """POST /webhooks/telegram: 403 without the right secret token, 400 `invalid_secret_token`
+    for a header Telegram could not have sent, 400 `invalid_json` / `invalid_update` for a
+    body that is not an Update; nothing is stored for any of them."""
     expected = request.app[SETTINGS].telegram_webhook_secret.get_secret_value()
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not expected or not given:
         raise Forbidden("secret token mismatch")
+    if not _SECRET_FORM.fullmatch(given):
+        raise InvalidInput("malformed secret token", code="invalid_secret_token")
+    if not same_secret(given, expected):
+        raise Forbidden("secret token mismatch")
+    data = parse_json(await request.read())
     try:
-        data = json.loads((await request.read()).decode("utf-8"))
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            raise ValueError("not an Update")
-        await handle_update(request.app, data)
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        log.warning("telegram_update_rejected", reason=type(exc).__name__)
+        inbound, callback_id = parse_update(data, request.app[TELEGRAM_BOT])
+    except ValueError as exc:
+        log.warning("telegram_update_rejected", reason=str(exc))
         raise InvalidInput("body is not a Telegram Update", code="invalid_update") from exc
+    await store_update(request.app, inbound, callback_id)
     return web.json_response({"ok": True})
 
 
@@ -269,8 +333,10 @@ async def poll(app: web.Application, wait_s: int = 25, state: LoopState | None =
             await asyncio.sleep(_retry_after(exc))
             return
         for update in updates:
-            offset = update.update_id + 1
+            # Confirmed to Telegram (by the next offset) only once stored: an update whose
+            # storing failed (a locked database) comes again with the next poll.
             await handle_update(app, update.to_dict())
+            offset = update.update_id + 1
 
     await supervise(
         state or LoopState("telegram_polling"),

@@ -116,6 +116,8 @@ async def list_messages(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
     except ValueError as exc:
         raise InvalidInput("Tham số after phải là số.", code="invalid_after") from exc
+    if not 0 <= after < 2**63:  # a message id: never negative, never past a 64-bit integer
+        raise InvalidInput("Tham số after phải là số.", code="invalid_after")
     messages = await webchat.history(request.app[DB], contact.id, after)
     return web.json_response({"messages": [message_json(m) for m in messages]})
 

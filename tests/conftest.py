@@ -7,20 +7,23 @@ import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
+import hypothesis
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
 
 from bot.enginectl import EngineConfig, EngineProcess
 from bot.gateway import FLOW
@@ -33,6 +36,22 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 
 ENGINE_TIMEOUT = 10.0  # one engine turn: the engine's response timeout and the gateway's
+# Property-based tests (hypothesis) try the same examples on every run: reproducible in CI,
+# never flaky; bounded so the suite stays fast; no example database written.
+hypothesis.settings.register_profile(
+    "giaitrinh",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=100,
+    print_blob=False,
+    # One gateway serves all the examples of a test: its invariants are per request.
+    suppress_health_check=[
+        hypothesis.HealthCheck.function_scoped_fixture,
+        hypothesis.HealthCheck.too_slow,
+    ],
+)
+hypothesis.settings.load_profile("giaitrinh")
 
 
 def free_port() -> int:
@@ -308,6 +327,21 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+@contextmanager
+def sqlite_write_lock(database_url: str) -> Iterator[None]:
+    """Another process's long write transaction on a SQLite file: nobody else can write (a
+    reader still reads, as in WAL mode) until the block ends."""
+    path = make_url(database_url).database
+    assert path, database_url
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        yield
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+
+
 TELEGRAM_TOKEN = "123456:TEST-token"
 TELEGRAM_SECRET = "test_secret-123"
 
@@ -352,13 +386,16 @@ async def telegram_gateway(
 
 
 ZALO_APP_ID = "3100000000000000001"
-ZALO_SECRET = "zalo-test-secret"
+# Two different secrets, as on Zalo: the OA secret key signs webhooks, the app secret key
+# authenticates the OAuth refresh. One value for both would hide a mix-up.
+ZALO_OA_SECRET = "zalo-oa-secret-of-the-test-oa"
+ZALO_APP_SECRET = "zalo-app-secret-of-the-test-app"
 
 
 @pytest.fixture
 async def fake_zalo() -> AsyncIterator[FakeZalo]:
     """The fake Zalo OA + OAuth API, running, with a valid token pair issued."""
-    fake = FakeZalo(app_id=ZALO_APP_ID, secret_key=ZALO_SECRET)
+    fake = FakeZalo(app_id=ZALO_APP_ID, app_secret_key=ZALO_APP_SECRET)
     fake.issue()
     async with serve(fake.app()) as url:
         fake.base_url = url
@@ -369,7 +406,8 @@ def zalo_settings(fake: FakeZalo, **extra: Any) -> dict[str, Any]:
     """Gateway settings that point the Zalo channel at the fake."""
     return {
         "zalo_app_id": ZALO_APP_ID,
-        "zalo_secret_key": SecretStr(ZALO_SECRET),
+        "zalo_oa_secret_key": SecretStr(ZALO_OA_SECRET),
+        "zalo_app_secret_key": SecretStr(ZALO_APP_SECRET),
         "zalo_api_base": fake.base_url,
         "zalo_oauth_base": fake.base_url,
         "zalo_access_token": SecretStr(next(iter(fake.access_tokens))),

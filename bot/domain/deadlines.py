@@ -17,7 +17,7 @@ deadline later, never earlier.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -28,8 +28,15 @@ VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def vietnam_time(moment: datetime) -> datetime:
-    """A time an officer typed: one without a zone is Vietnam time (aware ones unchanged)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TZ)
+    """A time an officer typed: one without a zone is Vietnam time (aware ones unchanged).
+    ValueError when it has no UTC equivalent (the first or last hours of the calendar, as
+    9999-12-31T23:00-05:00): it could be neither stored nor compared."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TZ)
+    try:
+        aware.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{moment.isoformat()} is outside the calendar") from exc
+    return aware
 
 
 class Unit(StrEnum):

@@ -37,7 +37,7 @@ async def upgrade(url: str, revision: str = "head") -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         private_file(Path(parsed.database))
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)  # no values in error messages
     config = alembic_config(url)
 
     def _upgrade(connection: Connection) -> None:

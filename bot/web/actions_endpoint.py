@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import json
-
 import structlog
 from aiohttp import web
 from rasa_sdk.executor import ActionExecutor
@@ -14,7 +11,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from bot.gateway import SETTINGS
+from bot.gateway import SETTINGS, read_object, same_secret
 from bot.web.errors import error_response
 
 log = structlog.get_logger(__name__)
@@ -36,14 +33,9 @@ async def run_action(request: web.Request) -> web.Response:
     if not expected:
         # Without a shared secret anyone could run actions: the endpoint stays closed.
         return error_response(503, "actions_disabled", "GIAITRINH_ACTION_TOKEN is not set")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not same_secret(given, expected):
         return error_response(401, "unauthorized", "invalid action token")
-    try:
-        action_call = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(400, "invalid_json", "body is not JSON")
-    if not isinstance(action_call, dict):
-        return error_response(400, "invalid_json", "body is not an object")
+    action_call = await read_object(request)  # 400 invalid_json: not JSON, too deep, ...
     executor = request.app[EXECUTOR]
     try:
         result = await executor.run(action_call)

@@ -16,6 +16,7 @@ from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
 from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, LOOPS, SETTINGS
+from bot.logging import quiet_libraries
 from bot.services import privacy, scheduler
 from bot.services.conversations import MessageFlow
 from bot.services.dispatch import Dispatcher
@@ -26,7 +27,7 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.web import actions_endpoint, api_cases, api_explanations, api_users, headers
 from bot.web.audit import audit_middleware
-from bot.web.errors import error_middleware
+from bot.web.errors import error_middleware, refuse_nul_in_url
 from connectors import telegram, zalo
 from connectors import web as web_channel
 
@@ -36,7 +37,7 @@ log = structlog.get_logger(__name__)
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Open the database, the HTTP client and the flow; close them on shutdown."""
     settings = app[SETTINGS]
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database_busy_timeout_s)
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
     engine = EngineClient(
         http, settings.rasa_url, settings.rasa_token.get_secret_value(), settings.engine_timeout
@@ -49,10 +50,18 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         try:
             await bot.initialize()
         except TelegramError as exc:
-            log.error("telegram_init_failed", reason=exc.message)
+            # PTB's InvalidToken message quotes the token itself.
+            reason = exc.message.replace(telegram_token, "<token>")
+            log.error("telegram_init_failed", error=type(exc).__name__, reason=reason)
         app[telegram.TELEGRAM_BOT] = bot
         channels.register(telegram.TelegramChannel(bot, http))
     if settings.zalo_app_id:
+        if settings.zalo_secret_key.get_secret_value():
+            log.warning(
+                "setting_deprecated",
+                setting="GIAITRINH_ZALO_SECRET_KEY",
+                use="GIAITRINH_ZALO_OA_SECRET_KEY and GIAITRINH_ZALO_APP_SECRET_KEY",
+            )
         tokens = zalo.ZaloTokens(db, http, settings)
         await tokens.ensure_row()
         app[zalo.ZALO_TOKENS] = tokens
@@ -126,7 +135,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 async def healthz(request: web.Request) -> web.Response:
     """Liveness plus what an operator needs to see: database and engine reachability, the
-    outbox, and whether each background loop runs (and its last failure)."""
+    outbox, and whether each background loop runs (and its last failure); "degraded" when
+    a loop is stopped, failing or stale."""
     db_ok = await request.app[DB].reachable()
     engine_ok = await request.app[ENGINE].is_ready()
     body: dict[str, object] = {
@@ -137,7 +147,10 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if db_ok:
         body["outbox"] = await outbox_status(request.app[DB])
-    body["loops"] = {name: state.as_json() for name, state in request.app.get(LOOPS, {}).items()}
+    loops = {name: state.as_json() for name, state in request.app.get(LOOPS, {}).items()}
+    body["loops"] = loops
+    if any(loop["state"] != "ok" for loop in loops.values()):  # stopped, failing or stale
+        body["status"] = "degraded"
     if zalo.ZALO_TOKENS in request.app:
         token = await request.app[zalo.ZALO_TOKENS].status()
         body["zalo_token"] = token.as_json()
@@ -155,9 +168,11 @@ def telegram_polling(settings: Settings) -> bool:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway: channels, action endpoint, health, background retry."""
+    quiet_libraries()  # no bot token or personal data from libraries' logs, however started
     # The audit sees each answer after the error middleware has rendered it.
     app = web.Application(
-        middlewares=[audit_middleware, error_middleware], client_max_size=1024 * 1024
+        middlewares=[audit_middleware, error_middleware, refuse_nul_in_url],
+        client_max_size=1024 * 1024,
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)

@@ -36,3 +36,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled_error", path=request.path)
         return error_response(500, "internal_error", "Lỗi hệ thống, vui lòng thử lại sau.")
+
+
+@web.middleware
+async def refuse_nul_in_url(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """400 `invalid_url` for a NUL character in the path or the query, before any handler
+    reads it: PostgreSQL refuses one in text (a search, a filter or a slug would fail)."""
+    if "\x00" in request.path or "\x00" in request.query_string:
+        return error_response(400, "invalid_url", "Địa chỉ yêu cầu chứa ký tự không hợp lệ.")
+    return await handler(request)

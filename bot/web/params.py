@@ -53,12 +53,21 @@ def member(value: str | None, enum: type[E]) -> E | None:
         raise InvalidInput(f"Unknown {name}: {value}", code="invalid_filter") from exc
 
 
+# Ids, limits, offsets and versions: never negative, and within the database's INTEGER
+# (a larger one would fail in the driver, not here).
+MAX_NUMBER = 2**31 - 1
+
+
 def number(value: str | None, default: int) -> int:
-    """An integer query value, or the default when absent."""
+    """An integer query or path value from 0 to MAX_NUMBER, or the default when absent;
+    400 `invalid_filter` otherwise."""
     try:
-        return int(value) if value else default
+        parsed = int(value) if value else default
     except ValueError as exc:
         raise InvalidInput(f"Not a number: {value}", code="invalid_filter") from exc
+    if not 0 <= parsed <= MAX_NUMBER:
+        raise InvalidInput(f"Out of range: {value}", code="invalid_filter")
+    return parsed
 
 
 def moment(value: str | None) -> datetime | None:
@@ -66,7 +75,6 @@ def moment(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
+        return vietnam_time(datetime.fromisoformat(value))
+    except ValueError as exc:  # not ISO, or outside the calendar once in UTC
         raise InvalidInput(f"Not an ISO date: {value}", code="invalid_filter") from exc
-    return vietnam_time(parsed)

@@ -1,5 +1,8 @@
 """Zalo webhook events as the gateway's inbound messages: user messages (text, location,
-images and files by reference), follow / unfollow, and a follow through a topic link."""
+images and files by reference), follow / unfollow, and a follow through a topic link.
+
+Events come signed but are still read field by field: a field of the wrong type or an id
+too long to store raises ValueError (the webhook answers 400 `invalid_event`)."""
 
 from __future__ import annotations
 
@@ -9,30 +12,76 @@ from bot.channels import Attachment, InboundMessage, topic_link_payload
 
 CHANNEL = "zalo"
 FOLLOW, UNFOLLOW = "follow", "unfollow"
+MAX_ID = 64  # Zalo's ids are about 20 digits; contacts and messages keep up to 128 characters
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """An optional JSON object: a dict, or {} when absent."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("not an object")
+    return value
+
+
+def _text(value: Any) -> str:
+    """An optional text field: a string, or "" when absent."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("not text")
+    return value
+
+
+def _id(value: Any) -> str:
+    """A user or message id: a string (or a number, as some events send) of bounded length;
+    "" when absent."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    text = _text(value)
+    if len(text) > MAX_ID:
+        raise ValueError("id too long")
+    return text
+
+
+def _coordinate(value: Any) -> Any:
+    """A coordinate as Zalo sent it: a string ("21.0285", kept as is) or a number."""
+    if value is None or (isinstance(value, str | float | int) and not isinstance(value, bool)):
+        return value if not isinstance(value, str) else value[:40]
+    raise ValueError("not a coordinate")
+
+
+def event_name(event: dict[str, Any]) -> str:
+    """The event's name ("" when absent); anything but a string is malformed."""
+    return _text(event.get("event_name"))
 
 
 def parse_event(event: dict[str, Any]) -> InboundMessage | None:
     """A message event as an InboundMessage; None for events that are not messages."""
-    name = str(event.get("event_name", ""))
-    if not name.startswith("user_send_"):
+    if not event_name(event).startswith("user_send_"):
         return None
-    sender = str((event.get("sender") or {}).get("id", ""))
-    message = event.get("message") or {}
-    msg_id = str(message.get("msg_id", ""))
+    sender = _id(_object(event.get("sender")).get("id"))
+    message = _object(event.get("message"))
+    msg_id = _id(message.get("msg_id"))
     if not sender or not msg_id:
         raise ValueError("message event without sender or msg_id")
-    text = str(message.get("text") or "")
+    text = _text(message.get("text"))
+    items = message.get("attachments") or []
+    if not isinstance(items, list):
+        raise ValueError("attachments are not a list")
     attachments: list[Attachment] = []
-    for item in message.get("attachments") or []:
-        payload = item.get("payload") or {}
+    for item in items:
+        item = _object(item)
+        payload = _object(item.get("payload"))
         kind = item.get("type")
         if kind == "location":
-            coords = payload.get("coordinates") or {}
-            lat, lon = coords.get("latitude"), coords.get("longitude")
+            coords = _object(payload.get("coordinates"))
+            lat, lon = _coordinate(coords.get("latitude")), _coordinate(coords.get("longitude"))
             attachments.append(Attachment("location", latitude=lat, longitude=lon))
             text = text or f"Vị trí: {lat}, {lon}"
         elif kind in {"image", "file", "sticker", "gif"}:
-            attachments.append(Attachment(kind, url=payload.get("url") or payload.get("thumbnail")))
+            url = _text(payload.get("url")) or _text(payload.get("thumbnail"))
+            attachments.append(Attachment(kind, url=url or None))
             text = text or ("[Ảnh]" if kind == "image" else "")
     return InboundMessage(
         channel=CHANNEL,
@@ -46,11 +95,13 @@ def parse_event(event: dict[str, Any]) -> InboundMessage | None:
 def follow_change(event: dict[str, Any]) -> tuple[str, bool] | None:
     """(user id, following) for a follow or unfollow event, None for other events. The
     user id is "" when the event names nobody (such an event changes nothing)."""
-    name = str(event.get("event_name", ""))
+    name = event_name(event)
     if name not in {FOLLOW, UNFOLLOW}:
         return None
-    user = str((event.get("follower") or {}).get("id") or (event.get("sender") or {}).get("id"))
-    return ("" if user == "None" else user), name == FOLLOW
+    user = _id(_object(event.get("follower")).get("id")) or _id(
+        _object(event.get("sender")).get("id")
+    )
+    return user, name == FOLLOW
 
 
 def follow_welcome(event: dict[str, Any], user_id: str) -> InboundMessage | None:
@@ -60,15 +111,17 @@ def follow_welcome(event: dict[str, Any], user_id: str) -> InboundMessage | None
     passes back in the follow event (`source`, or `tracking_id` where present). Like
     Telegram's `/start sub_<topic>`, it opens the subscription with the topic chosen.
     A plain follow sends nothing: the citizen has not asked anything yet."""
-    if not user_id or user_id == "None":
+    if not user_id:
         return None
+    timestamp = _id(event.get("timestamp"))
     for key in ("tracking_id", "source"):
-        payload = topic_link_payload(str(event.get(key) or ""))
+        value = event.get(key)
+        payload = topic_link_payload(value) if isinstance(value, str) else None
         if payload is not None:
             return InboundMessage(
                 channel=CHANNEL,
                 channel_user_id=user_id,
-                external_id=f"follow:{user_id}:{event.get('timestamp', '')}",
+                external_id=f"follow:{user_id}:{timestamp}",
                 text="Quan tâm OA qua liên kết nhận tin",
                 payload=payload,
             )

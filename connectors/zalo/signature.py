@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
+from bot.errors import InvalidInput
+from bot.gateway import parse_json
 from bot.settings import Settings
 
 HEADER = "X-ZEvent-Signature"
@@ -24,14 +25,14 @@ def signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
 
 def verify(settings: Settings, body: bytes, header: str, now_ms: int) -> dict[str, Any] | None:
     """The event if its signature, app and time are right; None otherwise."""
-    secret = settings.zalo_secret_key.get_secret_value()
+    secret = settings.zalo_oa_secret_key.get_secret_value()
     if not secret or not header.startswith("mac="):
         return None
-    try:
-        event = json.loads(body.decode("utf-8"))
+    try:  # the mac covers fields of the body: it is read (safely) before it is trusted
+        event = parse_json(body)
         app_id, timestamp = str(event["app_id"]), str(event["timestamp"])
         age_ms = abs(now_ms - int(timestamp))
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (InvalidInput, ValueError, KeyError, TypeError):
         return None
     expected = signature(app_id, body, timestamp, secret)
     # Constant time: a forger learns nothing from how long a wrong mac takes to refuse.

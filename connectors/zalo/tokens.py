@@ -98,7 +98,7 @@ class ZaloTokens:
     async def _call_oauth(self, refresh_token: str) -> dict[str, Any]:
         async with self._http.post(
             f"{self._settings.zalo_oauth_base.rstrip('/')}/v4/oa/access_token",
-            headers={"secret_key": self._settings.zalo_secret_key.get_secret_value()},
+            headers={"secret_key": self._settings.zalo_app_secret_key.get_secret_value()},
             data={
                 "app_id": self._settings.zalo_app_id,
                 "refresh_token": refresh_token,

@@ -1,7 +1,8 @@
 """POST /webhooks/zalo: verify, then store and schedule (or record a follow / unfollow).
 
-Nothing is stored before the signature, app id and timestamp are checked; the platform is
-answered at once and the conversation is processed in the background.
+Nothing is stored before the signature, app id and timestamp are checked and the event is
+read completely (a malformed one is 400 `invalid_event`); the platform is answered at once
+and the conversation is processed in the background.
 """
 
 from __future__ import annotations
@@ -25,19 +26,17 @@ async def webhook(request: web.Request) -> web.Response:
     event = verify(request.app[SETTINGS], body, request.headers.get(HEADER, ""), _now_ms())
     if event is None:
         raise Forbidden("signature, app or timestamp not accepted")
-    follow = follow_change(event)
-    if follow is not None:
-        user, following = follow
-        if user:  # a follow makes the user reachable; an unfollow pauses what they receive
-            await set_reachable_by_user(request.app[DB], CHANNEL, user, following)
-        inbound = follow_welcome(event, user) if following else None
-    else:
-        try:
+    try:  # read completely before anything is stored
+        follow = follow_change(event)
+        if follow is None:
             inbound = parse_event(event)
-        except ValueError as exc:
-            raise InvalidInput(
-                "message event without sender or msg_id", code="invalid_event"
-            ) from exc
+        else:
+            inbound = follow_welcome(event, follow[0]) if follow[1] else None
+    except ValueError as exc:
+        raise InvalidInput(f"malformed event: {exc}", code="invalid_event") from exc
+    if follow is not None and follow[0]:
+        # A follow makes the user reachable; an unfollow pauses what they receive.
+        await set_reachable_by_user(request.app[DB], CHANNEL, *follow)
     if inbound is not None:
         flow = request.app[FLOW]
         receipt = await flow.receive(inbound)

@@ -49,11 +49,19 @@ class FakeTelegram:
     poll_failures: int = 0  # the next getUpdates calls that fail (502, Telegram's trouble)
     failed_polls: int = 0  # how many getUpdates calls were refused that way
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    confirmed_below: int = 0  # the highest offset a getUpdates call asked for
+    _polled: asyncio.Event = field(default_factory=asyncio.Event)
 
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for a bot that long-polls."""
         self.updates.append(update)
         self._new_update.set()
+
+    async def confirmed(self, update_id: int) -> None:
+        """Wait until the bot polls with an offset past `update_id`: it has taken that update
+        (a bot confirms an update by asking for the ones after it)."""
+        while self.confirmed_below <= update_id:
+            await self._polled.wait()
 
     def texts_to(self, chat_id: int) -> list[str]:
         """Texts sent to a chat, in order."""
@@ -113,6 +121,9 @@ class FakeTelegram:
         """Long polling as Telegram does it: wait for updates ≥ offset, here at most 1 s (an
         empty answer is allowed, and a short wait lets the test server stop quickly)."""
         offset = int(params.get("offset") or 0)
+        self.confirmed_below = max(self.confirmed_below, offset)
+        polled, self._polled = self._polled, asyncio.Event()
+        polled.set()
         ready = [u for u in self.updates if u["update_id"] >= offset]
         if not ready:
             self._new_update.clear()

@@ -2,9 +2,10 @@
 
 Consultation messages: POST /v3.0/oa/message/cs with header access_token →
 {"error": 0, "message": "Success", "data": {...}} or a negative error code.
-Token refresh: POST /v4/oa/access_token (header secret_key; form app_id, refresh_token,
-grant_type=refresh_token) → a new access token and a new refresh token; the old refresh token
-stops working. `fail_refresh` answers like Zalo's OAuth errors: HTTP 200 with error_name.
+Token refresh: POST /v4/oa/access_token (header secret_key: the *app's* secret key, not the OA
+secret key that signs webhooks; form app_id, refresh_token, grant_type=refresh_token) → a new
+access token and a new refresh token; the old refresh token stops working. `fail_refresh`
+answers like Zalo's OAuth errors: HTTP 200 with error_name.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ class FakeZalo:
     """State of the fake OA."""
 
     app_id: str
-    secret_key: str
+    app_secret_key: str
     access_tokens: set[str] = field(default_factory=set)
     refresh_token: str = ""
     sent: list[dict[str, Any]] = field(default_factory=list)
     refresh_calls: int = 0
+    refresh_secrets: list[str] = field(default_factory=list)  # secret_key header of each call
     refresh_delay: float = 0.0
     fail_refresh: bool = False
     blocked_users: set[str] = field(default_factory=set)
@@ -73,11 +75,12 @@ class FakeZalo:
 
     async def _refresh(self, request: web.Request) -> web.Response:
         self.refresh_calls += 1
+        self.refresh_secrets.append(request.headers.get("secret_key", ""))
         if self.refresh_delay:
             await asyncio.sleep(self.refresh_delay)
         form = await request.post()
         if (
-            request.headers.get("secret_key") != self.secret_key
+            request.headers.get("secret_key") != self.app_secret_key
             or form.get("app_id") != self.app_id
         ):
             return web.json_response(

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+import structlog
 from sqlalchemy import func, select
 
 from bot.channels import DeliveryOutcome, OutboundMessage, Recipient
 from bot.domain.delivery import DeliveryKind, DeliveryStatus
 from bot.domain.messages import Direction, MessageStatus
-from bot.gateway import DB
+from bot.gateway import DB, LOOPS
+from bot.logging import processors
 from bot.store.models import Contact, Delivery, Message
 from connectors.telegram import TelegramChannel, make_bot
 from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN, RunningGateway
@@ -29,14 +34,21 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 class TelegramUser:
-    """A citizen writing to the bot: builds Updates like Telegram does and posts them."""
+    """A citizen writing to the bot: builds Updates like Telegram does and posts them to the
+    webhook, or (`polling`) queues them for the bot's long polling."""
 
     next_update = 900000000
 
-    def __init__(self, gw: RunningGateway, fake: FakeTelegram, chat_id: int = CHAT) -> None:
-        self.gw, self.fake, self.chat_id = gw, fake, chat_id
+    def __init__(
+        self, gw: RunningGateway, fake: FakeTelegram, chat_id: int = CHAT, polling: bool = False
+    ) -> None:
+        self.gw, self.fake, self.chat_id, self.polling = gw, fake, chat_id, polling
 
     async def post(self, update: dict[str, Any], secret: str | None = TELEGRAM_SECRET) -> int:
+        if self.polling:  # "200" once the bot has taken the update (and scheduled it)
+            self.fake.push_update(update)
+            await asyncio.wait_for(self.fake.confirmed(update["update_id"]), 120)
+            return 200
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         async with self.gw.http.post(
             f"{self.gw.base_url}/webhooks/telegram", json=update, headers=headers
@@ -337,3 +349,118 @@ async def test_outbox_keeps_to_one_message_per_second_per_chat(
         await asyncio.sleep(0.1)
     assert fake_telegram.texts_to(CHAT) == ["Thông báo 0", "Thông báo 1", "Thông báo 2"]
     assert fake_telegram.too_many == 0, "the dispatcher never provoked a 429"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a SQLite lock below
+async def test_logs_of_a_polled_conversation_hold_neither_the_token_nor_the_phone(
+    demo_database_url: str,
+    tokens: Any,
+    engine: Any,
+    gateway_port: int,
+    fake_telegram: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Everything logged at DEBUG (stdlib and structlog, in production's format) during a
+    case filed over long polling, with a database error while the phone number is stored."""
+    from tests.conftest import (
+        gateway_settings,
+        running_gateway,
+        sqlite_write_lock,
+        telegram_settings,
+    )
+
+    structlog_lines = io.StringIO()
+    structlog.configure(
+        processors=processors(as_json=True),
+        logger_factory=structlog.PrintLoggerFactory(structlog_lines),
+        cache_logger_on_first_use=False,
+    )
+    caplog.set_level(logging.DEBUG)
+    settings = gateway_settings(
+        demo_database_url,
+        tokens,
+        engine.url,
+        database_busy_timeout_s=0.2,
+        **{**telegram_settings(fake_telegram), "telegram_mode": "polling"},
+    )
+    try:
+        async with running_gateway(settings, gateway_port) as gw:
+            user = TelegramUser(gw, fake_telegram, chat_id=5550003, polling=True)
+            await user.say("toi muon yeu cau giai trinh ve quyet dinh thu hoi dat")
+            await user.press("Đồng ý")
+            await user.say("Nguyễn Thị Lan")
+            polling = gw.app[LOOPS]["telegram_polling"]
+            with sqlite_write_lock(demo_database_url):
+                phone = asyncio.create_task(user.say("0912345678"))
+                await asyncio.wait_for(polling.wait_for(lambda s: s.failures >= 1), 60)
+            await phone
+            await user.say("phường Hoàn Kiếm")
+            await user.say("Quyết định thu hồi đất số 12/QĐ-UBND")
+            summary = await user.say("Đề nghị giải trình căn cứ thu hồi và mức bồi thường.")
+            assert any("0912345678" in r for r in summary), "the phone number reached the form"
+            done = await user.press("Xác nhận gửi")
+            assert any("Mã hồ sơ:" in r for r in done), done
+    finally:
+        structlog.reset_defaults()
+    logged = caplog.text + structlog_lines.getvalue()
+    assert "loop_round_failed" in logged and "OperationalError" in logged, "the error is logged"
+    secret_part = TELEGRAM_TOKEN.split(":")[1]
+    assert TELEGRAM_TOKEN not in logged and secret_part not in logged, _around(logged, secret_part)
+    assert "912345678" not in logged, _around(logged, "912345678")
+
+
+def _around(text: str, needle: str) -> str:
+    """Where a leak is, for the failure message."""
+    at = text.find(needle)
+    return text[max(0, at - 300) : at + 100]
+
+
+async def test_a_rejected_token_is_logged_without_the_token(
+    database_url: str, tokens: Any, fake_telegram: FakeTelegram
+) -> None:
+    """python-telegram-bot puts the token in its InvalidToken message; the log must not."""
+    from pydantic import SecretStr
+
+    from tests.conftest import free_port, gateway_settings, running_gateway, telegram_settings
+
+    wrong = "654321:WRONG-secret-part"
+    settings = gateway_settings(
+        database_url,
+        tokens,
+        f"http://127.0.0.1:{free_port()}",
+        **{**telegram_settings(fake_telegram), "telegram_token": SecretStr(wrong)},
+    )
+    with structlog.testing.capture_logs() as logs:
+        async with running_gateway(settings, free_port()):
+            pass
+    failed = [e for e in logs if e["event"] == "telegram_init_failed"]
+    assert failed, logs
+    assert "WRONG-secret-part" not in repr(failed), failed
+
+
+async def test_set_webhook_with_a_rejected_token_does_not_print_it(
+    fake_telegram: FakeTelegram,
+) -> None:
+    import os
+    import sys
+
+    env = {
+        **os.environ,
+        "GIAITRINH_TELEGRAM_TOKEN": "654321:WRONG-secret-part",
+        "GIAITRINH_TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "GIAITRINH_TELEGRAM_API_BASE": fake_telegram.base_url,  # type: ignore[attr-defined]
+        "GIAITRINH_PUBLIC_URL": "https://giaitrinh.example.vn",
+    }
+    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
+    proc = await asyncio.create_subprocess_exec(
+        giaitrinh,
+        "telegram",
+        "set-webhook",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 1, (out, err)
+    assert b"WRONG-secret-part" not in out + err, err
+    assert fake_telegram.webhooks == []

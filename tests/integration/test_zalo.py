@@ -18,7 +18,13 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import Contact, Message, ZaloToken, utcnow
 from connectors.zalo import ZaloChannel, ZaloTokens, signature
-from tests.conftest import ZALO_APP_ID, ZALO_SECRET, RunningGateway, zalo_settings
+from tests.conftest import (
+    ZALO_APP_ID,
+    ZALO_APP_SECRET,
+    ZALO_OA_SECRET,
+    RunningGateway,
+    zalo_settings,
+)
 from tests.fakes.zalo_api import FakeZalo, now_ms
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "zalo"
@@ -45,7 +51,7 @@ class ZaloUser:
     ) -> int:
         body = raw if raw is not None else json.dumps(data, ensure_ascii=False).encode()
         if mac is None:
-            mac = signature(str(data["app_id"]), body, str(data["timestamp"]), ZALO_SECRET)
+            mac = signature(str(data["app_id"]), body, str(data["timestamp"]), ZALO_OA_SECRET)
         headers = {"X-ZEvent-Signature": f"mac={mac}", "Content-Type": "application/json"}
         async with self.gw.http.post(
             f"{self.gw.base_url}/webhooks/zalo", data=body, headers=headers
@@ -99,10 +105,48 @@ async def test_forged_missing_stale_and_foreign_events_are_refused(
     foreign = event("zalo_event_text.json", app_id="999")
     assert await user.post(foreign) == 403
     # A body changed after signing (mac of the original).
-    good_mac = signature(ZALO_APP_ID, body, str(data["timestamp"]), ZALO_SECRET)
+    good_mac = signature(ZALO_APP_ID, body, str(data["timestamp"]), ZALO_OA_SECRET)
     tampered = body.replace(b"thu hoi dat", b"xyz")
     assert await user.post(data, mac=good_mac, raw=tampered) == 403
     assert await stored(zalo_gateway) == 0 and fake_zalo.sent == []
+
+
+async def test_a_webhook_signed_with_the_app_secret_is_refused(
+    zalo_gateway: RunningGateway, fake_zalo: FakeZalo
+) -> None:
+    """Zalo signs webhooks with the OA secret key; the app secret key (OAuth) is another."""
+    user = ZaloUser(zalo_gateway, fake_zalo)
+    data = event("zalo_event_text.json")
+    body = json.dumps(data, ensure_ascii=False).encode()
+    app_mac = signature(ZALO_APP_ID, body, str(data["timestamp"]), ZALO_APP_SECRET)
+    assert await user.post(data, mac=app_mac, raw=body) == 403
+    assert await stored(zalo_gateway) == 0
+    oa_mac = signature(ZALO_APP_ID, body, str(data["timestamp"]), ZALO_OA_SECRET)
+    assert await user.post(data, mac=oa_mac, raw=body) == 200
+    assert await stored(zalo_gateway) == 1
+
+
+async def test_the_token_refresh_sends_the_app_secret(
+    fake_zalo: FakeZalo, database_url: str
+) -> None:
+    db = Database(database_url)
+    async with aiohttp.ClientSession() as http:
+        tokens = await _tokens(fake_zalo, database_url, http, db)
+        assert await tokens.refresh_if_due(force=True) is True
+    await db.dispose()
+    assert fake_zalo.refresh_secrets == [ZALO_APP_SECRET], "never the OA secret key"
+
+
+def test_the_old_single_secret_setting_still_serves_both() -> None:
+    """GIAITRINH_ZALO_SECRET_KEY (deprecated) fills whichever of the two new ones is unset."""
+    old = Settings(_env_file=None, zalo_secret_key="old-secret")  # type: ignore[call-arg]
+    assert old.zalo_oa_secret_key.get_secret_value() == "old-secret"
+    assert old.zalo_app_secret_key.get_secret_value() == "old-secret"
+    both = Settings(  # type: ignore[call-arg]
+        _env_file=None, zalo_secret_key="old", zalo_oa_secret_key="oa", zalo_app_secret_key="app"
+    )
+    assert both.zalo_oa_secret_key.get_secret_value() == "oa"
+    assert both.zalo_app_secret_key.get_secret_value() == "app"
 
 
 async def test_documented_text_event_is_answered_once(

@@ -74,3 +74,17 @@ def test_naive_times_are_refused() -> None:
 
 def test_add_working_days_zero_is_the_same_day() -> None:
     assert add_working_days(date(2026, 2, 13), 0) == date(2026, 2, 13)
+
+
+def test_a_typed_time_without_a_utc_equivalent_is_refused() -> None:
+    from datetime import timedelta, timezone
+
+    from bot.domain.deadlines import vietnam_time
+
+    assert vietnam_time(datetime(2026, 3, 2, 8, 0)).utcoffset() == timedelta(hours=7)
+    for moment in (
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, 0, 0),  # Vietnam time: before year 1 in UTC
+    ):
+        with pytest.raises(ValueError, match="outside the calendar"):
+            vietnam_time(moment)

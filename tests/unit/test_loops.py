@@ -4,6 +4,7 @@ loop's state says what happened, and a stop request ends it."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -56,3 +57,71 @@ async def test_the_state_shows_a_loop_that_keeps_failing() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert state.running is False
+
+
+def _state(**values: object) -> LoopState:
+    state = LoopState("sample")
+    for key, value in values.items():
+        setattr(state, key, value)
+    return state
+
+
+def test_health_names_what_is_wrong_with_a_loop() -> None:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    recent = now - timedelta(seconds=5)
+    ok = _state(running=True, interval=1.0, started_at=recent, last_ok_at=recent)
+    assert ok.problem(now) is None and ok.as_json(now)["state"] == "ok"
+    assert _state(running=False, last_ok_at=recent).problem(now) == "not_running"
+    failing = _state(running=True, interval=1.0, started_at=recent, last_ok_at=recent, failures=3)
+    assert failing.problem(now) == "failing"
+    assert _state(running=True, started_at=recent, failures=2).problem(now) is None, (
+        "two failures in a row may be a blip"
+    )
+    # Running, not failing, but no round has succeeded for long (a hung round).
+    hour_ago = now - timedelta(hours=1)
+    stuck = _state(running=True, interval=1.0, started_at=hour_ago, last_ok_at=hour_ago)
+    assert stuck.problem(now) == "stale" and stuck.as_json(now)["state"] == "stale"
+    never = _state(running=True, interval=1.0, started_at=hour_ago)
+    assert never.problem(now) == "stale"
+    # A slow loop (every 5 minutes) is judged on its own interval.
+    half_hour_ago = now - timedelta(minutes=30)
+    slow = _state(running=True, interval=300.0, started_at=hour_ago, last_ok_at=half_hour_ago)
+    assert slow.problem(now) is None
+
+
+async def test_a_cancelled_error_from_inside_a_round_is_a_failed_round() -> None:
+    """Only cancelling the loop's own task stops it; a CancelledError leaking out of a
+    round (a cancelled inner future) is one bad round like any other."""
+    state = LoopState("sample")
+    stop = asyncio.Event()
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise asyncio.CancelledError()
+        stop.set()
+
+    await asyncio.wait_for(supervise(state, step, 0.0, stop=stop, retry_base=0.001), 10)
+    assert calls == 2 and state.last_error == "CancelledError" and state.failures == 0
+
+
+async def test_waiting_for_a_loop_state_wakes_after_the_round_that_makes_it_true() -> None:
+    state = LoopState("sample")
+    calls = 0
+
+    async def step() -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 3:
+            raise RuntimeError("locked")
+
+    task = asyncio.create_task(supervise(state, step, 0.0, retry_base=0.001))
+    await asyncio.wait_for(state.wait_for(lambda s: s.failures >= 3), 10)
+    assert state.failures == 3 and state.last_ok_at is None
+    await asyncio.wait_for(state.wait_for(lambda s: s.last_ok_at is not None), 10)
+    assert state.failures == 0
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
