@@ -26,6 +26,7 @@ from bot.gateway import DB
 from bot.services.cases import CaseDraft, file_case
 from bot.services.demo import load_demo
 from bot.services.users import create_user
+from bot.settings import Settings
 from bot.store.models import CaseEvent, Contact, Explanation, Message
 from connectors.zalo import signature
 from tests.conftest import (
@@ -108,6 +109,15 @@ class Hostile:
             }
 
 
+# The parsers are under test here, not the web chat's limits (test_web_limits.py): a hundred
+# generated requests from one address must all reach them.
+UNLIMITED_WEB = {
+    name: 1_000_000
+    for name in Settings.model_fields
+    if name.startswith("web_") and name.endswith(("_burst", "_per_min"))
+}
+
+
 @pytest.fixture
 async def hostile(
     database_url: str, tokens: Tokens, fake_telegram: FakeTelegram, fake_zalo: FakeZalo
@@ -118,6 +128,7 @@ async def hostile(
         tokens,
         f"http://127.0.0.1:{free_port()}",
         retry_interval=3600,
+        **UNLIMITED_WEB,
         **telegram_settings(fake_telegram),
         **zalo_settings(fake_zalo),
     )
