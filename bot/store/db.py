@@ -26,6 +26,16 @@ def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -
     cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # The driver's own transaction handling (a BEGIN only before the first write) is off:
+    # every unit of work begins with BEGIN IMMEDIATE instead (`_begin_immediate`).
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    """Each unit of work takes SQLite's write lock when it begins, waiting (busy_timeout)
+    for the writer before it, so it never holds a read snapshot while waiting for a writer
+    that waits for it ("database is locked" after the whole timeout under concurrency)."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -45,6 +55,7 @@ class Database:
         if self.is_sqlite:
             pragmas = partial(_sqlite_pragmas, round(busy_timeout_s * 1000))
             event.listen(self.engine.sync_engine, "connect", pragmas)
+            event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
