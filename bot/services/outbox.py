@@ -68,5 +68,5 @@ async def recover(db: Database, host: str, journal_dir: Path | None, now: dateti
 async def outbox_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
     """For /healthz: what is due and how long the oldest has waited (a stuck dispatcher
     shows as a growing wait), what is being sent, and what ended in doubt."""
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         return await store.status_counts(session, now or utcnow())

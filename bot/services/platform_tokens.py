@@ -40,14 +40,14 @@ async def seed_zalo(db: Database, access_token: str, refresh_token: str) -> None
 
 async def zalo_access_token(db: Database) -> str:
     """The stored access token ("" before it was seeded)."""
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         row = await zalo_tokens.read(session)
         return row.access_token if row else ""
 
 
 async def zalo_status(db: Database) -> TokenStatus:
     """Expiry and the last refresh error, for the health endpoint."""
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         row = await zalo_tokens.read(session)
         if row is None:
             return TokenStatus(None, "no token configured", None)

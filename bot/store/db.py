@@ -31,11 +31,15 @@ def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -
     dbapi_connection.isolation_level = None
 
 
+READ_ONLY = "giaitrinh_read_only"  # execution option: a unit of work that never writes
+
+
 def _begin_immediate(connection: Any) -> None:
     """Each unit of work takes SQLite's write lock when it begins, waiting (busy_timeout)
     for the writer before it, so it never holds a read snapshot while waiting for a writer
     that waits for it ("database is locked" after the whole timeout under concurrency)."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -59,15 +63,18 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction commits on success and rolls back on error."""
+    async def session(self, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction commits on success and rolls back on error; a
+        `read_only` one does not wait for SQLite's write lock (it must not write)."""
         async with self.sessions() as session, session.begin():
+            if read_only:
+                await session.connection(execution_options={READ_ONLY: True})
             yield session
 
     async def reachable(self) -> bool:
         """True when a trivial query answers (for /healthz); never raises."""
         try:
-            async with self.session() as session:
+            async with self.session(read_only=True) as session:
                 await session.execute(text("SELECT 1"))
         except Exception:
             return False

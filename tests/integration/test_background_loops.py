@@ -65,7 +65,7 @@ async def health(gw: RunningGateway) -> dict[str, Any]:
 
 
 async def inbound_count(gw: RunningGateway) -> int:
-    async with gw.app[DB].session() as session:
+    async with gw.app[DB].session(read_only=True) as session:
         query = select(func.count()).select_from(Message).where(Message.direction == Direction.IN)
         return int(await session.scalar(query) or 0)
 
