@@ -59,6 +59,13 @@ class EngineRefused(GiaitrinhError):
     http_status = 502
 
 
+class Conflict(GiaitrinhError):
+    """Another request changed the same thing at the same moment; trying again is safe."""
+
+    code = "conflict"
+    http_status = 409
+
+
 class InvalidTransition(GiaitrinhError):
     """A case status change the rules do not allow."""
 

@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.actors import Actor
 from bot.domain.localities import COUNTRY
 from bot.domain.permissions import Action, require
-from bot.errors import Forbidden, InvalidInput, NotFound
+from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.services.broadcasts import RESUME_AFTER, plan_in_batches
 from bot.store import explanations as versions
 from bot.store.agencies import agency_by_slug
@@ -26,6 +27,7 @@ from nlu.text import fold
 log = structlog.get_logger(__name__)
 
 OTHER_AGENCY = "Bài giải trình này thuộc cơ quan khác."
+RACED = "Một phiên bản khác của bài này vừa được đăng cùng lúc; vui lòng gửi lại."
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,10 @@ async def publish(db: Database, spec: ExplanationSpec, actor: Actor) -> Publishe
             localities=list(spec.localities),
         )
         session.add(explanation)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # another publication took this version meanwhile
+            raise Conflict(RACED, code="publish_conflict") from exc
         broadcast = Broadcast(
             explanation_id=explanation.id, created_by=actor.name, send_at=explanation.published_at
         )

@@ -21,6 +21,7 @@ from bench.seed import add_subscribers
 from bot.gateway import DB
 from bot.services.demo import load_demo
 from bot.services.users import create_user
+from bot.store import explanations as store_explanations
 from bot.store.audit import ApiCall
 from bot.store.db import Database
 from bot.store.models import Agency, Broadcast, Delivery, Explanation, User, utcnow
@@ -372,3 +373,35 @@ async def test_state_changing_calls_are_audited_without_bodies(
     assert all(r.at is not None for r in rows)
     stored = json.dumps([[str(v) for v in vars(r).values()] for r in rows], ensure_ascii=False)
     assert "0912345678" not in stored and "Nội dung riêng" not in stored
+
+
+async def test_a_publication_racing_another_for_the_same_version_is_a_conflict(
+    offline_gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first publications of one new slug at the same instant both see no owner and no
+    version; the second to store gets 409 publish_conflict (not a 500) and stores nothing."""
+    gw = offline_gateway
+    db = gw.app[DB]
+    await load_demo(db)
+    async with db.session() as session:
+        session.add(Agency(slug="so-b", name="Sở B"))
+    officer_a = await create_user(db, "canbo-a", "officer", DEMO)
+    officer_b = await create_user(db, "canbo-b", "officer", "so-b")
+    body = {**NEWS, "localities": ["w:70"], "slug": "tin-chung"}
+    status, published = await call(gw, officer_a, "POST", "/explanations", body)
+    assert status == 201, published
+    before = await _counts(db)
+
+    async def seen_before_the_other_commit(*_args: object) -> None | int:
+        return None
+
+    monkeypatch.setattr(store_explanations, "slug_owner", seen_before_the_other_commit)
+    monkeypatch.setattr(store_explanations, "latest_version_number", _zero)
+    status, answer = await call(gw, officer_b, "POST", "/explanations", {**body, "title": "B"})
+    assert status == 409 and answer["error"]["code"] == "publish_conflict", answer
+    assert await _versions(db, "tin-chung") == [(1, await _agency_id(db, DEMO))]
+    assert await _counts(db) == before, "nothing broadcast"
+
+
+async def _zero(*_args: object) -> int:
+    return 0
