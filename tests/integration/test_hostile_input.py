@@ -195,6 +195,18 @@ async def test_a_non_ascii_byte_in_the_telegram_secret_header_is_400(hostile: Ho
     assert (await hostile.counts())["inbound"] == 0
 
 
+async def test_a_non_ascii_byte_in_the_zalo_signature_header_is_a_forgery(
+    hostile: Hostile,
+) -> None:
+    event = {"app_id": ZALO_APP_ID, "timestamp": now_ms(), "event_name": "user_send_text"}
+    body = json.dumps(event).encode()
+    for mac in (b"caf\xc3\xa9", b"0" * 63 + b"\xff", b"\xff" * 300):
+        head = b"POST /webhooks/zalo HTTP/1.1\r\nHost: x\r\nX-ZEvent-Signature: mac="
+        status, answer = await raw_http(hostile.url, head + mac, body)
+        assert status == 403, (mac, status, answer)
+    assert (await hostile.counts())["inbound"] == 0
+
+
 async def test_deeply_nested_json_is_400_on_every_json_endpoint(hostile: Hostile) -> None:
     deep = b"[" * DEEP + b"]" * DEEP
     deep_object = b'{"a":' * DEEP + b"1" + b"}" * DEEP
