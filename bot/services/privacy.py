@@ -85,6 +85,10 @@ async def after_turn(db: Database, conversation_id: int) -> None:
     the conversation to a fresh sender id and delete the old one's tracker events. Never
     raises (what is left is retried by the retention loop)."""
     try:
+        # Almost every turn asks for nothing: look without taking SQLite's write lock.
+        async with db.session(read_only=True) as session:
+            if not await store.waiting_restarts(session, conversation_id):
+                return
         async with db.session() as session:
             waiting = await store.waiting_restarts(session, conversation_id)
             for row in waiting:  # the queued rows become ready: their sender is retired

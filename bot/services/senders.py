@@ -20,7 +20,7 @@ async def contact_for_sender(db: Database, engine_sender: str) -> int | None:
     out (a forged or stale conversation), which the actions treat as an anonymous visitor."""
     if not engine_sender:
         return None
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         contact_id = await contacts.contact_id_for_sender(session, engine_sender)
     if contact_id is None:
         log.warning("engine_sender_unknown")

@@ -55,21 +55,21 @@ async def start_session(db: Database) -> str:
 
 async def contact_for(db: Database, session_id: str) -> WebContact | None:
     """The contact of a session id, or None when no browser was given it."""
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         contact = await contacts.find_contact(session, CHANNEL, session_id)
     return None if contact is None else WebContact(contact.id, contact.channel_user_id)
 
 
 async def history(db: Database, contact_id: int, after: int = 0) -> list[ChatMessage]:
     """The contact's messages after a message id (0 for all), oldest first, one page."""
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         rows = await webchat.messages_after(session, contact_id, after, HISTORY_LIMIT)
         return [_chat_message(row) for row in rows]
 
 
 async def with_replies(db: Database, message_id: int) -> tuple[ChatMessage, list[ChatMessage]]:
     """An inbound message and the replies stored for it so far."""
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         inbound = await session.get(Message, message_id)
         assert inbound is not None
         replies = await webchat.replies_to(session, message_id)
