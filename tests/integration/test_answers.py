@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.gateway import DB
 from bot.services.users import create_user
+from tests.chat import buttons, press, said
 from tests.conftest import RunningGateway
-from tests.integration.test_cases_chat import buttons, press, said
 
 
 async def test_question_with_and_without_diacritics_gets_the_same_sourced_answer(

@@ -11,9 +11,9 @@ from bench.seed import add_subscribers
 from bot.gateway import DB
 from bot.services.users import create_user
 from bot.store.models import Delivery
+from tests.chat import press, said
 from tests.conftest import RunningGateway, WebChat
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.test_cases_chat import press, said
 from tests.integration.test_telegram import TelegramUser, fixture
 
 NEWS = {

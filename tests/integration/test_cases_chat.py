@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
 from typing import Any
 
 from sqlalchemy import select
@@ -12,24 +10,8 @@ from bot.domain import codes
 from bot.gateway import DB
 from bot.services.users import create_user
 from bot.store.models import Case, Rating
+from tests.chat import CODE, buttons, press, said, wait_for
 from tests.conftest import RunningGateway, WebChat
-
-CODE = re.compile(r"Mã hồ sơ: ([0-9A-Z]{4}-[0-9A-Z]{5})")
-
-
-def said(data: dict[str, Any]) -> str:
-    return "\n".join(r["text"] for r in data["replies"])
-
-
-def buttons(data: dict[str, Any]) -> dict[str, str]:
-    return {b["title"]: b["payload"] for r in data["replies"] for b in r["buttons"]}
-
-
-async def press(chat: WebChat, data: dict[str, Any], title: str) -> dict[str, Any]:
-    """Click the button called `title` in the last answer."""
-    choices = buttons(data)
-    assert title in choices, f"no button {title!r} in {list(choices)}"
-    return await chat.say(title, payload=choices[title])
 
 
 async def file_explanation_request(chat: WebChat) -> str:
@@ -64,15 +46,6 @@ async def file_explanation_request(chat: WebChat) -> str:
     assert match, said(data)
     assert "5 ngày làm việc" in said(data)
     return match.group(1)
-
-
-async def wait_for(chat: WebChat, text: str, after: int = 0) -> dict[str, Any]:
-    for _ in range(100):
-        for message in await chat.history(after=after):
-            if message["direction"] == "out" and text in message["text"]:
-                return message
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no message containing {text!r}")
 
 
 async def api(gw: RunningGateway, token: str, method: str, path: str, **body: Any) -> Any:

@@ -10,6 +10,7 @@ from bot.domain.messages import Direction
 from bot.gateway import DB
 from bot.services.conversations import APOLOGY
 from bot.store.models import Message
+from tests.chat import wait_for
 from tests.conftest import (
     RunningGateway,
     Tokens,
@@ -19,7 +20,6 @@ from tests.conftest import (
     serve,
 )
 from tests.fakes.engine_api import FakeEngine
-from tests.integration.test_cases_chat import wait_for
 
 BROKEN = "tin nhắn làm hỏng máy"
 NOT_HANDLED = "chưa xử lý được"

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.enginectl import EngineProcess
 from bot.gateway import DB
 from bot.store.models import Case, CaseEvent
+from tests.chat import buttons, file_explanation_request, said
 from tests.conftest import RunningGateway
-from tests.integration.test_cases_chat import buttons, file_explanation_request, said
 
 
 async def forge(engine: EngineProcess, sender: str, text: str, contact_id: int) -> str:

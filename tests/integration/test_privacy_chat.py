@@ -13,8 +13,8 @@ from sqlalchemy import select
 from bot.enginectl import EngineProcess
 from bot.gateway import DB
 from bot.store.models import Case, Contact, Conversation, Message, Subscription
+from tests.chat import CODE, buttons, press, said
 from tests.conftest import RunningGateway, WebChat
-from tests.integration.test_cases_chat import CODE, buttons, press, said
 
 # Values no other test types, so the shared engine's tracker can be searched for them.
 NAME = "Đỗ Khải Huyền"

@@ -6,10 +6,10 @@ from sqlalchemy import select
 
 from bot.gateway import DB
 from bot.store.models import Contact, Subscription
+from tests.chat import buttons, press, said
 from tests.conftest import RunningGateway
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
-from tests.integration.test_cases_chat import buttons, press, said
 from tests.integration.test_telegram import TelegramUser, fixture
 from tests.integration.test_zalo import ZaloUser, event
 
