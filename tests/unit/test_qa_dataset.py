@@ -1,0 +1,67 @@
+"""The labelled questions (tests/data/qa/questions.yaml) stay well-formed and true to the demo."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+QUESTIONS = ROOT / "tests" / "data" / "qa" / "questions.yaml"
+DEMO = ROOT / "bot" / "demo" / "demo_data.yaml"
+
+
+@pytest.fixture(scope="module")
+def bodies() -> dict[str, str]:
+    """Each demo explanation's body by slug, as `giaitrinh demo load` publishes it."""
+    demo = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    return {item["slug"]: item["body"] for item in demo["explanations"]}
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[dict[str, Any]]:
+    """The labelled questions as the evaluation reads them."""
+    return list(yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"])
+
+
+def test_the_set_is_large_enough_and_has_a_real_test_part(questions: list[dict[str, Any]]) -> None:
+    splits = Counter(item["split"] for item in questions)
+    assert len(questions) >= 300
+    assert set(splits) == {"tune", "test"}
+    assert splits["test"] >= 150
+
+
+def test_every_label_is_a_demo_slug_or_none(
+    questions: list[dict[str, Any]], bodies: dict[str, str]
+) -> None:
+    wrong = [item["q"] for item in questions if item["a"] != "none" and item["a"] not in bodies]
+    assert wrong == []
+    assert sum(item["a"] == "none" for item in questions) >= 50
+
+
+def test_every_answer_sentence_is_an_exact_part_of_its_body(
+    questions: list[dict[str, Any]], bodies: dict[str, str]
+) -> None:
+    for item in questions:
+        if item["a"] == "none":
+            assert "s" not in item, item["q"]
+            continue
+        answer = item["s"]
+        assert 20 <= len(answer) <= 120, item["q"]
+        assert answer in bodies[item["a"]], item["q"]
+
+
+def test_no_question_is_asked_twice(questions: list[dict[str, Any]]) -> None:
+    counts = Counter(item["q"].strip().lower() for item in questions)
+    assert [text for text, count in counts.items() if count > 1] == []
+
+
+def test_both_parts_cover_every_explanation_and_unanswerable_questions(
+    questions: list[dict[str, Any]], bodies: dict[str, str]
+) -> None:
+    for split in ("tune", "test"):
+        labels = {item["a"] for item in questions if item["split"] == split}
+        assert labels == set(bodies) | {"none"}, split
