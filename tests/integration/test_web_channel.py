@@ -223,3 +223,17 @@ async def test_healthz_reports_engine_unavailable(offline_gateway: RunningGatewa
         "channels": ["web"],
         "outbox": {"due": 0, "oldest_due_seconds": 0.0, "sending": 0, "unknown": 0},
     }
+
+
+async def test_the_too_long_advice_starts_the_case_forms_it_names(gateway: RunningGateway) -> None:
+    chat = await gateway.chat()
+    long_text = "Đường trước nhà tôi bị ngập. " * 80
+    status, body = await chat.post(
+        {"session_id": chat.session_id, "client_message_id": uuid.uuid4().hex, "text": long_text}
+    )
+    assert status == 400 and "“gửi phản ánh” hoặc “yêu cầu giải trình”" in body["error"]["message"]
+
+    petition = said(await chat.say("gửi phản ánh"))
+    assert "phản ánh" in petition and "về việc gì" in petition, petition
+    explanation = said(await (await gateway.chat()).say("yêu cầu giải trình"))
+    assert "yêu cầu giải trình" in explanation and "đồng ý" in explanation, explanation
