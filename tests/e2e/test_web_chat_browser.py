@@ -155,6 +155,12 @@ async def test_first_open_greets_with_the_menu_and_a_reload_does_not_greet_again
     for title in [*MENU, "Hướng dẫn"]:
         await expect(bot.locator("button.quick-reply", has_text=title)).to_be_visible()
 
+    placeholder = await page.get_attribute("#input", "placeholder") or ""
+    shown = await page.inner_text("body") + placeholder
+    assert "anh/chị" in shown and not re.search(r"\bbạn\b", shown, re.IGNORECASE), (
+        "the page addresses the citizen politely, as anh/chị"
+    )
+
     await page.reload()
     await expect(bot).to_have_count(1)  # the history, greeted once
     await expect(bot.first).to_contain_text("Xin chào anh/chị!")
