@@ -102,8 +102,9 @@ async def test_too_fast_is_shown_in_vietnamese_and_the_text_is_kept(
     settings = gateway_settings(database_url, tokens, engine_down, retry_interval=3600, **limits)
     async with running_gateway(settings, free_port()) as gw:
         page, console = await open_chat(browser, gw.base_url + "/")
+        await expect(page.locator("#messages .msg-out")).to_have_count(1)  # the greeting
         await send(page, "câu hỏi thứ nhất")
-        await expect(page.locator("#messages .msg-out")).to_have_count(1)
+        await expect(page.locator("#messages .msg-out")).to_have_count(2)  # and the apology
 
         await send(page, "câu hỏi thứ hai")
         notice = page.locator("#messages .notice")
@@ -217,3 +218,20 @@ async def test_the_chat_fits_a_360_px_phone_with_its_buttons_wrapped(
     await assert_no_horizontal_scroll(page)
     for part in ("#composer", "#send", "header.top", "footer.privacy"):
         await assert_inside(page.locator(part), page.locator("body"))
+
+
+async def test_the_page_counts_against_the_servers_own_limit(
+    browser: Browser, database_url: str, tokens: Tokens
+) -> None:
+    engine_down = f"http://127.0.0.1:{free_port()}"
+    settings = gateway_settings(database_url, tokens, engine_down, web_max_chars=50)
+    async with running_gateway(settings, free_port()) as gw:
+        page, _ = await open_chat(browser, gw.base_url + "/", PHONE)
+        await expect(page.locator("#messages .msg-out")).to_have_count(1)  # the greeting
+        await page.fill("#input", "x" * 51)
+        await expect(page.locator("#counter")).to_have_text("51/50 ký tự")
+        await expect(page.locator("#too-long")).to_contain_text("quá giới hạn 50 ký tự")
+        await expect(page.locator("#send")).to_be_disabled()
+        await page.fill("#input", "x" * 50)
+        await expect(page.locator("#send")).to_be_enabled()
+        await expect(page.locator("#too-long")).to_be_hidden()
