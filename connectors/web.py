@@ -11,10 +11,12 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
+import yaml
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, Field
 
 from bot.channels import (
+    Button,
     Capabilities,
     DeliveryOutcome,
     DeliveryResult,
@@ -26,12 +28,25 @@ from bot.errors import InvalidInput, NotFound
 from bot.gateway import DB, FLOW, SETTINGS, read_json
 from bot.services import webchat
 from bot.services.webchat import ChatMessage, WebContact
+from bot.settings import PROJECT_ROOT
 from connectors import web_limits
 
 STATIC = Path(__file__).resolve().parent / "web_static"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 MAX_PAYLOAD = 256
+# The engine's own answer to "xin chào": a first visit is greeted with the same words and menu.
+ENGINE_DOMAIN = PROJECT_ROOT / "nlu" / "domain.yml"
+GREETING_RESPONSE = "utter_greet"
+GREETING: web.AppKey[OutboundMessage] = web.AppKey("web_greeting", OutboundMessage)
+
+
+def load_greeting(domain: Path = ENGINE_DOMAIN) -> OutboundMessage:
+    """The engine's greeting (first variant), read from its domain so the two never differ."""
+    with domain.open(encoding="utf-8") as file:
+        response = yaml.safe_load(file)["responses"][GREETING_RESPONSE][0]
+    buttons = tuple(Button(b["title"], b["payload"]) for b in response.get("buttons", []))
+    return OutboundMessage(text=response["text"], buttons=buttons)
 
 
 class WebChannel:
@@ -54,6 +69,20 @@ def message_json(message: ChatMessage) -> dict[str, Any]:
         "buttons": message.buttons,
         "created_at": message.created_at.isoformat(),
     }
+
+
+def _thousands(number: int) -> str:
+    return f"{number:,}".replace(",", ".")  # Vietnamese digit grouping: 5.000
+
+
+def too_long_text(length: int, limit: int) -> str:
+    """Why a text is refused and how to send it anyway (the page says the same, chat.js)."""
+    return (
+        f"Tin nhắn dài {_thousands(length)} ký tự, quá giới hạn {_thousands(limit)} ký tự của "
+        "một tin nhắn. Anh/chị vui lòng chia thành nhiều tin nhắn ngắn hơn; nếu là nội dung "
+        "phản ánh hoặc yêu cầu giải trình, anh/chị gõ “gửi phản ánh” hoặc “yêu cầu giải trình” "
+        "để gửi thành hồ sơ."
+    )
 
 
 def _session_id(value: object) -> str:
@@ -105,7 +134,10 @@ async def _contact(request: web.Request, session_id: object) -> WebContact:
 async def create_session(request: web.Request) -> web.Response:
     """Start a web chat: a new anonymous contact and its conversation."""
     await web_limits.limit_new_session(request)
-    return web.json_response({"session_id": await webchat.start_session(request.app[DB])})
+    session_id = await webchat.start_session(request.app[DB], request.app[GREETING])
+    return web.json_response(
+        {"session_id": session_id, "max_chars": request.app[SETTINGS].web_max_chars}
+    )
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -119,7 +151,12 @@ async def list_messages(request: web.Request) -> web.Response:
     if not 0 <= after < 2**63:  # a message id: never negative, never past a 64-bit integer
         raise InvalidInput("Tham số after phải là số.", code="invalid_after")
     messages = await webchat.history(request.app[DB], contact.id, after)
-    return web.json_response({"messages": [message_json(m) for m in messages]})
+    return web.json_response(
+        {
+            "messages": [message_json(m) for m in messages],
+            "max_chars": request.app[SETTINGS].web_max_chars,  # the page's counter
+        }
+    )
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -130,11 +167,7 @@ async def post_message(request: web.Request) -> web.Response:
     contact = await _contact(request, body.session_id)
     text, payload = body.text.strip(), body.payload
     if len(text) > settings.web_max_chars:
-        raise InvalidInput(
-            f"Tin nhắn dài quá {settings.web_max_chars} ký tự. "
-            "Anh/chị vui lòng rút gọn hoặc chia thành nhiều tin.",
-            code="text_too_long",
-        )
+        raise InvalidInput(too_long_text(len(text), settings.web_max_chars), code="text_too_long")
     if payload is not None and (not payload or len(payload) > MAX_PAYLOAD):
         raise InvalidInput("Nút bấm không hợp lệ.", code="invalid_payload")
     if not text and not payload:
@@ -170,6 +203,7 @@ async def index(_request: web.Request) -> web.FileResponse:
 def setup(app: web.Application) -> None:
     """Mount the page, its assets and its API (limited per client and session)."""
     app[web_limits.WEB_THROTTLE] = web_limits.memory_throttle(app[SETTINGS])
+    app[GREETING] = load_greeting()
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     app.router.add_post("/api/web/session", create_session)

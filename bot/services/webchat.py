@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.messages import Direction
+from bot.channels import OutboundMessage
+from bot.domain.messages import Direction, MessageStatus
 from bot.store import contacts, webchat
 from bot.store.db import Database
 from bot.store.models import Conversation, Message
@@ -43,13 +44,28 @@ def _chat_message(row: Message) -> ChatMessage:
     return ChatMessage(row.id, row.direction, row.text, row.buttons or [], row.created_at)
 
 
-async def start_session(db: Database) -> str:
-    """A new anonymous contact and its conversation; returns the session id (its bearer
-    token: 24 random bytes)."""
+async def start_session(db: Database, greeting: OutboundMessage | None = None) -> str:
+    """A new anonymous contact and its conversation, greeted in its history (a stored, sent
+    message: the page shows it on first open and never again); returns the session id (its
+    bearer token: 24 random bytes)."""
     session_id = secrets.token_urlsafe(24)
     async with db.session() as session:
         contact = await contacts.add_contact(session, CHANNEL, session_id)
-        session.add(Conversation(contact_id=contact.id))
+        conversation = Conversation(contact_id=contact.id)
+        session.add(conversation)
+        if greeting is not None:
+            await session.flush()
+            session.add(
+                Message(
+                    conversation_id=conversation.id,
+                    direction=Direction.OUT,
+                    channel=CHANNEL,
+                    kind="greeting",
+                    text=greeting.text,
+                    buttons=[{"title": b.title, "payload": b.payload} for b in greeting.buttons],
+                    status=MessageStatus.SENT,  # the web chat delivers what is stored
+                )
+            )
     return session_id
 
 

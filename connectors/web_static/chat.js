@@ -2,14 +2,14 @@
 // Message text is only ever set with textContent / text nodes, never innerHTML.
 (function () {
   "use strict";
-  var LIMIT = 2000;            // same limit as the server (settings.web_max_chars)
+  var LIMIT = 2000;            // the server's limit (settings.web_max_chars), as it tells us
   var POLL_MS = 2000;
   var KEY = "giaitrinh.session_id";
   var OFFLINE = "Mất kết nối, đang thử lại…";
   var $ = function (id) { return document.getElementById(id); };
   var chat = $("chat"), list = $("messages"), input = $("input"), send = $("send");
   var form = $("composer"), typing = $("typing"), status = $("status");
-  var counter = $("counter"), hint = $("hint");
+  var counter = $("counter"), hint = $("hint"), tooLong = $("too-long");
 
   var sessionId = null;
   var creating = null;         // the in-flight POST /api/web/session, shared by all callers
@@ -70,6 +70,25 @@
 
   // Characters as the server counts them (code points, after trimming).
   function charCount(s) { return Array.from(s.trim()).length; }
+
+  // Vietnamese digit grouping (5.000), the same as the server's messages.
+  function thousands(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "."); }
+
+  // Said before sending, in the server's words (connectors/web.py too_long_text): nothing is cut.
+  function tooLongText(n) {
+    return "Tin nhắn dài " + thousands(n) + " ký tự, quá giới hạn " + thousands(LIMIT) +
+      " ký tự của một tin nhắn. Anh/chị vui lòng chia thành nhiều tin nhắn ngắn hơn; nếu là " +
+      "nội dung phản ánh hoặc yêu cầu giải trình, anh/chị gõ “gửi phản ánh” hoặc " +
+      "“yêu cầu giải trình” để gửi thành hồ sơ.";
+  }
+
+  // The server says its limit with the session and the history.
+  function learnLimit(data) {
+    if (data && typeof data.max_chars === "number" && data.max_chars > 0 && data.max_chars !== LIMIT) {
+      LIMIT = data.max_chars;
+      refreshControls();
+    }
+  }
 
   // http(s) links become <a> elements built with textContent (no HTML parsing at all).
   function appendText(el, text) {
@@ -137,7 +156,7 @@
       if (all[i].classList.contains("msg-in")) seenIn = true;
       else all[i].classList.toggle("old", seenIn);
     }
-    hint.hidden = true;
+    hint.hidden = seenIn; // until the citizen's first message (the greeting alone keeps it)
     if (nearBottom || inFlight) chat.scrollTop = chat.scrollHeight;
   }
 
@@ -153,12 +172,13 @@
 
   function refreshControls() {
     var n = charCount(input.value);
-    send.disabled = n === 0 || n > LIMIT;
+    var over = n > LIMIT;
+    send.disabled = n === 0 || over;
     counter.hidden = n < LIMIT * 0.8;
-    counter.textContent = n > LIMIT
-      ? "Vượt quá giới hạn: " + n + "/" + LIMIT + " ký tự"
-      : n + "/" + LIMIT + " ký tự";
-    counter.classList.toggle("over", n > LIMIT);
+    counter.textContent = thousands(n) + "/" + thousands(LIMIT) + " ký tự";
+    counter.classList.toggle("over", over);
+    tooLong.hidden = !over;
+    tooLong.textContent = over ? tooLongText(n) : "";
     input.style.height = "auto"; // grow with the text up to the CSS max-height
     input.style.height = Math.min(input.scrollHeight + 2, 160) + "px";
   }
@@ -176,6 +196,7 @@
         if (!r.ok || !r.data.session_id) throw refused(r, "session");
         sessionId = r.data.session_id;
         save(sessionId);
+        learnLimit(r.data);
         shown = {}; lastId = 0; list.textContent = ""; hint.hidden = false;
         if (expired) notice("Phiên trò chuyện trước không còn, đã bắt đầu phiên mới.");
       }).then(function () { creating = null; }, function (e) { creating = null; throw e; });
@@ -192,8 +213,9 @@
       if (r.status === 404 && errorOf(r).code === "session_not_found") return newSession(true);
       if (r.status === 429) return; // polling too fast: the next poll catches up
       if (!r.ok) throw new Error("poll " + r.status);
+      learnLimit(r.data);
       render(r.data.messages);
-    }) : newSession(false))
+    }) : newSession(false).then(function () { pollAgain = true; })) // its greeting, now
       .then(function () { setStatus(""); }, function (e) { setStatus(failureText(e)); })
       .then(function () {
         polling = false;

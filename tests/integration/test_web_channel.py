@@ -11,7 +11,8 @@ from bot.domain.messages import Direction, MessageStatus
 from bot.gateway import DB
 from bot.services.conversations import APOLOGY
 from bot.store.models import Message
-from tests.conftest import RunningGateway
+from tests.chat import buttons, said
+from tests.conftest import RunningGateway, WebChat
 
 
 async def _count_inbound(gw: RunningGateway) -> int:
@@ -78,7 +79,49 @@ async def test_too_long_message_is_refused_with_the_limit_and_nothing_stored(
     )
     assert status == 400
     assert body["error"]["code"] == "text_too_long"
-    assert "2000" in body["error"]["message"]
+    assert body["error"]["message"] == (
+        "Tin nhắn dài 20.000 ký tự, quá giới hạn 2.000 ký tự của một tin nhắn. "
+        "Anh/chị vui lòng chia thành nhiều tin nhắn ngắn hơn; nếu là nội dung phản ánh "
+        "hoặc yêu cầu giải trình, anh/chị gõ “gửi phản ánh” hoặc “yêu cầu giải trình” "
+        "để gửi thành hồ sơ."
+    )
+    assert await _count_inbound(offline_gateway) == 0
+
+
+async def test_a_new_session_is_greeted_with_the_menu_the_bot_gives_to_xin_chao(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    (greeting,) = await chat.history()
+    assert greeting["direction"] == "out"
+
+    reopened = WebChat(gateway.http, gateway.base_url)  # the page loaded again, same session
+    reopened.session_id = chat.session_id
+    assert await reopened.history() == [greeting], "a session is greeted once, not per visit"
+
+    data = await chat.say("xin chào")
+    assert said(data) == greeting["text"]
+    assert buttons(data) == {b["title"]: b["payload"] for b in greeting["buttons"]}
+    assert "Hướng dẫn" in buttons(data)
+
+    other = await gateway.chat()
+    assert [m["id"] for m in await other.history()] != [greeting["id"]], "its own greeting"
+
+
+async def test_the_greeting_is_stored_as_a_sent_message_without_the_engine(
+    offline_gateway: RunningGateway,
+) -> None:
+    chat = await offline_gateway.chat()
+    (greeting,) = await chat.history()
+    assert greeting["text"].startswith("Xin chào anh/chị!")
+    async with offline_gateway.app[DB].session() as session:
+        stored = await session.get(Message, greeting["id"])
+        assert stored is not None
+        assert (stored.direction, stored.status, stored.kind) == (
+            Direction.OUT,
+            MessageStatus.SENT,
+            "greeting",
+        )
     assert await _count_inbound(offline_gateway) == 0
 
 
@@ -133,7 +176,7 @@ async def test_html_is_kept_as_text(offline_gateway: RunningGateway) -> None:
     text = '<script>alert("x")</script> Nguyễn <b>Văn</b> A'
     await chat.say(text)
     history = await chat.history()
-    assert history[0]["text"] == text
+    assert [m["text"] for m in history if m["direction"] == "in"] == [text]
 
 
 async def test_history_survives_a_new_client_and_respects_after(
@@ -146,7 +189,8 @@ async def test_history_survives_a_new_client_and_respects_after(
     later = await chat.history(after=first["message"]["id"])
     assert [m["text"] for m in everything if m["direction"] == "in"] == ["một", "hai"]
     assert all(m["id"] > first["message"]["id"] for m in later)
-    assert len(later) == len(everything) - 1
+    assert later == [m for m in everything if m["id"] > first["message"]["id"]]
+    assert len(later) < len(everything)
 
 
 async def test_only_one_apology_per_waiting_message(offline_gateway: RunningGateway) -> None:
@@ -179,3 +223,17 @@ async def test_healthz_reports_engine_unavailable(offline_gateway: RunningGatewa
         "channels": ["web"],
         "outbox": {"due": 0, "oldest_due_seconds": 0.0, "sending": 0, "unknown": 0},
     }
+
+
+async def test_the_too_long_advice_starts_the_case_forms_it_names(gateway: RunningGateway) -> None:
+    chat = await gateway.chat()
+    long_text = "Đường trước nhà tôi bị ngập. " * 80
+    status, body = await chat.post(
+        {"session_id": chat.session_id, "client_message_id": uuid.uuid4().hex, "text": long_text}
+    )
+    assert status == 400 and "“gửi phản ánh” hoặc “yêu cầu giải trình”" in body["error"]["message"]
+
+    petition = said(await chat.say("gửi phản ánh"))
+    assert "phản ánh" in petition and "về việc gì" in petition, petition
+    explanation = said(await (await gateway.chat()).say("yêu cầu giải trình"))
+    assert "yêu cầu giải trình" in explanation and "đồng ý" in explanation, explanation
