@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.domain.cases import STATUS_LABELS, Status
 from bot.gateway import DB
 from bot.services.users import create_user
-from bot.store.models import Case, Subscription
+from bot.store.models import Case, Message, Subscription
 from tests.chat import CODE, buttons, press, said, wait_for
 from tests.conftest import RunningGateway, WebChat
 
@@ -196,3 +196,48 @@ async def test_the_receipt_and_every_later_status_use_the_same_words(
     assert code.group(1) in notice["text"]
     data = await chat.say(f"kiểm tra {code.group(1)}")
     assert accepted in said(data) and received not in said(data), said(data)
+
+
+async def test_dung_without_accents_after_the_erase_question_erases_nothing(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    await chat.say("xin chào")
+    data = await chat.say("xóa dữ liệu của tôi")
+    assert "Việc xóa không thể hoàn tác" in said(data), said(data)
+    for typed in ("dung", "dừng lại"):
+        data = await chat.say(typed)
+        assert "Đã xóa dữ liệu" not in said(data), f"{typed!r} erased: {said(data)}"
+    async with gateway.app[DB].session() as session:
+        kept = (await session.execute(select(Message).where(Message.text == "xin chào"))).first()
+    assert kept is not None, "what the citizen wrote is still there"
+
+
+async def test_a_petition_confirmed_with_dung_roi_is_filed_with_the_same_status_words(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    await chat.say("tôi muốn phản ánh về đường bị ngập")
+    await chat.say("Đường Lê Lợi ngập sâu mỗi khi mưa, xe máy chết máy rất nhiều.")
+    data = await chat.say("Đường Lê Lợi, phường Hoàn Kiếm")
+    data = await press(chat, data, "Gửi ẩn danh")
+    assert "Anh/chị kiểm tra lại phản ánh" in said(data), said(data)
+    data = await chat.say("dung roi")
+    assert CODE.search(said(data)), said(data)
+    assert STATUS_LABELS[Status.RECEIVED] not in said(data), "a petition has its own label"
+    assert "Đã gửi, chờ cơ quan xử lý" in said(data), said(data)
+
+
+async def test_bo_n_removes_a_subscription_but_a_look_alike_does_not(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    data = await chat.say("dang ky nhan tin")
+    data = await press(chat, data, "Đất đai")
+    data = await chat.say("toàn quốc")
+    assert "Đã đăng ký nhận tin" in said(data), said(data)
+    data = await chat.say("đăng ký nhận tin")
+    data = await chat.say("bố 1")
+    assert "Đã bỏ nhận tin" not in said(data), said(data)
+    data = await chat.say("bo 1")
+    assert "Đã bỏ nhận tin “Đất đai”" in said(data), said(data)
