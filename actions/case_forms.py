@@ -10,10 +10,18 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import entity, intent_of, is_cancel, typed, yes_no
+from actions.common import (
+    ambiguous_text,
+    answer_of,
+    button_limit,
+    entity,
+    intent_of,
+    is_cancel,
+    typed,
+)
 from bot.domain.intake import Check, Ok, check_contact, check_name, check_text
-from bot.domain.localities import find
-from nlu.text import fold
+from bot.domain.localities import find, place_choice
+from bot.domain.replies import Reply, contains
 
 CASE_SLOTS = (
     "case_consent",
@@ -45,40 +53,56 @@ EDITABLE = {
     },
 }
 
+# Words that name an agency, with their diacritics: text typed with diacritics must use
+# them ("bạn", a friend, is not "ban", a board), text typed without is folded.
 AGENCY_WORDS = (
     "ubnd",
-    "uy ban",
+    "ủy ban",
+    "hđnd",
     "hdnd",
-    "so ",
-    "bo ",
-    "cuc ",
-    "chi cuc",
-    "cong an",
-    "trung tam",
-    "ban ",
-    "phong ",
+    "sở",
+    "bộ",
+    "cục",
+    "chi cục",
+    "công an",
+    "trung tâm",
+    "ban",
+    "phòng",
     "thanh tra",
-    "thue",
-    "kho bac",
-    "bao hiem",
-    "van phong",
-    "toa an",
-    "vien kiem sat",
+    "thuế",
+    "kho bạc",
+    "bảo hiểm",
+    "văn phòng",
+    "tòa án",
+    "viện kiểm sát",
 )
 
 CANCELLED = {"case_cancelled": True, "requested_slot": None}
 
 
+# case_editing while the summary asks which word an ambiguous answer ("dung") meant.
+ASK_WHICH = "ask_which"
+
+
 def answered_yes_no(
     slot: str, value: Any, tracker: Tracker, dispatcher: CollectingDispatcher, choices: str
 ) -> dict[str, Any]:
-    """A yes/no slot from buttons or words; anything else names the two choices again."""
-    if is_cancel(str(value or "")):
+    """A yes/no slot from buttons or words; anything else names the two choices again, and
+    an ambiguous "dung" (đúng or dừng) first says why it was not understood."""
+    text = str(value or "")
+    answer = answer_of(tracker, text)
+    if answer is Reply.CANCEL:
         return CANCELLED
-    answer = yes_no(tracker, str(value or ""))
-    if answer is None:
+    if answer is Reply.AMBIGUOUS:
+        dispatcher.utter_message(
+            text=f"{ambiguous_text(text)} Anh/chị vui lòng chọn {choices} bên dưới, "
+            "hoặc gõ “dừng lại” để dừng."
+        )
+        return {slot: None}
+    if answer not in (Reply.YES, Reply.NO):
         dispatcher.utter_message(text=f"Anh/chị vui lòng chọn {choices}.")
-    return {slot: answer}
+        return {slot: None}
+    return {slot: answer is Reply.YES}
 
 
 IMAGE_PLACEHOLDER = "[Ảnh]"
@@ -160,13 +184,15 @@ class _CaseFormValidation(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Confirm files the case; 'Sửa' offers fields; a field button re-asks that field."""
-        if is_cancel(str(value or "")):
+        answer = answer_of(tracker, str(value or ""))
+        if answer is Reply.CANCEL:
             return CANCELLED
         field = entity(tracker, "edit_field")
         if field in EDITABLE[self.form]:
             return {"case_confirm": None, "case_editing": False, field: None}
-        answer = yes_no(tracker, str(value or ""))
-        if answer is True and intent_of(tracker) != "deny":
+        if answer is Reply.AMBIGUOUS:  # "dung": đúng (send) or dừng (stop)? Ask.
+            return {"case_confirm": None, "case_editing": ASK_WHICH}
+        if answer is Reply.YES and intent_of(tracker) != "deny":
             return {"case_confirm": True, "case_editing": False}
         # "Sửa" (or anything unclear): the summary is shown again with one button per field.
         return {"case_confirm": None, "case_editing": True}
@@ -190,10 +216,15 @@ class ValidateExplanationForm(_CaseFormValidation):
             )
             return {"case_target": None}
         exact, suggestions = find(text)
-        if exact:
+        if len(exact) == 1:
             return {"case_target": exact[0].label}
-        folded = " " + fold(" ".join(text.split())) + " "
-        if any(f" {word}" in folded for word in AGENCY_WORDS):
+        if exact:  # several places of that name: the citizen chooses, never a silent pick
+            question, choices = place_choice(text, exact, button_limit(tracker))
+            dispatcher.utter_message(
+                text=question, buttons=[{"title": c.label, "payload": c.label} for c in choices]
+            )
+            return {"case_target": None}
+        if any(contains(text, word) for word in AGENCY_WORDS):
             return {"case_target": text}
         if suggestions:
             dispatcher.utter_message(

@@ -13,7 +13,7 @@ from actions.common import contact_id, entity, latest_text
 from actions.deps import database
 from bot.domain import codes
 from bot.domain.case_texts import case_list_line, status_text
-from bot.domain.cases import STATUS_LABELS
+from bot.domain.cases import status_label
 from bot.errors import GiaitrinhError
 from bot.services import case_queries
 from bot.services import cases as case_service
@@ -53,6 +53,7 @@ class ActionCheckStatus(Action):
                 due_at=view.due_at,
                 refusal_reason=view.refusal_reason,
                 answer=view.answer,
+                kind=view.kind,
             )
             buttons = []
             if view.is_open:
@@ -68,7 +69,7 @@ class ActionCheckStatus(Action):
             )
             return []
         lines = ["Hồ sơ của anh/chị:"]
-        lines += [case_list_line(c.code, c.status, c.due_at) for c in open_cases]
+        lines += [case_list_line(c.code, c.status, c.due_at, kind=c.kind) for c in open_cases]
         dispatcher.utter_message(text="\n".join(lines))
         return []
 
@@ -90,7 +91,7 @@ async def _withdraw(
     shown = codes.display(view.code)
     if not view.is_open:
         dispatcher.utter_message(
-            text=f"Hồ sơ {shown} {STATUS_LABELS[view.status].lower()}, không rút được nữa."
+            text=f"Hồ sơ {shown}: {status_label(view.kind, view.status)}, không rút được nữa."
         )
         return
     if not confirmed:

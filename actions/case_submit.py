@@ -10,8 +10,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.case_forms import CASE_SLOTS, EDITABLE
-from actions.common import contact_id
+from actions.case_forms import ASK_WHICH, CASE_SLOTS, EDITABLE
+from actions.common import ambiguous_text, contact_id, latest_text
 from actions.deps import database
 from actions.privacy import forget_form
 from bot.domain.case_texts import filed_text
@@ -54,6 +54,16 @@ class ActionAskCaseConfirm(Action):
         """Summary first; after "Sửa", one button per field."""
         form = tracker.active_loop.get("name") or "explanation_form"
         lines = _summary_lines(tracker, form)
+        if tracker.get_slot("case_editing") == ASK_WHICH:
+            dispatcher.utter_message(
+                text=f"{ambiguous_text(latest_text(tracker))} Anh/chị muốn xác nhận gửi (đúng) "
+                "hay dừng lại?",
+                buttons=[
+                    {"title": "Đúng, gửi đi", "payload": "/affirm"},
+                    {"title": "Dừng lại", "payload": "dừng lại"},
+                ],
+            )
+            return []
         if tracker.get_slot("case_editing"):
             fields = EDITABLE[form]
             if form == "petition_form" and not tracker.get_slot("requester_contact"):

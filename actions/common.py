@@ -8,41 +8,25 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.deps import database
+from bot.domain.replies import Reply, look_alike, readings, reply
 from bot.services.senders import contact_for_sender
 from nlu.text import fold
 
-CANCEL_WORDS = frozenset(
-    {
-        "huy",
-        "huy bo",
-        "huy yeu cau",
-        "huy gui",
-        "thoi",
-        "thoi khong gui nua",
-        "thoi khong can",
-        "khong gui nua",
-        "dung",
-        "dung lai",
-        "thoat",
-        "cancel",
-        "stop",
-        "quit",
-    }
-)
-YES_WORDS = frozenset(
-    {"co", "dong y", "ok", "oke", "u", "uk", "vang", "da", "yes", "dung", "xac nhan"}
-)
-NO_WORDS = frozenset({"khong", "ko", "k", "khong dong y", "no", "sai", "chua"})
+# The fewest buttons each channel shows (connectors' Capabilities.max_buttons; a unit test
+# keeps the two equal): actions cannot import the connectors.
+BUTTON_LIMITS = {"web": 10, "telegram": 20, "zalo": 5}
 
 
 def words(text: str) -> str:
-    """Folded text with punctuation removed, for comparing short answers."""
+    """Folded text with punctuation removed, for comparing free text (not short answers:
+    those go through bot.domain.replies, which never folds what was typed with diacritics)."""
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", fold(text))).strip()
 
 
 def is_cancel(text: str) -> bool:
-    """True when the citizen asks to stop ("hủy", "thôi", "dừng lại", "cancel")."""
-    return words(text) in CANCEL_WORDS
+    """True when the citizen asks to stop ("hủy", "thôi", "dừng lại", "cancel"); an
+    ambiguous "dung" (đúng or dừng) is not taken as a stop."""
+    return reply(text) is Reply.CANCEL
 
 
 def intent_of(tracker: Tracker) -> str:
@@ -50,19 +34,42 @@ def intent_of(tracker: Tracker) -> str:
     return str((tracker.latest_message.get("intent") or {}).get("name") or "")
 
 
-def yes_no(tracker: Tracker, text: str) -> bool | None:
-    """Interpret a yes/no answer from buttons, intents or words; None when unclear."""
-    said = words(text)
-    if said in YES_WORDS:
-        return True
-    if said in NO_WORDS:
-        return False
+def answer_of(tracker: Tracker, text: str) -> Reply:
+    """A yes/no/stop answer from words, then from buttons or the intent.
+
+    The intent model folds every word, so it only decides when the words are no answer
+    word at all: not for an ambiguous "dung", nor for a look-alike such as "cô" or "dùng".
+    """
+    said = reply(text)
+    if said is not Reply.NONE or look_alike(text):
+        return said
     intent = intent_of(tracker)
     if intent == "affirm":
-        return True
+        return Reply.YES
     if intent == "deny":
-        return False
-    return None
+        return Reply.NO
+    return Reply.NONE
+
+
+def yes_no(tracker: Tracker, text: str) -> bool | None:
+    """Interpret a yes/no answer from buttons, intents or words; None when unclear."""
+    answer = answer_of(tracker, text)
+    return True if answer is Reply.YES else False if answer is Reply.NO else None
+
+
+def ambiguous_text(text: str) -> str:
+    """Asks which word a folded answer meant ("dung": đúng or dừng)."""
+    choices = " hay ".join(f"“{word}”" for word in readings(text))
+    return f"Anh/chị gõ “{text.strip()}”: tôi chưa rõ anh/chị muốn nói {choices}."
+
+
+def button_limit(tracker: Tracker) -> int:
+    """How many buttons this conversation's channel shows."""
+    said: dict[str, Any] = next(
+        (e for e in reversed(tracker.events) if e.get("event") == "user"), {}
+    )
+    channel = (said.get("metadata") or {}).get("channel")
+    return BUTTON_LIMITS.get(str(channel), min(BUTTON_LIMITS.values()))
 
 
 async def contact_id(tracker: Tracker) -> int | None:

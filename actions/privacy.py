@@ -10,9 +10,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import contact_id, entity, intent_of
+from actions.common import answer_of, contact_id, entity, intent_of, latest_text
 from actions.deps import database
 from bot.domain.privacy import erase_question, erased_text, held_text
+from bot.domain.replies import Reply
 from bot.errors import NotFound
 from bot.services import privacy, privacy_requests
 from bot.services.agencies import agency_info
@@ -91,9 +92,11 @@ class ActionEraseMyData(Action):
         """Ask, erase, or keep, depending on the answer and whether the question is open."""
         answer = entity(tracker, "privacy_confirm")
         intent = intent_of(tracker)
+        # Typed words first: the intent model folds "dừng" (stop) into "đúng" (right).
+        said = answer_of(tracker, latest_text(tracker))
         asked = bool(tracker.get_slot("erase_asked"))
         closed: list[EventType] = [SlotSet("erase_asked", None)]
-        if answer == "no" or (asked and intent == "deny"):
+        if answer == "no" or (asked and said in (Reply.NO, Reply.CANCEL)):
             dispatcher.utter_message(text="Dữ liệu của anh/chị được giữ nguyên.")
             return closed
         if not asked and intent in {"affirm", "deny"}:  # a yes/no to nothing asked
@@ -101,7 +104,7 @@ class ActionEraseMyData(Action):
             return closed
         who = await contact_id(tracker) or 0
         try:
-            if asked and (answer == "yes" or intent == "affirm"):
+            if asked and (answer == "yes" or said is Reply.YES):
                 erased = await privacy_requests.erase_contact(database(), who, tracker.sender_id)
                 dispatcher.utter_message(text=erased_text(erased, await _agency_contact()))
                 return closed

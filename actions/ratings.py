@@ -9,8 +9,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import contact_id, entity, is_cancel, typed, yes_no
+from actions.common import answer_of, contact_id, entity, typed
 from actions.deps import database
+from bot.domain.replies import Reply
 from bot.errors import InvalidInput
 from bot.services.ratings import rate_case
 
@@ -68,7 +69,7 @@ class ValidateRatingCommentForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Skip, cancel and "no" store nothing; otherwise up to 1,000 characters."""
         text = typed(value)
-        if not text or is_cancel(text) or yes_no(tracker, text) is False:
+        if not text or answer_of(tracker, text) in (Reply.NO, Reply.CANCEL, Reply.AMBIGUOUS):
             return {"rating_comment": ""}
         return {"rating_comment": text.strip()[:1000]}
 

@@ -10,15 +10,24 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import contact_id, entity, is_cancel, words
+from actions.common import button_limit, contact_id, entity, is_cancel
 from actions.deps import database
-from bot.domain.localities import COUNTRY, find
+from bot.domain.localities import COUNTRY, find, place_choice
+from bot.domain.replies import spelled_any, spelled_as, typed_words
 from bot.errors import InvalidInput
 from bot.services import subscriptions as service
 
-WHOLE_COUNTRY = {"toan quoc", "ca nuoc", "tat ca", "khong", "bo qua", "country", "all"}
+# With diacritics: text typed with them must match ("bố qua" is not "bỏ qua").
+WHOLE_COUNTRY = ("toàn quốc", "cả nước", "tất cả", "không", "ko", "bỏ qua", "country", "all")
 STOP_HINT = "Gõ “hủy nhận tin” bất cứ lúc nào để dừng."
-REMOVE = re.compile(r"^bo (\d{1,2})$")  # "bỏ 2" / "bo 2", folded
+
+
+def _removal(text: str) -> int | None:
+    """N from "bỏ N" / "bo N" (stop item N of the list), never from "bố 2"."""
+    said = typed_words(text)
+    if len(said) == 2 and spelled_as(said[:1], "bỏ") and re.fullmatch(r"\d{1,2}", said[1]):
+        return int(said[1])
+    return None
 
 
 def _topic_payload(slug: str) -> str:
@@ -81,15 +90,15 @@ class ValidateSubscriptionForm(FormValidationAction):
     ) -> dict[str, Any]:
         """A topic slug from a button, a typed topic name, or "bỏ N" to stop item N."""
         text = str(value or "")
-        removal = REMOVE.match(words(text))
+        removal = _removal(text)
         if removal is not None:
-            return await self._remove(int(removal.group(1)), dispatcher, tracker)
+            return await self._remove(removal, dispatcher, tracker)
         if is_cancel(text):
             return {"sub_cancelled": True, "requested_slot": None}
         known = await service.topics(database())
         chosen = entity(tracker, "topic") or text
         for topic in known:
-            if chosen == topic.slug or words(chosen) == words(topic.name):
+            if chosen == topic.slug or spelled_as(chosen, topic.name):
                 return {"sub_topic": topic.slug}
         dispatcher.utter_message(text="Anh/chị chọn một chủ đề trong danh sách giúp tôi.")
         return {"sub_topic": None}
@@ -118,11 +127,17 @@ class ValidateSubscriptionForm(FormValidationAction):
         text = str(value or "").strip()
         if is_cancel(text):
             return {"sub_cancelled": True, "requested_slot": None}
-        if words(text) in WHOLE_COUNTRY or text == "/deny":
+        if spelled_any(text, WHOLE_COUNTRY) or text == "/deny":
             return {"sub_locality": COUNTRY}
         exact, suggestions = find(text) if not text.startswith("/") else ([], [])
-        if exact:
+        if len(exact) == 1:
             return {"sub_locality": exact[0].code}
+        if exact:  # several places of that name: the citizen chooses, never a silent pick
+            question, choices = place_choice(text, exact, button_limit(tracker))
+            dispatcher.utter_message(
+                text=question, buttons=[{"title": c.label, "payload": c.label} for c in choices]
+            )
+            return {"sub_locality": None}
         buttons = [{"title": s.label, "payload": s.label} for s in suggestions[:4]]
         buttons.append({"title": "Toàn quốc", "payload": "toàn quốc"})
         dispatcher.utter_message(

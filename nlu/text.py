@@ -11,7 +11,9 @@ import unicodedata
 
 # Chat abbreviations that Vietnamese citizens commonly type, mapped to the folded
 # (no diacritics, lower case) full form. Ambiguous ones ("bn": bạn / bao nhiêu) are
-# left out on purpose: a wrong expansion hurts more than none.
+# left out on purpose: a wrong expansion hurts more than none. Keys are matched against
+# tokens typed without tone or vowel marks only ("hong" is không, "hỏng" is broken); the
+# few keys with marks are matched as typed.
 ABBREVIATIONS: dict[str, str] = {
     "ko": "khong",
     "k": "khong",
@@ -20,6 +22,8 @@ ABBREVIATIONS: dict[str, str] = {
     "khg": "khong",
     "hok": "khong",
     "hong": "khong",
+    "hông": "khong",  # Southern forms of "không", typed with their marks
+    "hổng": "khong",
     "dc": "duoc",
     "dk": "dang ky",
     "mk": "minh",
@@ -42,6 +46,7 @@ ABBREVIATIONS: dict[str, str] = {
     "uh": "u",
     "ukm": "u",
     "um": "u",
+    "ừm": "u",
     "a": "a",
     "ad": "admin",
     "hs": "ho so",
@@ -61,9 +66,13 @@ def fold(text: str) -> str:
 
 
 def normalize_token(token: str) -> str:
-    """Fold one chat token and expand it when it is a known abbreviation."""
+    """Fold one chat token and expand it when it is a known abbreviation; a token typed
+    with diacritics is never read as an abbreviation of another word ("hỏng" stays "hong")."""
     folded = fold(token)
-    return ABBREVIATIONS.get(folded, folded)
+    # Tone and vowel marks make another word; "đ" alone does not ("đk" is "dk").
+    marked = any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", token))
+    typed = unicodedata.normalize("NFC", token.lower())
+    return ABBREVIATIONS.get(typed if marked else folded, folded)
 
 
 def normalize(text: str) -> str:

@@ -37,3 +37,37 @@ async def wait_for(chat: WebChat, text: str, after: int = 0) -> dict[str, Any]:
                 return message
         await asyncio.sleep(0.1)
     raise AssertionError(f"no message containing {text!r}")
+
+
+async def file_explanation_request(chat: WebChat) -> str:
+    """The whole form, with one bad phone number and one correction; returns the code."""
+    data = await chat.say("tôi muốn yêu cầu UBND giải trình quyết định thu hồi đất")
+    assert "đồng ý" in said(data).lower(), said(data)
+    data = await press(chat, data, "Đồng ý")
+    assert "họ và tên" in said(data)
+    data = await chat.say("Nguyễn Thị Lan")
+    assert "Số điện thoại" in said(data)
+    data = await chat.say("0912 34 567")
+    assert "10 chữ số" in said(data), "a wrong number must be explained"
+    data = await chat.say("0912 345 678")
+    assert "cơ quan nào" in said(data)
+    data = await chat.say("phuong hoan kiem")
+    assert "Quyết định hoặc việc làm" in said(data)
+    data = await chat.say("Quyết định thu hồi đất số 12/QĐ-UBND ngày 10/3/2026")
+    assert "nội dung" in said(data).lower()
+    data = await chat.say(
+        "Gia đình tôi không được thông báo trước khi thu hồi đất, đề nghị cơ quan giải trình "
+        "căn cứ pháp lý và mức bồi thường."
+    )
+    summary = said(data)
+    assert "Phường Hoàn Kiếm, Thành phố Hà Nội" in summary and "0912345678" in summary
+    data = await press(chat, data, "Sửa thông tin")
+    data = await press(chat, data, "Sửa liên hệ")
+    assert "Số điện thoại" in said(data)
+    data = await chat.say("0987654321")
+    assert "0987654321" in said(data) and "0912345678" not in said(data)
+    data = await press(chat, data, "Xác nhận gửi")
+    match = CODE.search(said(data))
+    assert match, said(data)
+    assert "5 ngày làm việc" in said(data)
+    return match.group(1)

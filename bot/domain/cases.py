@@ -50,17 +50,29 @@ _ALLOWED: dict[Status, frozenset[Status]] = {
     Status.WITHDRAWN: frozenset(),
 }
 
-# Vietnamese labels shown to citizens.
+# The one vocabulary of statuses for citizens (receipt, updates, lookup, lists, the API's
+# status_label): each label says where the case stands and what the agency does next.
 STATUS_LABELS: dict[Status, str] = {
-    Status.RECEIVED: "Đã tiếp nhận, chờ cơ quan xem xét",
-    Status.ACCEPTED: "Đã được chấp nhận xử lý",
-    Status.REFUSED: "Bị từ chối",
+    Status.RECEIVED: "Đã gửi, chờ cơ quan quyết định tiếp nhận",
+    Status.ACCEPTED: "Đã tiếp nhận, chờ cơ quan trả lời",
+    Status.REFUSED: "Không được tiếp nhận",
     Status.IN_PROGRESS: "Đang xử lý",
     Status.EXTENDED: "Đang xử lý (đã gia hạn)",
     Status.ANSWERED: "Đã có trả lời",
     Status.CLOSED: "Đã kết thúc",
     Status.WITHDRAWN: "Đã rút yêu cầu",
 }
+# A petition has no acceptance decision: the agency handles it and answers.
+PETITION_LABELS: dict[Status, str] = {
+    **STATUS_LABELS,
+    Status.RECEIVED: "Đã gửi, chờ cơ quan xử lý",
+    Status.WITHDRAWN: "Đã rút phản ánh",
+}
+
+
+def status_label(kind: Kind, status: Status) -> str:
+    """What a citizen reads for this status of this kind of case."""
+    return (PETITION_LABELS if kind is Kind.PETITION else STATUS_LABELS)[status]
 
 
 @dataclass(frozen=True, slots=True)

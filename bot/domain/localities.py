@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from vietnam_provinces import Province, Ward
 
+from bot.domain.replies import is_bare, typed_words
 from nlu.text import fold
 
 # The locality code of a whole-country subscription or explanation (others: "p:<province>",
@@ -40,9 +41,15 @@ class Locality:
     province_name: str
 
     @property
+    def province_title(self) -> str:
+        """The province with its unit word, as on official papers: "Tỉnh Nghệ An"."""
+        name = self.province_name
+        return name if name.startswith("Thành phố") else f"Tỉnh {name}"
+
+    @property
     def label(self) -> str:
         """Name with its province, to tell apart communes of the same name."""
-        return self.name if self.level == 1 else f"{self.name}, {self.province_name}"
+        return self.province_title if self.level == 1 else f"{self.name}, {self.province_title}"
 
 
 def _key(text: str) -> str:
@@ -65,7 +72,7 @@ def all_localities() -> tuple[Locality, ...]:
     result += [
         Locality(
             f"w:{int(w.code)}",
-            w.name,
+            " ".join(w.name.split()),  # the data has a few double spaces
             2,
             int(w.province_code),
             provinces[int(w.province_code)],
@@ -108,21 +115,24 @@ def codes_within(code: str) -> frozenset[str]:
 def find(text: str, limit: int = 5) -> tuple[list[Locality], list[Locality]]:
     """(exact matches, close suggestions) for what a citizen typed.
 
-    A name with a province ("Hoàn Kiếm, Hà Nội") narrows the matches to that province.
+    Several exact matches are a choice to offer, never to pick from. A name typed with
+    diacritics keeps only the places spelled so ("Tân An" is not "Tân Ân"); a unit word
+    ("xã", "phường") keeps that unit; a province after a comma ("Tân An, Nghệ An") keeps
+    that province.
     """
     head, _, tail = text.partition(",")
     key = _key(head)
     if not key:
         return [], []
     exact = list(dict.fromkeys(_index().get(key, []) + _index().get(fold(head.strip()), [])))
+    if exact:
+        exact = _as_typed(head, key, exact)
     if tail.strip() and exact:
         province_key = _key(tail)
         narrowed = [loc for loc in exact if _key(loc.province_name) == province_key]
         exact = narrowed or exact
     if exact:
-        typed = fold(head.strip())
-        # Prefer the unit the citizen named ("phường Ba Đình" over "xã Ba Đình").
-        exact.sort(key=lambda loc: (not typed.startswith(fold(loc.name).split()[0]), loc.level))
+        exact.sort(key=lambda loc: (loc.level, loc.province_code, loc.name))
         return exact, []
     close = difflib.get_close_matches(key, list(_index().keys()), n=limit, cutoff=0.75)
     suggestions: list[Locality] = []
@@ -131,3 +141,37 @@ def find(text: str, limit: int = 5) -> tuple[list[Locality], list[Locality]]:
             if loc not in suggestions:
                 suggestions.append(loc)
     return [], suggestions[:limit]
+
+
+def _as_typed(head: str, key: str, found: list[Locality]) -> list[Locality]:
+    """The matches the typed spelling and unit word allow (all of them if none would be left)."""
+    said = typed_words(head)
+    size = len(key.split())
+    name, unit = said[-size:], said[:-size]
+    if not is_bare(name):
+        spelled = [loc for loc in found if typed_words(loc.name)[-size:] == name]
+        found = spelled or found
+    if unit:
+        kind = fold(unit[-1])  # "ubnd phường X": the last unit word names the unit
+        units = [loc for loc in found if fold(loc.name).split()[0].startswith(kind)]
+        found = units or found
+    return found
+
+
+def place_choice(typed: str, matches: list[Locality], limit: int) -> tuple[str, list[Locality]]:
+    """The question when several places share a name: one button each (at most `limit`),
+    or, when there are more, the list and a request to add the province."""
+    name = " ".join(typed.split())
+    example = matches[-1].province_name.removeprefix("Thành phố ")
+    if len(matches) <= limit:
+        return (
+            f"“{name}” có thể là {len(matches)} nơi khác nhau. Anh/chị chọn đúng nơi giúp tôi "
+            f"(hoặc gõ kèm tên tỉnh, ví dụ: “{name}, {example}”):",
+            matches,
+        )
+    listing = "\n".join(f"• {loc.label}" for loc in matches)
+    return (
+        f"“{name}” có thể là {len(matches)} nơi khác nhau:\n{listing}\n"
+        f"Anh/chị gõ kèm tên tỉnh/thành phố giúp tôi, ví dụ: “{name}, {example}”.",
+        [],
+    )

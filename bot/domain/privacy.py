@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from bot.domain import codes
 from bot.domain.case_texts import format_due
-from bot.domain.cases import STATUS_LABELS, Kind, Status
+from bot.domain.cases import Kind, Status, status_label
 from bot.domain.redaction import redact, redact_email
 
 REDACTED = "[đã xóa]"
@@ -81,7 +81,7 @@ def _case_line(case: CaseHeld) -> str:
     fields = ", ".join(case.personal) if case.personal else "không có thông tin cá nhân"
     return (
         f"  – {codes.display(case.code)}: {KIND_LABELS[case.kind]}, "
-        f"{STATUS_LABELS[case.status].lower()} ({fields})"
+        f"{status_label(case.kind, case.status).lower()} ({fields})"
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import codes
 from bot.domain.actors import Actor
-from bot.domain.cases import OPEN_STATUSES, STATUS_LABELS, Kind, Status
+from bot.domain.cases import OPEN_STATUSES, Kind, Status, status_label
 from bot.errors import NotFound
 from bot.store.cases import case_by_code
 from bot.store.db import Database
@@ -61,7 +61,7 @@ class CaseView:
             "code": codes.display(self.code),
             "kind": self.kind.value,
             "status": self.status.value,
-            "status_label": STATUS_LABELS[self.status],
+            "status_label": status_label(self.kind, self.status),
             "agency": self.agency,
             "target": self.target,
             "subject": self.subject,

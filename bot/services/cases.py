@@ -178,7 +178,9 @@ async def transition_case(
                     kind=DeliveryKind.CASE_UPDATE,
                     case_id=case.id,
                     dedupe_key=f"case-event:{event.id}",
-                    text=citizen_update_text(case.code, target, case.due_at, decision.note),
+                    text=citizen_update_text(
+                        case.code, target, case.due_at, decision.note, kind=case.kind
+                    ),
                     buttons=rating_buttons(case.code) if target is Status.ANSWERED else [],
                     next_attempt_at=now,
                     created_at=now,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.domain.cases import Kind
+from bot.domain.cases import STATUS_LABELS, Kind, Status
 from bot.gateway import DB, DISPATCHER
 from bot.services.cases import CaseDraft, file_case
 from bot.services.demo import load_demo
@@ -192,7 +192,8 @@ async def test_status_change_is_queued_then_delivered_once(
         assert deliveries == [] and notes == [], "nobody to notify for an anonymous case"
         return
     assert [d.status for d in deliveries] == ["sent"]
-    assert len(notes) == 1 and code in notes[0].text and "chấp nhận" in notes[0].text
+    accepted = STATUS_LABELS[Status.ACCEPTED]
+    assert len(notes) == 1 and code in notes[0].text and accepted in notes[0].text
     assert await dispatcher.dispatch_once() == 0, "a sent delivery is never sent again"
 
 

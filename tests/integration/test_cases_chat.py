@@ -7,45 +7,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.domain import codes
+from bot.domain.cases import STATUS_LABELS, Status
 from bot.gateway import DB
 from bot.services.users import create_user
 from bot.store.models import Case, Rating
-from tests.chat import CODE, buttons, press, said, wait_for
-from tests.conftest import RunningGateway, WebChat
-
-
-async def file_explanation_request(chat: WebChat) -> str:
-    """The whole form, with one bad phone number and one correction; returns the code."""
-    data = await chat.say("tôi muốn yêu cầu UBND giải trình quyết định thu hồi đất")
-    assert "đồng ý" in said(data).lower(), said(data)
-    data = await press(chat, data, "Đồng ý")
-    assert "họ và tên" in said(data)
-    data = await chat.say("Nguyễn Thị Lan")
-    assert "Số điện thoại" in said(data)
-    data = await chat.say("0912 34 567")
-    assert "10 chữ số" in said(data), "a wrong number must be explained"
-    data = await chat.say("0912 345 678")
-    assert "cơ quan nào" in said(data)
-    data = await chat.say("phuong hoan kiem")
-    assert "Quyết định hoặc việc làm" in said(data)
-    data = await chat.say("Quyết định thu hồi đất số 12/QĐ-UBND ngày 10/3/2026")
-    assert "nội dung" in said(data).lower()
-    data = await chat.say(
-        "Gia đình tôi không được thông báo trước khi thu hồi đất, đề nghị cơ quan giải trình "
-        "căn cứ pháp lý và mức bồi thường."
-    )
-    summary = said(data)
-    assert "Phường Hoàn Kiếm, Thành phố Hà Nội" in summary and "0912345678" in summary
-    data = await press(chat, data, "Sửa thông tin")
-    data = await press(chat, data, "Sửa liên hệ")
-    assert "Số điện thoại" in said(data)
-    data = await chat.say("0987654321")
-    assert "0987654321" in said(data) and "0912345678" not in said(data)
-    data = await press(chat, data, "Xác nhận gửi")
-    match = CODE.search(said(data))
-    assert match, said(data)
-    assert "5 ngày làm việc" in said(data)
-    return match.group(1)
+from tests.chat import CODE, buttons, file_explanation_request, press, said, wait_for
+from tests.conftest import RunningGateway
 
 
 async def api(gw: RunningGateway, token: str, method: str, path: str, **body: Any) -> Any:
@@ -67,7 +34,7 @@ async def test_explanation_request_filed_answered_notified_and_rated(
     code = await file_explanation_request(chat)
 
     data = await chat.say(f"kiểm tra {code.lower().replace('-', ' ')}")
-    assert "Đã tiếp nhận, chờ cơ quan xem xét" in said(data), said(data)
+    assert STATUS_LABELS[Status.RECEIVED] in said(data), said(data)
 
     db = gateway.app[DB]
     token = await create_user(db, "canbo1", "officer", "ubnd-phuong-demo")
@@ -159,7 +126,7 @@ async def test_unknown_locality_gets_suggestions_and_status_lists_own_cases(
     code = CODE.search(said(data))
     assert code
     data = await chat.say("hồ sơ của tôi đến đâu rồi")
-    assert code.group(1) in said(data) and "chờ cơ quan xem xét" in said(data), said(data)
+    assert code.group(1) in said(data) and STATUS_LABELS[Status.RECEIVED] in said(data), said(data)
 
 
 async def test_the_citizen_withdraws_a_request_after_confirming(gateway: RunningGateway) -> None:
@@ -173,7 +140,7 @@ async def test_the_citizen_withdraws_a_request_after_confirming(gateway: Running
     data = await press(chat, data, "Rút yêu cầu")
     assert "chắc chắn muốn rút" in said(data), said(data)
     data = await press(chat, data, "Không rút")
-    assert "chờ cơ quan xem xét" in said(data), "nothing changed"
+    assert STATUS_LABELS[Status.RECEIVED] in said(data), "nothing changed"
     data = await press(chat, data, "Rút yêu cầu")
     data = await press(chat, data, "Rút yêu cầu")
     assert f"Đã rút yêu cầu {code}" in said(data), said(data)

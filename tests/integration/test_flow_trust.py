@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from bot.domain.cases import STATUS_LABELS, Status
 from bot.enginectl import EngineProcess
 from bot.gateway import DB
 from bot.store.models import Case, CaseEvent
@@ -37,13 +38,14 @@ async def test_posting_to_the_engine_port_as_a_citizen_reveals_nothing(
         case = (await session.execute(select(Case))).scalar_one()
     assert case.contact_id is not None
     mine = said(await citizen.say("hồ sơ của tôi đến đâu rồi"))
-    assert code in mine and "chờ cơ quan xem xét" in mine, "the citizen sees their own case"
+    received = STATUS_LABELS[Status.RECEIVED]
+    assert code in mine and received in mine, "the citizen sees their own case"
 
     sender = uuid.uuid4().hex
     listed = await forge(engine, sender, "hồ sơ của tôi đến đâu rồi", case.contact_id)
-    assert code not in listed and "chờ cơ quan xem xét" not in listed, listed
+    assert code not in listed and received not in listed, listed
     by_code = await forge(engine, sender, f"kiểm tra {code}", case.contact_id)
-    assert "Không tìm thấy hồ sơ" in by_code and "chờ cơ quan xem xét" not in by_code, by_code
+    assert "Không tìm thấy hồ sơ" in by_code and received not in by_code, by_code
     withdraw = f'/check_status{{"case_code":"{code}","case_action":"withdraw_confirmed"}}'
     answer = await forge(engine, sender, withdraw, case.contact_id)
     assert "Đã rút" not in answer, answer

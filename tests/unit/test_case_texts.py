@@ -12,7 +12,7 @@ from bot.domain.case_texts import (
     rating_buttons,
     status_text,
 )
-from bot.domain.cases import Kind, Status
+from bot.domain.cases import Kind, Status, status_label
 from bot.domain.deadlines import VN_TZ
 
 CODE = "AB12CD34E"
@@ -28,7 +28,7 @@ def test_deadline_is_shown_as_a_vietnamese_date() -> None:
 
 def test_update_texts_carry_the_code_and_what_changed() -> None:
     accepted = citizen_update_text(CODE, Status.ACCEPTED, DUE)
-    assert "AB12-CD34E" in accepted and "chấp nhận" in accepted and "26/02/2026" in accepted
+    assert "AB12-CD34E" in accepted and "Đã tiếp nhận" in accepted and "26/02/2026" in accepted
     refused = citizen_update_text(CODE, Status.REFUSED, None, "Không thuộc thẩm quyền")
     assert refused.endswith("Lý do: Không thuộc thẩm quyền")
     extended = citizen_update_text(CODE, Status.EXTENDED, DUE, "Cần xác minh")
@@ -58,12 +58,38 @@ def test_receipts_tell_who_hears_back() -> None:
 def test_status_text_shows_only_what_the_case_has() -> None:
     text = status_text(CODE, Status.RECEIVED, updated_at=DUE, due_at=DUE)
     assert text.splitlines() == [
-        "Hồ sơ AB12-CD34E: Đã tiếp nhận, chờ cơ quan xem xét.",
+        "Hồ sơ AB12-CD34E: Đã gửi, chờ cơ quan quyết định tiếp nhận.",
         "Cập nhật lần cuối: 26/02/2026.",
-        "Hạn xử lý: ngày 26/02/2026.",
+        "Hạn quyết định tiếp nhận: ngày 26/02/2026.",
     ]
     refused = status_text(
         CODE, Status.REFUSED, updated_at=DUE, due_at=None, refusal_reason="Sai thẩm quyền"
     )
-    assert "Hạn xử lý" not in refused and refused.endswith("Lý do từ chối: Sai thẩm quyền")
+    assert "Hạn" not in refused and refused.endswith("Lý do: Sai thẩm quyền")
     assert case_list_line(CODE, Status.ANSWERED, None) == "• AB12-CD34E: Đã có trả lời"
+
+
+def test_every_citizen_text_of_a_status_uses_that_status_label() -> None:
+    """One vocabulary: the receipt, the update, the lookup and the list say the same words."""
+    for kind in Kind:
+        for status in Status:
+            label = status_label(kind, status)
+            texts = {
+                "update": citizen_update_text(CODE, status, DUE, "Ghi chú", kind=kind),
+                "lookup": status_text(CODE, status, updated_at=DUE, due_at=DUE, kind=kind),
+                "list": case_list_line(CODE, status, DUE, kind=kind),
+            }
+            if status is Status.RECEIVED:
+                for anonymous in (False, True):
+                    texts[f"receipt {anonymous}"] = filed_text(CODE, kind, DUE, anonymous)
+            for where, text in texts.items():
+                assert label in text, f"{kind}/{status} {where}: {label!r} not in {text!r}"
+
+
+def test_the_explanation_receipt_does_not_claim_acceptance() -> None:
+    receipt = filed_text(CODE, Kind.EXPLANATION, DUE, anonymous=False)
+    assert "Đã tiếp nhận" not in receipt, receipt
+    assert "chậm nhất ngày 26/02/2026" in receipt, receipt
+    assert status_label(Kind.EXPLANATION, Status.RECEIVED) != status_label(
+        Kind.EXPLANATION, Status.ACCEPTED
+    )
