@@ -333,7 +333,9 @@ def sqlite_write_lock(database_url: str) -> Iterator[None]:
     reader still reads, as in WAL mode) until the block ends."""
     path = make_url(database_url).database
     assert path, database_url
-    holder = sqlite3.connect(path, isolation_level=None)
+    # A gateway loop may be mid-write when the block starts: wait for its lock (SQLite's own
+    # busy wait), rather than failing with "database is locked" under a loaded machine.
+    holder = sqlite3.connect(path, isolation_level=None, timeout=60)
     try:
         holder.execute("BEGIN EXCLUSIVE")
         yield
