@@ -54,7 +54,11 @@ def load_messages(path: Path) -> list[dict[str, Any]]:
 async def parse_all(model: str, texts: list[str]) -> list[tuple[str, float]]:
     """(intent, confidence) of every text, model loaded once."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    # Rasa logs every parse (with its text) at debug level unless told otherwise: keep it
+    # quiet, so the test part's messages are never shown.
+    configure_structlog(logging.WARNING)
     agent = Agent.load(model)
     out = []
     for text in texts:
@@ -72,8 +76,8 @@ def line(name: str, pairs: list[tuple[str, str]]) -> str:
     return f"| {name} | {len(pairs)} | {accuracy:.3f} | {macro_f1(pairs):.3f} |"
 
 
-def report(messages: list[dict[str, Any]], predicted: list[str]) -> None:
-    """Figures per split and length; confusions of the tune part only."""
+def report(messages: list[dict[str, Any]], predicted: list[str], show_errors: bool) -> None:
+    """Figures per split and length; confusions (and, on request, errors) of the tune part only."""
     for split in ("tune", "test"):
         rows = [(m, got) for m, got in zip(messages, predicted) if m.get("split") == split]
         if not rows:
@@ -91,9 +95,14 @@ def report(messages: list[dict[str, Any]], predicted: list[str]) -> None:
             continue
         confusions = Counter((gold, got) for gold, got in pairs if gold != got)
         if confusions:
-            print(f"\nTop confusions (tune): label → predicted, count\n")
+            print("\nTop confusions (tune): label → predicted, count\n")
             for (gold, got), count in confusions.most_common(TOP_CONFUSIONS):
                 print(f"- {gold} → {got}: {count}")
+        if show_errors:
+            print("\nErrors (tune):\n")
+            for m, got in rows:
+                if str(m["intent"]) != got:
+                    print(f"- {m['intent']} → {got}: {m['text']}")
 
 
 def main() -> None:
@@ -101,6 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", default="tests/data/nlu/messages.yaml")
+    parser.add_argument(
+        "--tune-errors", action="store_true", help="also list the tune part's wrong messages"
+    )
     parser.add_argument("texts", nargs="*", help="parse these instead (a debugging aid)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
@@ -117,7 +129,7 @@ def main() -> None:
     messages = load_messages(path)
     parsed = asyncio.run(parse_all(args.model, [str(m["text"]) for m in messages]))
     print(f"# Intents on {path} ({len(messages)} messages), model {Path(args.model).name}")
-    report(messages, [intent for intent, _ in parsed])
+    report(messages, [intent for intent, _ in parsed], args.tune_errors)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from bot.domain.opening import subject_of
             "thu phi ve sinh moi truong 200 nghin",
         ),
         (
-            "Chào ad, mình đề nghị UBND phường Hoàn Kiếm giải trình lý do chậm cấp sổ đỏ cho nhà mình",
+            "Chào ad, mình đề nghị UBND phường Hoàn Kiếm giải trình lý do chậm cấp sổ đỏ "
+            "cho nhà mình",
             "lý do chậm cấp sổ đỏ cho nhà mình",
         ),
         (
