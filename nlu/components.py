@@ -20,6 +20,7 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
     EXTRACTOR,
+    FEATURE_TYPE_SENTENCE,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -27,7 +28,7 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
@@ -86,8 +87,24 @@ class VietnameseIntentClassifier(LogisticRegressionClassifier):
         )
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
-        """Unit-length rows, so message length does not decide the intent."""
-        return normalize(super()._create_X(messages), norm="l2", copy=False)
+        """Each featurizer's sentence vector at unit length, side by side.
+
+        Normalising per featurizer keeps message length from deciding the intent, and keeps
+        the few word features ("không muốn", "đã gửi") and the case-code regex from being
+        drowned by the many character n-grams of a long message.
+        """
+        rows = []
+        for message in messages:
+            blocks = sorted(
+                (
+                    f
+                    for f in message.features
+                    if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
+                ),
+                key=lambda f: str(f.origin),
+            )
+            rows.append(hstack([normalize(csr_matrix(f.features), norm="l2") for f in blocks]))
+        return csr_matrix(vstack(rows))
 
 
 # A case code as the citizen may paste it: XXXX-XXXXX, any case, dash or space optional.
