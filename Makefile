@@ -56,6 +56,8 @@ bench-broadcast: setup
 eval: setup
 	@$(VENV)/python -m bench.eval_search
 	@$(VENV)/python -m bench.answer_path --model "$$(bash scripts/train.sh)"
+	@# Intents on tests/data/nlu/messages.yaml (tune and test parts, long and short messages).
+	@.venv-rasa/bin/python scripts/eval_intents.py --model "$$(bash scripts/train.sh)"
 
 clean:
 	rm -rf .venv .venv-rasa models var results

@@ -17,10 +17,13 @@ from actions.common import (
     entity,
     intent_of,
     is_cancel,
+    latest_text,
     typed,
 )
-from bot.domain.intake import Check, Ok, check_contact, check_name, check_text
+from bot.domain.cases import Kind
+from bot.domain.intake import MAX_TEXT, Check, Ok, check_contact, check_name, check_text
 from bot.domain.localities import find, place_choice
+from bot.domain.opening import subject_of
 from bot.domain.replies import Reply, contains
 
 CASE_SLOTS = (
@@ -123,6 +126,30 @@ def checked(
         return {slot: result.value}
     dispatcher.utter_message(text=result.message)
     return {slot: None}
+
+
+def from_opening(
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    slot: str,
+    kind: Kind,
+    maximum: int,
+    what: str,
+) -> dict[str, Any]:
+    """The slot taken from the message that opened the form, when it already says what the
+    case is about ("đường trước nhà tôi bị ngập"), so the form does not ask it again."""
+    opening = {Kind.EXPLANATION: "request_explanation", Kind.PETITION: "submit_petition"}[kind]
+    if tracker.get_slot(slot) or tracker.get_slot("requested_slot"):
+        return {}
+    if intent_of(tracker) != opening:
+        return {}
+    subject = subject_of(latest_text(tracker), kind, maximum)
+    if subject is None:
+        return {}
+    dispatcher.utter_message(
+        text=f"Tôi đã ghi nhận {what}: “{subject}” (anh/chị sửa được ở bước xác nhận)."
+    )
+    return {slot: subject}
 
 
 class _CaseFormValidation(FormValidationAction):
@@ -238,6 +265,14 @@ class ValidateExplanationForm(_CaseFormValidation):
             )
         return {"case_target": None}
 
+    async def extract_case_subject(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """What to explain, from an opening message that names it."""
+        return from_opening(
+            tracker, dispatcher, "case_subject", Kind.EXPLANATION, 500, "việc cần giải trình"
+        )
+
     async def validate_case_subject(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -254,6 +289,14 @@ class ValidatePetitionForm(_CaseFormValidation):
     """Petition: what, where, contact (optional), confirmation."""
 
     form = "petition_form"
+
+    async def extract_case_content(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """What is wrong, from an opening message that says it."""
+        return from_opening(
+            tracker, dispatcher, "case_content", Kind.PETITION, MAX_TEXT, "nội dung phản ánh"
+        )
 
     async def validate_case_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
