@@ -1,68 +1,54 @@
 """The knowledge base: published explanations, searched with BM25 (bm25s) on Vietnamese tokens.
 
 `KnowledgeBase.search` ranks by BM25 and judges each hit by *coverage*: the share of the
-question's information (IDF-weighted tokens) found in the explanation. A question whose best
-hit covers too little gets an honest "I don't know" instead of a wrong answer.
+question's information (IDF-weighted tokens) found in the explanation. `answer` turns the
+hits into a zone (bot/search/results.py): a confident answer, a choice, or an honest
+"I don't know" when nothing covers enough of the question.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
 
 import bm25s
-import numpy as np
 from sqlalchemy import func, select
 
-from bot.search.tokens import syllables, tokens
+from bot.search.asks import asks_amount, states_amount
+from bot.search.excerpts import excerpt
+from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
+from bot.search.tokens import question_tokens, tokens, weighted_question_tokens
 from bot.store.db import Database
 from bot.store.models import Agency, Explanation
 
-MIN_COVERAGE = 0.35  # calibrated on tests/data/qa_eval.yaml (make eval)
-CLOSE_RATIO = 0.85  # a second hit this close to the best one is offered as a choice
+BIGRAM = 1.0  # weight of a syllable pair against a syllable in the coverage (tuned on tune)
+UNKNOWN = 1.0  # weight of a word no explanation has, against the rarest word they have
+UNMET_ASK = 0.5  # coverage kept by a hit that cannot give the kind of answer asked for
+
+__all__ = ["Answer", "Doc", "Hit", "KnowledgeBase", "Zone", "excerpt", "passage"]
 
 
-@dataclass(frozen=True, slots=True)
-class Doc:
-    """A published explanation, as the search sees it."""
-
-    id: int
-    slug: str
-    title: str
-    summary: str
-    body: str
-    source_document: str
-    source_url: str
-    agency: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One result: the explanation, its BM25 score and the question coverage."""
-
-    doc: Doc
-    score: float
-    coverage: float
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What to tell the citizen: one explanation, a choice between close ones, or nothing."""
-
-    best: Hit | None
-    choices: tuple[Hit, ...]
+def _whole(word: str, query: dict[str, float], doc: frozenset[str]) -> bool:
+    """A question word found in the explanation counts only if a compound it forms with a
+    neighbouring content word of the question is found too, when it forms any: "ly hôn" is
+    not found in "kết hôn", nor "thời hạn" in "thôi" and "hạn"."""
+    pairs = [
+        t
+        for t in query
+        if "_" in t and word in t.split("_") and all(p in query for p in t.split("_"))
+    ]
+    return not pairs or any(t in doc for t in pairs)
 
 
 class KnowledgeBase:
     """An in-memory BM25 index of the current explanations, rebuilt when they change."""
 
-    def __init__(self, min_coverage: float = MIN_COVERAGE) -> None:
-        self.min_coverage = min_coverage
+    def __init__(self, limits: Thresholds = THRESHOLDS) -> None:
+        self.limits = limits
         self._docs: list[Doc] = []
         self._doc_tokens: list[frozenset[str]] = []
+        self._amounts: list[bool] = []
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
         self._bm25: bm25s.BM25 | None = None
@@ -90,6 +76,7 @@ class KnowledgeBase:
         with self._lock:
             self._docs = docs
             self._doc_tokens = [frozenset(t) for t in corpus]
+            self._amounts = [states_amount(f"{d.summary} {d.body}") for d in docs]
             self._idf = idf
             self._max_idf = max(idf.values(), default=1.0)
             self._bm25 = bm25
@@ -127,16 +114,23 @@ class KnowledgeBase:
         """A current explanation by its slug."""
         return next((d for d in self._docs if d.slug == slug), None)
 
-    def _coverage(self, query: set[str], doc_index: int) -> float:
-        if not query:
-            return 0.0
-        total = sum(self._idf.get(t, self._max_idf) for t in query)
-        found = sum(self._idf[t] for t in query if t in self._doc_tokens[doc_index])
+    def _coverage(self, query: dict[str, float], doc_index: int) -> float:
+        """IDF-weighted share of the question found in one explanation; a word no explanation
+        has weighs as much as the rarest one (the question is about something else)."""
+        total = found = 0.0
+        doc = self._doc_tokens[doc_index]
+        for token, weight in query.items():
+            w = weight * self._idf.get(token, UNKNOWN * self._max_idf)
+            w *= BIGRAM if "_" in token else 1.0
+            total += w
+            if token in doc and ("_" in token or _whole(token, query, doc)):
+                found += w
         return found / total if total else 0.0
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k best explanations for a question, best first (no threshold applied)."""
-        query = tokens(question)
+        query = question_tokens(question)
+        weighted = weighted_question_tokens(question)
         with self._lock:
             bm25, docs = self._bm25, self._docs
             if bm25 is None or not query:
@@ -146,40 +140,23 @@ class KnowledgeBase:
                 return []
             k = min(k, len(docs))
             ids, scores = bm25.retrieve([known], k=k, show_progress=False, n_threads=1)
-            unique = set(query)
+            amount = asks_amount(question)
             return [
-                Hit(docs[int(i)], float(s), self._coverage(unique, int(i)))
+                Hit(
+                    docs[int(i)],
+                    float(s),
+                    self._coverage(weighted, int(i))
+                    * (UNMET_ASK if amount and not self._amounts[int(i)] else 1.0),
+                )
                 for i, s in zip(ids[0], scores[0], strict=True)
                 if float(s) > 0
             ]
 
     def answer(self, question: str) -> Answer:
-        """The best explanation if it covers the question well enough, and close alternatives."""
-        hits = self.search(question, k=3)
-        good = [h for h in hits if h.coverage >= self.min_coverage]
-        if not good:
-            return Answer(None, ())
-        best = good[0]
-        close = tuple(h for h in good if h.score >= CLOSE_RATIO * best.score)
-        return Answer(best, close if len(close) > 1 else ())
+        """A confident answer, a choice of 2–3 plausible explanations, or nothing."""
+        return decide(self.search(question, k=3), self.limits)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?…:])\s+|\n+")
-
-
-def excerpt(doc: Doc, question: str, limit: int = 320) -> str:
-    """The passage of the explanation that shares most with the question, at most `limit` chars."""
-    wanted = set(syllables(question))
-    sentences = [s.strip(" -•*\t") for s in _SENTENCE.split(doc.body) if len(s.strip()) > 20]
-    if not sentences:
-        return doc.summary[:limit]
-    scores = np.array([len(wanted & set(syllables(s))) for s in sentences], dtype=float)
-    start = int(scores.argmax()) if scores.max() > 0 else 0
-    picked = sentences[start]
-    for following in sentences[start + 1 :]:
-        if len(picked) + 1 + len(following) > limit:
-            break
-        picked = f"{picked} {following}"
-    if len(picked) > limit:
-        picked = picked[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return picked
+def passage(doc: Doc, question: str) -> str:
+    """The part of the explanation that answers the question (bot/search/excerpts.py)."""
+    return excerpt(doc.body, question, doc.summary)
