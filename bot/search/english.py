@@ -60,7 +60,8 @@ def _singular(word: str, known: frozenset[str]) -> str:
 
 
 def is_english(text: str) -> bool:
-    """No Vietnamese letters, and at least 60% of the words are English words known here."""
+    """No Vietnamese letters, at least 60% of the words English words known here, one of them
+    a word of the vocabulary ("do an toan" is Vietnamese typed without marks)."""
     if _VIETNAMESE.search(text):
         return False
     _, known = vocabulary()
@@ -68,7 +69,8 @@ def is_english(text: str) -> bool:
     if len(words) < 2:
         return False
     english = sum(1 for w in words if w in FUNCTION_WORDS or w in known)
-    return english >= 0.6 * len(words)
+    content = any(w in known and w not in FUNCTION_WORDS for w in words)
+    return content and english >= 0.6 * len(words)
 
 
 def to_vietnamese(text: str) -> str:
