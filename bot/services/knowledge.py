@@ -8,9 +8,12 @@ hits into a zone (bot/search/results.py): a confident answer, a choice, or an ho
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import bm25s
 from sqlalchemy import func, select
@@ -26,7 +29,17 @@ BIGRAM = 1.0  # weight of a syllable pair against a syllable in the coverage (tu
 UNKNOWN = 1.0  # weight of a word no explanation has, against the rarest word they have
 UNMET_ASK = 0.5  # coverage kept by a hit that cannot give the kind of answer asked for
 
-__all__ = ["Answer", "Doc", "Hit", "KnowledgeBase", "Zone", "excerpt", "passage"]
+__all__ = [
+    "Answer",
+    "AnswerReport",
+    "Doc",
+    "Hit",
+    "KnowledgeBase",
+    "Zone",
+    "answer_report",
+    "excerpt",
+    "passage",
+]
 
 
 def _whole(word: str, query: dict[str, float], doc: frozenset[str]) -> bool:
@@ -160,3 +173,71 @@ class KnowledgeBase:
 def passage(doc: Doc, question: str) -> str:
     """The part of the explanation that answers the question (bot/search/excerpts.py)."""
     return excerpt(doc.body, question, doc.summary)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerReport:
+    """What the bot would answer to one question: for officers checking their content, and
+    for automated checks (`giaitrinh answer`)."""
+
+    question: str
+    zone: Zone
+    hits: tuple[Hit, ...]  # ranked, with the ones shown first
+    shown: tuple[str, ...]  # slugs the citizen would see
+    excerpt: str  # of the confident answer ("" otherwise)
+    limits: Thresholds
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "question": self.question,
+            "zone": self.zone.value,
+            "thresholds": asdict(self.limits),
+            "explanations": [
+                {
+                    "slug": h.doc.slug,
+                    "title": h.doc.title,
+                    "score": round(h.score, 3),
+                    "coverage": round(h.coverage, 3),
+                    "shown": h.doc.slug in self.shown,
+                }
+                for h in self.hits
+            ],
+            "excerpt": self.excerpt,
+        }
+
+    def json_text(self) -> str:
+        """The report as indented JSON text."""
+        return json.dumps(self.as_json(), ensure_ascii=False, indent=2)
+
+    def lines(self) -> list[str]:
+        """The report as text for a terminal."""
+        zone = {
+            Zone.ANSWER: "answer",
+            Zone.CHOICES: "choices (Có phải anh/chị muốn hỏi…)",
+            Zone.UNKNOWN: "I don't know",
+        }[self.zone]
+        out = [f"zone: {zone}"]
+        for h in self.hits:
+            mark = "*" if h.doc.slug in self.shown else " "
+            out.append(f"{mark} {h.score:7.3f}  coverage {h.coverage:.2f}  {h.doc.slug}")
+        if self.excerpt:
+            out += ["", self.excerpt]
+        return out
+
+
+async def answer_report(db: Database, question: str, k: int = 5) -> AnswerReport:
+    """What the bot would answer to `question` from the database's current explanations."""
+    kb = KnowledgeBase()
+    await kb.refresh(db)
+    hits = kb.search(question, k=k)
+    answer = decide(hits[:3], kb.limits)
+    best = answer.best
+    return AnswerReport(
+        question,
+        answer.zone,
+        tuple(hits),
+        tuple(h.doc.slug for h in answer.hits),
+        passage(best.doc, question) if best else "",
+        kb.limits,
+    )

@@ -172,3 +172,45 @@ async def test_question_nothing_answers_is_refused_with_next_steps(
         data = await chat.say(question)
         assert "chưa có câu trả lời" in said(data), said(data)
         assert {"Gửi yêu cầu giải trình", "Gặp cán bộ"} <= set(buttons(data))
+
+
+async def test_answer_command_shows_what_the_bot_would_answer(demo_database_url: str) -> None:
+    import asyncio
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "GIAITRINH_DATABASE_URL": demo_database_url}
+    giaitrinh = str(Path(sys.executable).parent / "giaitrinh")
+
+    async def run(*args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            giaitrinh, "answer", *args, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await proc.communicate()
+        return proc.returncode or 0, out.decode()
+
+    code, out = await run("phan anh xong bao lau thi co tra loi", "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["zone"] == "answer", report
+    first = report["explanations"][0]
+    assert first["slug"] == "phan-anh-kien-nghi" and first["shown"], report
+    assert 0 < first["coverage"] <= 1 and first["score"] > 0
+    assert "10 ngày làm việc" in report["excerpt"]
+    assert not report["excerpt"].endswith(":")
+
+    code, out = await run("Do I need to change my ID card after the merger?", "--json")
+    report = json.loads(out)
+    assert report["zone"] == "choices" and report["excerpt"] == "", report
+    shown = [e["slug"] for e in report["explanations"] if e["shown"]]
+    assert 2 <= len(shown) <= 3 and "thu-tuc-sau-khi-bo-cap-huyen" in shown, report
+
+    code, out = await run("lệ phí làm sổ đỏ là bao nhiêu", "--json")
+    report = json.loads(out)
+    assert report["zone"] == "unknown" and not any(e["shown"] for e in report["explanations"])
+
+    code, out = await run("lịch tiếp công dân")
+    assert code == 0 and out.startswith("zone: answer"), out
+    assert "* " in out and "tiep-cong-dan" in out and "sáng thứ Năm hằng tuần" in out

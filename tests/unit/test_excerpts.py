@@ -11,8 +11,7 @@ from bot.search.excerpts import excerpt, units
 
 DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo" / "demo_data.yaml"
 BODIES: dict[str, str] = {
-    e["slug"]: e["body"]
-    for e in yaml.safe_load(DEMO.read_text(encoding="utf-8"))["explanations"]
+    e["slug"]: e["body"] for e in yaml.safe_load(DEMO.read_text(encoding="utf-8"))["explanations"]
 }
 QUESTIONS = [
     "làm căn cước ở đâu",
@@ -27,6 +26,11 @@ QUESTIONS = [
     "thời hạn",
     "xyz",
 ]
+
+
+def is_item(line: str) -> bool:
+    """A list item line of the demo bodies ("- …" or "1. …")."""
+    return line.startswith("- ") or line[:2] in {"1.", "2.", "3."}
 
 
 @pytest.mark.parametrize("slug", sorted(BODIES))
@@ -45,10 +49,10 @@ def test_list_items_are_shown_whole_under_their_lead(slug: str, question: str) -
     body_lines = [line.strip() for line in BODIES[slug].splitlines()]
     shown = excerpt(BODIES[slug], question).splitlines()
     for i, line in enumerate(shown):
-        if line.startswith("- ") or line[:2] in {"1.", "2.", "3."}:
+        if is_item(line):
             assert line in body_lines, f"item cut: {line!r}"
             lead = next(u.lead for u in units(BODIES[slug]) if u.text == line)
-            above = [x for x in shown[:i] if not (x.startswith("- ") or x[:2] in {"1.", "2.", "3."})]
+            above = [x for x in shown[:i] if not is_item(x)]
             assert not lead or (above and above[-1] == lead), f"{line!r} without {lead!r}"
 
 
