@@ -20,7 +20,8 @@ from pathlib import Path
 import yaml
 
 from bot.search.english import to_vietnamese
-from nlu.text import ABBREVIATIONS, fold
+from nlu.text import ABBREVIATIONS
+from nlu.text import fold as _fold_text
 
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml"
 _WORD = re.compile(r"[a-z0-9]+")
@@ -64,6 +65,12 @@ QUESTION_FRAME = tuple(
 
 
 Phrase = tuple[str, ...]
+
+
+@lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """A word folded (cached: the same few thousand words are folded over and over)."""
+    return _fold_text(word)
 
 
 @lru_cache(maxsize=1)
@@ -160,29 +167,19 @@ def _expand(words: list[tuple[str, str]]) -> list[Syllable]:
         for typed, replacement in table.get(words[i][1], ()):
             if _same(typed, words[i : i + len(typed)]):
                 weight = min(1.0, SYNONYM_WEIGHT * len(typed) / max(1, len(replacement)))
-                out.extend(
-                    Syllable(
-                        fold(r),
-                        weight,
-                        added=True,
-                        filler=is_filler(r, fold(r)),
-                        marked_filler=r in PARTICLES,
-                    )
-                    for r in replacement
-                )
+                out.extend(_syllable(r, fold(r), weight, True) for r in replacement)
                 i += len(typed)
                 break
         else:
-            word, folded = words[i]
-            out.append(
-                Syllable(
-                    folded,
-                    filler=is_filler(word, folded),
-                    marked_filler=word in PARTICLES,
-                )
-            )
+            out.append(_syllable(*words[i]))
             i += 1
     return out
+
+
+@lru_cache(maxsize=65536)
+def _syllable(word: str, folded: str, weight: float = 1.0, added: bool = False) -> Syllable:
+    """One syllable as the search sees it (cached: syllables are immutable and repeat)."""
+    return Syllable(folded, weight, added, is_filler(word, folded), word in PARTICLES)
 
 
 def syllables(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.search.asks import asks_amount, states_amount
 from bot.search.excerpts import excerpt
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.tokens import question_tokens, tokens, weighted_question_tokens
+from bot.search.tokens import tokens, weighted_question_tokens
 from bot.store.db import Database
 from bot.store.models import Agency, Explanation
 
@@ -42,16 +42,16 @@ __all__ = [
 ]
 
 
-def _whole(word: str, query: dict[str, float], doc: frozenset[str]) -> bool:
-    """A question word found in the explanation counts only if a compound it forms with a
-    neighbouring content word of the question is found too, when it forms any: "ly hôn" is
-    not found in "kết hôn", nor "thời hạn" in "thôi" and "hạn"."""
-    pairs = [
-        t
-        for t in query
-        if "_" in t and word in t.split("_") and all(p in query for p in t.split("_"))
-    ]
-    return not pairs or any(t in doc for t in pairs)
+def compounds(query: dict[str, float]) -> dict[str, list[str]]:
+    """For each question word, the compounds it forms with a neighbouring content word."""
+    out: dict[str, list[str]] = {}
+    for token in query:
+        if "_" in token:
+            a, b = token.split("_", 1)
+            if a in query and b in query:
+                out.setdefault(a, []).append(token)
+                out.setdefault(b, []).append(token)
+    return out
 
 
 class KnowledgeBase:
@@ -127,23 +127,28 @@ class KnowledgeBase:
         """A current explanation by its slug."""
         return next((d for d in self._docs if d.slug == slug), None)
 
-    def _coverage(self, query: dict[str, float], doc_index: int) -> float:
+    def _coverage(
+        self, query: dict[str, float], pairs: dict[str, list[str]], doc_index: int
+    ) -> float:
         """IDF-weighted share of the question found in one explanation; a word no explanation
-        has weighs as much as the rarest one (the question is about something else)."""
+        has weighs as much as the rarest one (the question is about something else). A word
+        found counts only if a compound it forms in the question (`pairs`) is found too, when
+        it forms any: "ly hôn" is not found in "kết hôn", nor "thời hạn" in "thôi", "hạn"."""
         total = found = 0.0
         doc = self._doc_tokens[doc_index]
         for token, weight in query.items():
             w = weight * self._idf.get(token, UNKNOWN * self._max_idf)
             w *= BIGRAM if "_" in token else 1.0
             total += w
-            if token in doc and ("_" in token or _whole(token, query, doc)):
+            if token in doc and (token not in pairs or any(p in doc for p in pairs[token])):
                 found += w
         return found / total if total else 0.0
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k best explanations for a question, best first (no threshold applied)."""
-        query = question_tokens(question)
         weighted = weighted_question_tokens(question)
+        query = list(weighted)
+        pairs = compounds(weighted)
         with self._lock:
             bm25, docs = self._bm25, self._docs
             if bm25 is None or not query:
@@ -158,7 +163,7 @@ class KnowledgeBase:
                 Hit(
                     docs[int(i)],
                     float(s),
-                    self._coverage(weighted, int(i))
+                    self._coverage(weighted, pairs, int(i))
                     * (UNMET_ASK if amount and not self._amounts[int(i)] else 1.0),
                 )
                 for i, s in zip(ids[0], scores[0], strict=True)
