@@ -27,6 +27,8 @@ from bot.store.models import Agency, Explanation
 
 BIGRAM = 1.0  # weight of a syllable pair against a syllable in the coverage (tuned on tune)
 UNKNOWN = 1.0  # weight of a word no explanation has, against the rarest word they have
+UNKNOWN_PAIR = 0.5  # weight of a pair no explanation has, against the mean of its words'
+LOOSE = 0.0  # credit for a word found without the compound it forms in the question
 UNMET_ASK = 0.5  # coverage kept by a hit that cannot give the kind of answer asked for
 
 __all__ = [
@@ -136,12 +138,20 @@ class KnowledgeBase:
         it forms any: "ly hôn" is not found in "kết hôn", nor "thời hạn" in "thôi", "hạn"."""
         total = found = 0.0
         doc = self._doc_tokens[doc_index]
+        unknown = UNKNOWN * self._max_idf
         for token, weight in query.items():
-            w = weight * self._idf.get(token, UNKNOWN * self._max_idf)
-            w *= BIGRAM if "_" in token else 1.0
+            if "_" in token:
+                idf = self._idf.get(token)
+                if idf is None:  # a pair no explanation has: as strong as its words
+                    a, b = token.split("_", 1)
+                    idf = UNKNOWN_PAIR * (self._idf.get(a, unknown) + self._idf.get(b, unknown)) / 2
+                w = weight * idf * BIGRAM
+            else:
+                w = weight * self._idf.get(token, unknown)
             total += w
-            if token in doc and (token not in pairs or any(p in doc for p in pairs[token])):
-                found += w
+            if token in doc:
+                whole = token not in pairs or any(p in doc for p in pairs[token])
+                found += w if whole else w * LOOSE
         return found / total if total else 0.0
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
