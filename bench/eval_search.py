@@ -153,21 +153,26 @@ def confident_right(
     return right / max(1, len(answerable))
 
 
+GOALS = {"top3": 0.95, "top1": 0.85, "idk": 0.85}
+
+
 def calibrate(items: list[dict[str, Any]], hits_of: dict[str, list[Hit]]) -> Thresholds:
-    """Thresholds fitted on the tune part: the best top-3 + top-1 + correct "I don't know",
-    plus half the share answered confidently and right (a choice costs the citizen a tap),
-    among those whose confident answers are at least 90% right."""
-    best: tuple[float, Thresholds] | None = None
+    """Thresholds fitted on the tune part: the ones that fall least short of the goals (the
+    smallest of top-3 − 0.95, top-1 − 0.85, correct "I don't know" − 0.85 as large as
+    possible); among equals, the most questions answered confidently and right (a choice
+    costs the citizen a tap)."""
+    best: tuple[tuple[float, float], Thresholds] | None = None
     grid = [x / 100 for x in range(15, 80, 5)]
     for sure, plausible, close in itertools.product(grid, grid, (0.8, 0.85, 0.9, 0.95, 1.01)):
         if plausible > sure:
             continue
         limits = Thresholds(sure=sure, plausible=plausible, close=close)
-        if precision(items, hits_of, limits) < 0.9:
-            continue
         r = score(items, hits_of, limits, excerpts=False).row()
-        value = r["top3"] + r["top1"] + r["idk"] + 0.5 * confident_right(items, hits_of, limits)
-        if best is None or value > best[0] + 1e-9:
+        value = (
+            round(min(r[k] - goal for k, goal in GOALS.items()), 3),
+            confident_right(items, hits_of, limits),
+        )
+        if best is None or value > best[0]:
             best = (value, limits)
     assert best is not None
     return best[1]

@@ -7,7 +7,7 @@ from typing import Any
 from bot.gateway import DB
 from bot.services.users import create_user
 from tests.chat import buttons, press, said
-from tests.conftest import RunningGateway
+from tests.conftest import RunningGateway, WebChat
 
 
 async def test_question_with_and_without_diacritics_gets_the_same_sourced_answer(
@@ -90,6 +90,16 @@ def answered_with(data: dict[str, Any], title_start: str) -> str:
     return text
 
 
+async def first_offered(chat: WebChat, data: dict[str, Any], title_start: str) -> str:
+    """The explanation the bot puts first, checked to be the one so titled: its confident
+    answer, or the first "Có phải…" choice, pressed (top-1 either way, as `make eval` counts)."""
+    if said(data).startswith("Có phải anh/chị muốn hỏi"):
+        first = next(iter(buttons(data)))
+        assert first.startswith(title_start), list(buttons(data))
+        data = await press(chat, data, first)
+    return answered_with(data, title_start)
+
+
 async def test_question_with_a_conversational_tail_is_answered(gateway: RunningGateway) -> None:
     chat = await gateway.chat()
     text = answered_with(
@@ -113,7 +123,8 @@ async def test_question_describing_a_situation_finds_the_procedure(
         "Bỏ cấp huyện: làm thủ tục hành chính ở đâu?",
     )
     assert "Hộ tịch (khai sinh, kết hôn, khai tử)" in text, text
-    text = answered_with(
+    text = await first_offered(
+        chat,
         await chat.say("nhà tôi mới mua mảnh đất, sang tên sổ thì nộp ở đâu"),
         "Bỏ cấp huyện: làm thủ tục hành chính ở đâu?",
     )
@@ -122,7 +133,8 @@ async def test_question_describing_a_situation_finds_the_procedure(
 
 async def test_question_in_english_is_answered(gateway: RunningGateway) -> None:
     chat = await gateway.chat()
-    text = answered_with(
+    text = await first_offered(
+        chat,
         await chat.say("Do I need to change my ID card after the merger?"),
         "Bỏ cấp huyện: làm thủ tục hành chính ở đâu?",
     )
@@ -147,8 +159,8 @@ async def test_petition_deadline_question_gets_the_petition_deadline(
         "phan anh xong bao lau thi co tra loi",
     ):
         chat = await gateway.chat()
-        text = answered_with(
-            await chat.say(question), "Phản ánh, kiến nghị khác khiếu nại, tố cáo thế nào?"
+        text = await first_offered(
+            chat, await chat.say(question), "Phản ánh, kiến nghị khác khiếu nại, tố cáo thế nào?"
         )
         assert "10 ngày làm việc" in text, text
         assert "15 ngày" not in text, "not the explanation-request deadlines"
@@ -196,14 +208,15 @@ async def test_answer_command_shows_what_the_bot_would_answer(demo_database_url:
         out, _ = await proc.communicate()
         return proc.returncode or 0, out.decode()
 
-    code, out = await run("phan anh xong bao lau thi co tra loi", "--json")
+    code, out = await run("vo toi moi sinh em be thi lam giay to cho chau o dau", "--json")
     assert code == 0, out
     report = json.loads(out)
     assert report["zone"] == "answer", report
     first = report["explanations"][0]
-    assert first["slug"] == "phan-anh-kien-nghi" and first["shown"], report
+    assert first["slug"] == "thu-tuc-sau-khi-bo-cap-huyen" and first["shown"], report
     assert 0 < first["coverage"] <= 1 and first["score"] > 0
-    assert "10 ngày làm việc" in report["excerpt"]
+    assert not any(e["shown"] for e in report["explanations"][1:])
+    assert "Hộ tịch (khai sinh, kết hôn, khai tử)" in report["excerpt"]
     assert not report["excerpt"].endswith(":")
 
     code, out = await run("bỏ cấp huyện từ khi nào", "--json")
