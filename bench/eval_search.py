@@ -218,7 +218,7 @@ def speed(docs: list[Doc], questions: list[str], rounds: int) -> None:
     for _ in range(rounds):
         for words in query_tokens:
             t = time.perf_counter()
-            bare.retrieve([words], k=3, show_progress=False, n_threads=1)
+            bare.retrieve([words], k=3, show_progress=False, n_threads=0)
             floor.append(time.perf_counter() - t)
     print(f"index build, 10,000 explanations: {build:.2f} s")
     print("| search | queries | p50 ms | p95 ms |")

@@ -167,7 +167,7 @@ class KnowledgeBase:
             if not known:
                 return []
             k = min(k, len(docs))
-            ids, scores = bm25.retrieve([known], k=k, show_progress=False, n_threads=1)
+            ids, scores = bm25.retrieve([known], k=k, show_progress=False, n_threads=0)
             amount = asks_amount(question)
             return [
                 Hit(
