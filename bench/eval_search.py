@@ -7,12 +7,12 @@ only reported, and `--misses` lists tune misses only.
 
 How answers count. The bot answers in one of three zones (bot/search/results.py): a confident
 answer counts at rank 1; a "Có phải anh/chị muốn hỏi…" choice counts for top-3 when the right
-explanation is among its buttons (and for top-1 only when it is the first button; MRR uses its
-position); an "I don't know" counts as no answer. On unanswerable questions, only "I don't
-know" is correct. Excerpt quality: the share of answerable questions answered (confidently or
-by the right first choice... see `excerpt_ok`) whose excerpt contains the labelled answer
-sentence `s`. Speed: answer() latency with 10,000 explanations loaded, next to a bare bm25s
-query over 1,000 documents as the floor.
+explanation is among its buttons, and for top-1 only when it is the first button (MRR uses
+its position); an "I don't know" counts as no answer. On an unanswerable question only
+"I don't know" is right. Excerpt quality: among answerable questions whose first offer (the
+answer, or the first choice) is right and that have a labelled answer sentence `s`, the share
+whose excerpt (the one shown for that question) contains `s`. Speed: answer() latency with
+10,000 explanations loaded, next to a bare bm25s query over 1,000 documents as the floor.
 """
 
 from __future__ import annotations
