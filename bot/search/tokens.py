@@ -115,12 +115,19 @@ def _frames() -> dict[str, list[tuple[str, ...]]]:
     return table
 
 
+@lru_cache(maxsize=65536)
+def _has_marks(word: str) -> bool:
+    """Typed with tone or vowel marks ("đ" alone is not one: "đk" is "dk")."""
+    return any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", word))
+
+
 def _words(text: str) -> list[tuple[str, str]]:
     """(typed, folded) words with chat abbreviations expanded (English put into Vietnamese)."""
     words: list[tuple[str, str]] = []
     for typed in _TYPED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower())):
         folded = fold(typed)
-        expanded = ABBREVIATIONS.get(folded)
+        # a word typed with tone or vowel marks is no abbreviation ("hỏng" is not "hong")
+        expanded = ABBREVIATIONS.get(typed if _has_marks(typed) else folded)
         if expanded is None:
             words.append((typed, folded))
         else:

@@ -75,3 +75,9 @@ def test_questions_not_about_money_are_not_taken_for_it() -> None:
     for question in ("gia hạn giải trình", "hộ gia đình có mấy người", "tiện đến phường"):
         assert not asks_amount(question)
     assert states_amount("Lệ phí: 50.000 đồng") and not states_amount("Nộp tại xã, phường.")
+
+
+def test_a_word_typed_with_marks_is_no_chat_abbreviation() -> None:
+    # "hong" typed bare is "không"; "hỏng" (broken) is a word of its own
+    assert "hong" in tokens("đường hỏng") and "khong" not in tokens("đường hỏng")
+    assert tokens("ko") == tokens("không")
