@@ -96,17 +96,25 @@ class ActionAnswerQuestion(Action):
             )
             return [SlotSet("last_question", question), SlotSet("last_answer", None)]
         if result.zone is Zone.CHOICES:
-            dispatcher.utter_message(
-                text="Có phải anh/chị muốn hỏi một trong những nội dung sau? "
-                "Anh/chị chọn mục phù hợp nhé.",
-                buttons=[
-                    {
-                        "title": hit.doc.title,
-                        "payload": f'/ask_question{{"explanation_slug":"{hit.doc.slug}"}}',
-                    }
-                    for hit in result.hits
-                ],
-            )
+            choices = [
+                {
+                    "title": hit.doc.title,
+                    "payload": f'/ask_question{{"explanation_slug":"{hit.doc.slug}"}}',
+                }
+                for hit in result.hits
+            ]
+            if len(choices) == 1:  # one near match: offer it, or the ways to ask an officer
+                dispatcher.utter_message(
+                    text="Có phải anh/chị muốn hỏi về nội dung dưới đây? Nếu không phải, "
+                    "anh/chị có thể gửi yêu cầu giải trình hoặc gặp cán bộ.",
+                    buttons=choices + NEXT_STEPS,
+                )
+            else:
+                dispatcher.utter_message(
+                    text="Có phải anh/chị muốn hỏi một trong những nội dung sau? "
+                    "Anh/chị chọn mục phù hợp nhé.",
+                    buttons=choices,
+                )
             return [SlotSet("last_question", question), SlotSet("last_answer", None)]
         doc = result.hits[0].doc
         dispatcher.utter_message(text=render(doc, question), buttons=FEEDBACK_BUTTONS)

@@ -58,7 +58,7 @@ THRESHOLDS = Thresholds(sure=0.45, plausible=0.35, close=0.8)
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The zone and the hits to show: one for an answer, 2–3 for a choice, none otherwise."""
+    """The zone and the hits to show: one for an answer, 1–3 for a choice, none otherwise."""
 
     zone: Zone
     hits: tuple[Hit, ...]
@@ -71,7 +71,8 @@ class Answer:
 
 def decide(hits: Sequence[Hit], limits: Thresholds = THRESHOLDS) -> Answer:
     """The zone for hits ranked best first: sure and clearly ahead → answer; plausible →
-    choices (the plausible ones, at least two, at most three); else "I don't know"."""
+    choices (the plausible ones, at most three, with the runner-up when only one is and the
+    runner-up covers half as much); else "I don't know"."""
     if not hits or hits[0].coverage < limits.plausible:
         return Answer(Zone.UNKNOWN, ())
     best = hits[0]
@@ -80,8 +81,6 @@ def decide(hits: Sequence[Hit], limits: Thresholds = THRESHOLDS) -> Answer:
     if best.coverage >= limits.sure and not contested:
         return Answer(Zone.ANSWER, (best,))
     plausible = tuple(h for h in hits[:3] if h.coverage >= limits.plausible)
-    if len(plausible) < 2:
-        plausible = tuple(hits[:2])
-    if len(plausible) < 2:
-        return Answer(Zone.ANSWER, (best,))
+    if len(plausible) == 1 and len(hits) > 1 and hits[1].coverage >= limits.plausible / 2:
+        plausible = tuple(hits[:2])  # the runner-up is worth a button beside it
     return Answer(Zone.CHOICES, plausible)

@@ -28,9 +28,11 @@ def test_a_close_plausible_runner_up_makes_it_a_choice() -> None:
     assert answer.best is None
 
 
-def test_a_plausible_but_unsure_hit_is_offered_with_the_next_one() -> None:
-    answer = decide([hit("a", 10, 0.4), hit("b", 2, 0.1)], LIMITS)
+def test_a_plausible_but_unsure_hit_is_offered_with_a_runner_up_worth_it() -> None:
+    answer = decide([hit("a", 10, 0.4), hit("b", 2, 0.2)], LIMITS)
     assert answer.zone is Zone.CHOICES and [h.doc.slug for h in answer.hits] == ["a", "b"]
+    alone = decide([hit("a", 10, 0.4), hit("b", 2, 0.1)], LIMITS)
+    assert alone.zone is Zone.CHOICES and [h.doc.slug for h in alone.hits] == ["a"]
 
 
 def test_nothing_plausible_is_i_dont_know() -> None:
@@ -38,8 +40,9 @@ def test_nothing_plausible_is_i_dont_know() -> None:
     assert decide([], LIMITS) == Answer(Zone.UNKNOWN, ())
 
 
-def test_a_lone_plausible_hit_is_answered_rather_than_offered_alone() -> None:
-    assert decide([hit("a", 10, 0.4)], LIMITS).zone is Zone.ANSWER
+def test_a_lone_hit_is_answered_when_sure_and_offered_when_not() -> None:
+    assert decide([hit("a", 10, 0.6)], LIMITS).zone is Zone.ANSWER
+    assert decide([hit("a", 10, 0.4)], LIMITS).zone is Zone.CHOICES
 
 
 def test_the_question_frame_is_dropped() -> None:
