@@ -53,7 +53,7 @@ class Thresholds:
 
 
 # Fitted on the tuning part of tests/data/qa/questions.yaml and tests/data/qa_eval.yaml.
-THRESHOLDS = Thresholds(sure=0.45, plausible=0.35, close=0.8)
+THRESHOLDS = Thresholds(sure=0.6, plausible=0.45, close=0.8)
 
 
 @dataclass(frozen=True, slots=True)

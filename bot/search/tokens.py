@@ -26,7 +26,7 @@ from nlu.text import fold as _fold_text
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml"
 _WORD = re.compile(r"[a-z0-9]+")
 _TYPED = re.compile(r"[^\W_]+")
-SYNONYM_WEIGHT = 1.0  # how much of a typed word a synonym's replacement carries in coverage
+SYNONYM_WEIGHT = 2.0  # how much of a typed word a synonym's replacement carries in coverage
 
 # Question filler that says nothing about the topic (folded). Kept short on purpose:
 # a missing stop word costs a little ranking, a wrong one loses meaning.

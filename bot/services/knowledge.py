@@ -134,8 +134,8 @@ class KnowledgeBase:
     ) -> float:
         """IDF-weighted share of the question found in one explanation; a word no explanation
         has weighs as much as the rarest one (the question is about something else). A word
-        found counts only if a compound it forms in the question (`pairs`) is found too, when
-        it forms any: "ly hôn" is not found in "kết hôn", nor "thời hạn" in "thôi", "hạn"."""
+        found counts only if a compound it forms in the question (`pairs`) and that some
+        explanation has is found too: "thời hạn" is not found in "thôi" and "hạn"."""
         total = found = 0.0
         doc = self._doc_tokens[doc_index]
         unknown = UNKNOWN * self._max_idf
@@ -150,7 +150,8 @@ class KnowledgeBase:
                 w = weight * self._idf.get(token, unknown)
             total += w
             if token in doc:
-                whole = token not in pairs or any(p in doc for p in pairs[token])
+                known = [p for p in pairs.get(token, ()) if p in self._idf]
+                whole = not known or any(p in doc for p in known)
                 found += w if whole else w * LOOSE
         return found / total if total else 0.0
 
