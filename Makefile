@@ -51,7 +51,8 @@ bench-broadcast: setup
 	@$(VENV)/python -m bench.broadcast_fanout --sizes 100000,1000000
 	@$(VENV)/python -m bench.broadcast_dispatch
 
-# Answer quality and search speed on tests/data/qa_eval.yaml, then the whole-path cost of
+# Answer quality on the tune and test parts of tests/data/qa/questions.yaml (zones, top-1/3,
+# "I don't know", excerpts) and search speed, then the whole-path cost of
 # searching (real answer action vs a no-op one on the same engine).
 eval: setup
 	@$(VENV)/python -m bench.eval_search

@@ -14,7 +14,7 @@ from actions.deps import answer_noop, database, knowledge
 from actions.help import send_help_menu
 from bot.domain.explanations import source_line
 from bot.services.gaps import log_gap
-from bot.services.knowledge import Doc, excerpt
+from bot.services.knowledge import Doc, Zone, passage
 from bot.services.subscriptions import home_locality
 
 FEEDBACK_BUTTONS = [
@@ -38,7 +38,7 @@ def looks_like_question(text: str) -> bool:
 
 def render(doc: Doc, question: str) -> str:
     """Title, the relevant passage, the source and the agency: not the whole body."""
-    lines = [doc.title, "", excerpt(doc, question)]
+    lines = [doc.title, "", passage(doc, question)]
     source = source_line(doc.source_document, doc.source_url)
     if source:
         lines += ["", source]
@@ -76,8 +76,8 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_ask_question")
             return []
         result = kb.answer(question)
-        if result.best is None:
-            # Low confidence or "out of scope" that the explanations cannot answer either.
+        if result.zone is Zone.UNKNOWN:
+            # Nothing plausible, or "out of scope" that the explanations cannot answer either.
             if intent == "out_of_scope":
                 dispatcher.utter_message(response="utter_out_of_scope")
                 await send_help_menu(dispatcher)
@@ -95,19 +95,28 @@ class ActionAnswerQuestion(Action):
                 buttons=NEXT_STEPS,
             )
             return [SlotSet("last_question", question), SlotSet("last_answer", None)]
-        if result.choices:
-            dispatcher.utter_message(
-                text="Tôi tìm thấy vài nội dung gần với câu hỏi. Anh/chị muốn xem mục nào?",
-                buttons=[
-                    {
-                        "title": hit.doc.title,
-                        "payload": f'/ask_question{{"explanation_slug":"{hit.doc.slug}"}}',
-                    }
-                    for hit in result.choices
-                ],
-            )
+        if result.zone is Zone.CHOICES:
+            choices = [
+                {
+                    "title": hit.doc.title,
+                    "payload": f'/ask_question{{"explanation_slug":"{hit.doc.slug}"}}',
+                }
+                for hit in result.hits
+            ]
+            if len(choices) == 1:  # one near match: offer it, or the ways to ask an officer
+                dispatcher.utter_message(
+                    text="Có phải anh/chị muốn hỏi về nội dung dưới đây? Nếu không phải, "
+                    "anh/chị có thể gửi yêu cầu giải trình hoặc gặp cán bộ.",
+                    buttons=choices + NEXT_STEPS,
+                )
+            else:
+                dispatcher.utter_message(
+                    text="Có phải anh/chị muốn hỏi một trong những nội dung sau? "
+                    "Anh/chị chọn mục phù hợp nhé.",
+                    buttons=choices,
+                )
             return [SlotSet("last_question", question), SlotSet("last_answer", None)]
-        doc = result.best.doc
+        doc = result.hits[0].doc
         dispatcher.utter_message(text=render(doc, question), buttons=FEEDBACK_BUTTONS)
         return [SlotSet("last_question", question), SlotSet("last_answer", doc.slug)]
 

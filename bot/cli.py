@@ -232,6 +232,16 @@ def _broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
     return _print_json(settings, work, 2)
 
 
+def _answer(settings: Settings, args: argparse.Namespace) -> int:
+    """What the bot would answer: zone, ranked explanations with scores, excerpt."""
+    from bot.services.knowledge import AnswerReport, answer_report
+
+    def show(report: AnswerReport) -> None:
+        print(report.json_text() if args.json else "\n".join(report.lines()))
+
+    return _on_database(settings, lambda db: answer_report(db, args.question), show)
+
+
 def _show_token(heading: str) -> Callable[[str], None]:
     def show(token: str) -> None:
         print(heading)
@@ -364,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
         "purge", help="erase texts and dialogue state older than the retention period"
     )
     purge.set_defaults(func=_privacy_purge)
+
+    ans = sub.add_parser("answer", help="what the bot would answer to a question")
+    ans.add_argument("question")
+    ans.add_argument("--json", action="store_true")
+    ans.set_defaults(func=_answer)
 
     tg = sub.add_parser("telegram", help="Telegram bot set-up")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)

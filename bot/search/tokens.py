@@ -3,21 +3,30 @@
 Vietnamese words are often two syllables ("thủ tục", "giải trình"), so adjacent syllable
 pairs are indexed as tokens too ("thu_tuc"); a question without diacritics matches text with
 them because everything is folded. Abbreviations and synonyms (bot/data/synonyms.yaml) are
-expanded on both sides, so "CCCD" finds "căn cước công dân".
+expanded on both sides, so "CCCD" finds "căn cước công dân". A question's conversational
+frame ("… nghĩa là sao", "… thì làm thế nào", "cho em hỏi …") says what kind of answer is
+wanted, not what about: it is dropped before tokens are made, and no bigram spans it. A
+question written in English is put into the explanations' Vietnamese first (english.py).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from nlu.text import ABBREVIATIONS, fold
+from bot.search.english import to_vietnamese
+from nlu.text import ABBREVIATIONS
+from nlu.text import fold as _fold_text
 
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml"
 _WORD = re.compile(r"[a-z0-9]+")
+_TYPED = re.compile(r"[^\W_]+")
+SYNONYM_WEIGHT = 2.0  # how much of a typed word a synonym's replacement carries in coverage
 
 # Question filler that says nothing about the topic (folded). Kept short on purpose:
 # a missing stop word costs a little ranking, a wrong one loses meaning.
@@ -27,48 +36,212 @@ STOPWORDS = frozenset(
     nhu nhung noi o oi ong roi sao se the thi toi tu va vay ve voi vui xin""".split()
 )
 
+# The stop words as typed with their marks: a word typed with other marks is a content word.
+MARKED_STOPWORDS = frozenset(
+    """à ạ anh bà bạn bị biết cho chị chú có của cũng đã đang đây để đến đi đó do được em gì
+    giùm giúp hả hay hỏi không là làm lại luôn mà mình mọi một nào nè nha nhé nhỉ như những
+    nói ở ơi ông rồi sao sẽ thế thì tôi từ và vậy về với vui xin ấy ừ nhờ chứ""".split()
+)
+
+# Particles typed with their marks: they join no compound, so they form no bigram.
+PARTICLES = frozenset(
+    "thì là mà và của với à ạ nhé nhỉ hả ơi vậy nè ấy hay hoặc chứ có được bị đã sẽ đang".split()
+)
+
+# The frame of a question (folded phrases): how people ask, never what they ask about.
+# Dropped whole, so "… nghĩa là sao" neither dilutes the coverage nor forms bigrams. No
+# phrase here may fold like a content word ("rơi", "Hà", "vay", "thời" are left out).
+QUESTION_FRAME = tuple(
+    tuple(p.split())
+    for p in """co nghia la gi|co nghia la sao|nghia la gi|nghia la sao|nghia la the nao|la sao|
+    la gi|la the nao|nhu the nao|lam the nao|lam sao|the nao|ra sao|thi sao|o dau|cho nao|
+    noi nao|den dau|di dau|bao gio|khi nao|luc nao|duoc khong|hay khong|phai khong|co phai|
+    hay chua|duoc chua|cho hoi|cho em hoi|cho toi hoi|xin hoi|hoi chut|can biet|muon biet|
+    muon hoi|admin|ad oi|moi nguoi|xong|nen|phai|muon|cam on|ban oi|vay a|the a|a|bao nhieu|
+    cai gi|dua tren cai gi|bay gio|bay h|hien nay|hien gio|gio|nhi|ak|ah|nua|
+    duoc ko|lam gi|de lam gi|ai|hoi ai|gi|hom nay|may hom nay|may hom|hom qua|tuan nay|
+    ca tuan nay|ca tuan|nua|het|nhau|vay ta|the nhi|nhe""".split("|")
+)
+
+
+Phrase = tuple[str, ...]
+
+
+@lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """A word folded (cached: the same few thousand words are folded over and over)."""
+    return _fold_text(word)
+
 
 @lru_cache(maxsize=1)
-def synonyms() -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
-    """Synonym pairs (typed, replacement) as folded syllables, by first syllable, longest first."""
+def synonyms() -> dict[str, list[tuple[Phrase, Phrase]]]:
+    """Synonym pairs (typed words, folded replacement) by folded first syllable, longest first."""
     raw = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
-    table: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    table: dict[str, list[tuple[Phrase, Phrase]]] = {}
     for key, value in raw.items():
-        typed = tuple(_WORD.findall(fold(str(key))))
+        typed = tuple(_TYPED.findall(unicodedata.normalize("NFC", str(key).lower())))
         if typed:
-            table.setdefault(typed[0], []).append((typed, tuple(_WORD.findall(fold(str(value))))))
+            replacement = tuple(_TYPED.findall(unicodedata.normalize("NFC", str(value).lower())))
+            table.setdefault(fold(typed[0]), []).append((typed, replacement))
     for pairs in table.values():
         pairs.sort(key=lambda p: -len(p[0]))
     return table
 
 
-def syllables(text: str) -> list[str]:
-    """Folded syllables with chat abbreviations expanded and synonyms applied."""
-    words: list[str] = []
-    for word in _WORD.findall(fold(text)):
-        words.extend(ABBREVIATIONS.get(word, word).split())
-    out: list[str] = []
+def _same(key: Phrase, typed: list[tuple[str, str]]) -> bool:
+    """Whether the typed words are the key. Folding never merges words typed with their marks
+    ("cơ quan" is not "quận"); words typed without marks match a key of several words by its
+    folding, but never a one-word key with marks ("quan" alone could be quận, quán, cơ quan)."""
+    if len(typed) != len(key):
+        return False
+    for k, (word, folded) in zip(key, typed, strict=True):
+        if k == fold(k):
+            if folded != k:
+                return False
+        elif word == folded:  # typed without marks
+            if len(key) == 1 or fold(k) != folded:
+                return False
+        elif word != k:
+            return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _frames() -> dict[str, list[tuple[str, ...]]]:
+    """The question frame phrases by first syllable, longest first."""
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted(QUESTION_FRAME, key=len, reverse=True):
+        table.setdefault(phrase[0], []).append(phrase)
+    return table
+
+
+@lru_cache(maxsize=65536)
+def _has_marks(word: str) -> bool:
+    """Typed with tone or vowel marks ("đ" alone is not one: "đk" is "dk")."""
+    return any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", word))
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    """(typed, folded) words with chat abbreviations expanded (English put into Vietnamese)."""
+    words: list[tuple[str, str]] = []
+    for typed in _TYPED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower())):
+        folded = fold(typed)
+        # a word typed with tone or vowel marks is no abbreviation ("hỏng" is not "hong")
+        expanded = ABBREVIATIONS.get(typed if _has_marks(typed) else folded)
+        if expanded is None:
+            words.append((typed, folded))
+        else:
+            words.extend((w, w) for w in expanded.split())
+    return words
+
+
+def is_filler(typed: str, folded: str) -> bool:
+    """A filler word: its folding is a stop word and it was typed as one ("anh", "anh" for the
+    pronoun, not "ánh" of "phản ánh"; "có", not "cơ" of "cơ quan")."""
+    return folded in STOPWORDS and (typed == folded or typed in MARKED_STOPWORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Syllable:
+    """A folded syllable; `weight` < 1 when a synonym added it (and then it is never part of a
+    question's frame); `filler` when it carries no topic."""
+
+    text: str
+    weight: float = 1.0
+    added: bool = False
+    filler: bool = False
+    marked_filler: bool = False  # a particle typed with its marks: never half of a bigram
+
+
+def _pairs(sylls: list[Syllable]) -> list[tuple[Syllable, Syllable]]:
+    """Adjacent syllables that may form a bigram: not two fillers, and no particle typed with
+    its marks ("hạn thì", "là gì" do not pair; "từ chối", "cơ quan" do)."""
+    return [
+        (a, b)
+        for a, b in zip(sylls, sylls[1:], strict=False)
+        if not (a.filler and b.filler) and not (a.marked_filler or b.marked_filler)
+    ]
+
+
+def _expand(words: list[tuple[str, str]]) -> list[Syllable]:
+    """Folded syllables with the synonyms applied (longest typed phrase first), each with the
+    share of a typed word it stands for: "sổ đỏ" typed once is one idea however long its
+    replacement, so it does not outweigh the rest of the question."""
+    out: list[Syllable] = []
     i = 0
     table = synonyms()
     while i < len(words):
-        for typed, replacement in table.get(words[i], ()):
-            if tuple(words[i : i + len(typed)]) == typed:
-                out.extend(replacement)
+        for typed, replacement in table.get(words[i][1], ()):
+            if _same(typed, words[i : i + len(typed)]):
+                weight = min(1.0, SYNONYM_WEIGHT * len(typed) / max(1, len(replacement)))
+                out.extend(_syllable(r, fold(r), weight, True) for r in replacement)
                 i += len(typed)
                 break
         else:
-            out.append(words[i])
+            out.append(_syllable(*words[i]))
             i += 1
     return out
 
 
-def tokens(text: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _syllable(word: str, folded: str, weight: float = 1.0, added: bool = False) -> Syllable:
+    """One syllable as the search sees it (cached: syllables are immutable and repeat)."""
+    return Syllable(folded, weight, added, is_filler(word, folded), word in PARTICLES)
+
+
+def syllables(text: str) -> list[str]:
+    """Folded syllables with chat abbreviations expanded and synonyms applied."""
+    return [s.text for s in _expand(_words(text))]
+
+
+def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
+    """The question's runs of syllables between frame phrases (the frame itself dropped)."""
+    frames = _frames()
+    runs: list[list[Syllable]] = [[]]
+    i = 0
+    while i < len(sylls):
+        for phrase in () if sylls[i].added else frames.get(sylls[i].text, ()):
+            window = sylls[i : i + len(phrase)]
+            if tuple(s.text for s in window if not s.added) == phrase and len(window) == len(
+                phrase
+            ):
+                runs.append([])
+                i += len(phrase)
+                break
+        else:
+            runs[-1].append(sylls[i])
+            i += 1
+    return [run for run in runs if run]
+
+
+def _tokens_of(sylls: list[Syllable]) -> list[str]:
     """Unigrams without filler words, plus bigrams of adjacent syllables."""
-    sylls = syllables(text)
-    unigrams = [s for s in sylls if s not in STOPWORDS]
-    bigrams = [
-        f"{a}_{b}"
-        for a, b in zip(sylls, sylls[1:], strict=False)
-        if not (a in STOPWORDS and b in STOPWORDS)
-    ]
-    return unigrams + bigrams
+    unigrams = [s.text for s in sylls if not s.filler]
+    return unigrams + [f"{a.text}_{b.text}" for a, b in _pairs(sylls)]
+
+
+def tokens(text: str) -> list[str]:
+    """Tokens of an explanation's text: unigrams without filler words, plus bigrams."""
+    return _tokens_of(_expand(_words(text)))
+
+
+def weighted_question_tokens(text: str) -> dict[str, float]:
+    """A question's tokens (as `tokens`, without the question's frame) with their weight: 1 for
+    what was typed, less for the words a synonym added."""
+    out: dict[str, float] = {}
+    for run in _segments(_expand(_words(text))):
+        for s in run:
+            if not s.filler:
+                out[s.text] = max(out.get(s.text, 0.0), s.weight)
+        for a, b in _pairs(run):
+            key = f"{a.text}_{b.text}"
+            out[key] = max(out.get(key, 0.0), min(a.weight, b.weight))
+    return out
+
+
+def question_tokens(text: str) -> list[str]:
+    """Tokens of a question: as `tokens`, without the question's frame."""
+    out: list[str] = []
+    for run in _segments(_expand(_words(text))):
+        out.extend(_tokens_of(run))
+    return out

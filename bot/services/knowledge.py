@@ -1,68 +1,69 @@
 """The knowledge base: published explanations, searched with BM25 (bm25s) on Vietnamese tokens.
 
 `KnowledgeBase.search` ranks by BM25 and judges each hit by *coverage*: the share of the
-question's information (IDF-weighted tokens) found in the explanation. A question whose best
-hit covers too little gets an honest "I don't know" instead of a wrong answer.
+question's information (IDF-weighted tokens) found in the explanation. `answer` turns the
+hits into a zone (bot/search/results.py): a confident answer, a choice, or an honest
+"I don't know" when nothing covers enough of the question.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import bm25s
-import numpy as np
 from sqlalchemy import func, select
 
-from bot.search.tokens import syllables, tokens
+from bot.search.asks import asks_amount, states_amount
+from bot.search.excerpts import excerpt
+from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
+from bot.search.tokens import tokens, weighted_question_tokens
 from bot.store.db import Database
 from bot.store.models import Agency, Explanation
 
-MIN_COVERAGE = 0.35  # calibrated on tests/data/qa_eval.yaml (make eval)
-CLOSE_RATIO = 0.85  # a second hit this close to the best one is offered as a choice
+BIGRAM = 1.0  # weight of a syllable pair against a syllable in the coverage (tuned on tune)
+UNKNOWN = 1.0  # weight of a word no explanation has, against the rarest word they have
+UNKNOWN_PAIR = 0.5  # weight of a pair no explanation has, against the mean of its words'
+LOOSE = 0.0  # credit for a word found without the compound it forms in the question
+UNMET_ASK = 0.5  # coverage kept by a hit that cannot give the kind of answer asked for
+
+__all__ = [
+    "Answer",
+    "AnswerReport",
+    "Doc",
+    "Hit",
+    "KnowledgeBase",
+    "Zone",
+    "answer_report",
+    "excerpt",
+    "passage",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class Doc:
-    """A published explanation, as the search sees it."""
-
-    id: int
-    slug: str
-    title: str
-    summary: str
-    body: str
-    source_document: str
-    source_url: str
-    agency: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One result: the explanation, its BM25 score and the question coverage."""
-
-    doc: Doc
-    score: float
-    coverage: float
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What to tell the citizen: one explanation, a choice between close ones, or nothing."""
-
-    best: Hit | None
-    choices: tuple[Hit, ...]
+def compounds(query: dict[str, float]) -> dict[str, list[str]]:
+    """For each question word, the compounds it forms with a neighbouring content word."""
+    out: dict[str, list[str]] = {}
+    for token in query:
+        if "_" in token:
+            a, b = token.split("_", 1)
+            if a in query and b in query:
+                out.setdefault(a, []).append(token)
+                out.setdefault(b, []).append(token)
+    return out
 
 
 class KnowledgeBase:
     """An in-memory BM25 index of the current explanations, rebuilt when they change."""
 
-    def __init__(self, min_coverage: float = MIN_COVERAGE) -> None:
-        self.min_coverage = min_coverage
+    def __init__(self, limits: Thresholds = THRESHOLDS) -> None:
+        self.limits = limits
         self._docs: list[Doc] = []
         self._doc_tokens: list[frozenset[str]] = []
+        self._amounts: list[bool] = []
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
         self._bm25: bm25s.BM25 | None = None
@@ -90,6 +91,7 @@ class KnowledgeBase:
         with self._lock:
             self._docs = docs
             self._doc_tokens = [frozenset(t) for t in corpus]
+            self._amounts = [states_amount(f"{d.summary} {d.body}") for d in docs]
             self._idf = idf
             self._max_idf = max(idf.values(), default=1.0)
             self._bm25 = bm25
@@ -127,16 +129,37 @@ class KnowledgeBase:
         """A current explanation by its slug."""
         return next((d for d in self._docs if d.slug == slug), None)
 
-    def _coverage(self, query: set[str], doc_index: int) -> float:
-        if not query:
-            return 0.0
-        total = sum(self._idf.get(t, self._max_idf) for t in query)
-        found = sum(self._idf[t] for t in query if t in self._doc_tokens[doc_index])
+    def _coverage(
+        self, query: dict[str, float], pairs: dict[str, list[str]], doc_index: int
+    ) -> float:
+        """IDF-weighted share of the question found in one explanation; a word no explanation
+        has weighs as much as the rarest one (the question is about something else). A word
+        found counts only if a compound it forms in the question (`pairs`) and that some
+        explanation has is found too: "thời hạn" is not found in "thôi" and "hạn"."""
+        total = found = 0.0
+        doc = self._doc_tokens[doc_index]
+        unknown = UNKNOWN * self._max_idf
+        for token, weight in query.items():
+            if "_" in token:
+                idf = self._idf.get(token)
+                if idf is None:  # a pair no explanation has: as strong as its words
+                    a, b = token.split("_", 1)
+                    idf = UNKNOWN_PAIR * (self._idf.get(a, unknown) + self._idf.get(b, unknown)) / 2
+                w = weight * idf * BIGRAM
+            else:
+                w = weight * self._idf.get(token, unknown)
+            total += w
+            if token in doc:
+                known = [p for p in pairs.get(token, ()) if p in self._idf]
+                whole = not known or any(p in doc for p in known)
+                found += w if whole else w * LOOSE
         return found / total if total else 0.0
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k best explanations for a question, best first (no threshold applied)."""
-        query = tokens(question)
+        weighted = weighted_question_tokens(question)
+        query = list(weighted)
+        pairs = compounds(weighted)
         with self._lock:
             bm25, docs = self._bm25, self._docs
             if bm25 is None or not query:
@@ -145,41 +168,92 @@ class KnowledgeBase:
             if not known:
                 return []
             k = min(k, len(docs))
-            ids, scores = bm25.retrieve([known], k=k, show_progress=False, n_threads=1)
-            unique = set(query)
+            ids, scores = bm25.retrieve([known], k=k, show_progress=False, n_threads=0)
+            amount = asks_amount(question)
             return [
-                Hit(docs[int(i)], float(s), self._coverage(unique, int(i)))
+                Hit(
+                    docs[int(i)],
+                    float(s),
+                    self._coverage(weighted, pairs, int(i))
+                    * (UNMET_ASK if amount and not self._amounts[int(i)] else 1.0),
+                )
                 for i, s in zip(ids[0], scores[0], strict=True)
                 if float(s) > 0
             ]
 
     def answer(self, question: str) -> Answer:
-        """The best explanation if it covers the question well enough, and close alternatives."""
-        hits = self.search(question, k=3)
-        good = [h for h in hits if h.coverage >= self.min_coverage]
-        if not good:
-            return Answer(None, ())
-        best = good[0]
-        close = tuple(h for h in good if h.score >= CLOSE_RATIO * best.score)
-        return Answer(best, close if len(close) > 1 else ())
+        """A confident answer, a choice of 2–3 plausible explanations, or nothing."""
+        return decide(self.search(question, k=3), self.limits)
 
 
-_SENTENCE = re.compile(r"(?<=[.!?…:])\s+|\n+")
+def passage(doc: Doc, question: str) -> str:
+    """The part of the explanation that answers the question (bot/search/excerpts.py)."""
+    return excerpt(doc.body, question, doc.summary)
 
 
-def excerpt(doc: Doc, question: str, limit: int = 320) -> str:
-    """The passage of the explanation that shares most with the question, at most `limit` chars."""
-    wanted = set(syllables(question))
-    sentences = [s.strip(" -•*\t") for s in _SENTENCE.split(doc.body) if len(s.strip()) > 20]
-    if not sentences:
-        return doc.summary[:limit]
-    scores = np.array([len(wanted & set(syllables(s))) for s in sentences], dtype=float)
-    start = int(scores.argmax()) if scores.max() > 0 else 0
-    picked = sentences[start]
-    for following in sentences[start + 1 :]:
-        if len(picked) + 1 + len(following) > limit:
-            break
-        picked = f"{picked} {following}"
-    if len(picked) > limit:
-        picked = picked[: limit - 1].rsplit(" ", 1)[0] + "…"
-    return picked
+@dataclass(frozen=True, slots=True)
+class AnswerReport:
+    """What the bot would answer to one question: for officers checking their content, and
+    for automated checks (`giaitrinh answer`)."""
+
+    question: str
+    zone: Zone
+    hits: tuple[Hit, ...]  # ranked, with the ones shown first
+    shown: tuple[str, ...]  # slugs the citizen would see
+    excerpt: str  # of the confident answer ("" otherwise)
+    limits: Thresholds
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "question": self.question,
+            "zone": self.zone.value,
+            "thresholds": asdict(self.limits),
+            "explanations": [
+                {
+                    "slug": h.doc.slug,
+                    "title": h.doc.title,
+                    "score": round(h.score, 3),
+                    "coverage": round(h.coverage, 3),
+                    "shown": h.doc.slug in self.shown,
+                }
+                for h in self.hits
+            ],
+            "excerpt": self.excerpt,
+        }
+
+    def json_text(self) -> str:
+        """The report as indented JSON text."""
+        return json.dumps(self.as_json(), ensure_ascii=False, indent=2)
+
+    def lines(self) -> list[str]:
+        """The report as text for a terminal."""
+        zone = {
+            Zone.ANSWER: "answer",
+            Zone.CHOICES: "choices (Có phải anh/chị muốn hỏi…)",
+            Zone.UNKNOWN: "I don't know",
+        }[self.zone]
+        out = [f"zone: {zone}"]
+        for h in self.hits:
+            mark = "*" if h.doc.slug in self.shown else " "
+            out.append(f"{mark} {h.score:7.3f}  coverage {h.coverage:.2f}  {h.doc.slug}")
+        if self.excerpt:
+            out += ["", self.excerpt]
+        return out
+
+
+async def answer_report(db: Database, question: str, k: int = 5) -> AnswerReport:
+    """What the bot would answer to `question` from the database's current explanations."""
+    kb = KnowledgeBase()
+    await kb.refresh(db)
+    hits = kb.search(question, k=k)
+    answer = decide(hits[:3], kb.limits)
+    best = answer.best
+    return AnswerReport(
+        question,
+        answer.zone,
+        tuple(hits),
+        tuple(h.doc.slug for h in answer.hits),
+        passage(best.doc, question) if best else "",
+        kb.limits,
+    )

@@ -1,0 +1,86 @@
+"""What a search finds and what the bot makes of it: a confident answer, a choice, or nothing.
+
+`decide` is the one place that turns ranked hits into one of three zones, so the chat, the
+command line and the evaluation judge alike. Its thresholds are fitted on the tuning part of
+the labelled questions only (bench/eval_search.py --calibrate), never on the test part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """A published explanation, as the search sees it."""
+
+    id: int
+    slug: str
+    title: str
+    summary: str
+    body: str
+    source_document: str
+    source_url: str
+    agency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One result: the explanation, its BM25 score and the share of the question it covers."""
+
+    doc: Doc
+    score: float
+    coverage: float
+
+
+class Zone(StrEnum):
+    """How sure the bot is: answer, ask "Có phải anh/chị muốn hỏi…", or say it does not know."""
+
+    ANSWER = "answer"
+    CHOICES = "choices"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Where the zones change (coverage is 0..1, `close` a ratio of BM25 scores)."""
+
+    sure: float  # the best hit covers this much of the question: it can be the answer
+    plausible: float  # below this no hit is worth offering
+    close: float  # a runner-up scoring this share of the best makes the best unsure
+
+
+# Fitted on the tuning part of tests/data/qa/questions.yaml and tests/data/qa_eval.yaml.
+THRESHOLDS = Thresholds(sure=0.6, plausible=0.45, close=0.8)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The zone and the hits to show: one for an answer, 1–3 for a choice, none otherwise."""
+
+    zone: Zone
+    hits: tuple[Hit, ...]
+
+    @property
+    def best(self) -> Hit | None:
+        """The confident answer, if any."""
+        return self.hits[0] if self.zone is Zone.ANSWER else None
+
+
+def decide(hits: Sequence[Hit], limits: Thresholds = THRESHOLDS) -> Answer:
+    """The zone for hits ranked best first: sure and clearly ahead → answer; plausible →
+    choices (the plausible ones, at most three, with the runner-up when only one is and the
+    runner-up covers half as much); else "I don't know"."""
+    if not hits or hits[0].coverage < limits.plausible:
+        return Answer(Zone.UNKNOWN, ())
+    best = hits[0]
+    rival = next((h for h in hits[1:] if h.coverage >= limits.plausible), None)
+    contested = rival is not None and rival.score >= limits.close * best.score
+    if best.coverage >= limits.sure and not contested:
+        return Answer(Zone.ANSWER, (best,))
+    plausible = tuple(h for h in hits[:3] if h.coverage >= limits.plausible)
+    if len(plausible) == 1 and len(hits) > 1 and hits[1].coverage >= limits.plausible / 2:
+        plausible = tuple(hits[:2])  # the runner-up is worth a button beside it
+    return Answer(Zone.CHOICES, plausible)

@@ -1,0 +1,86 @@
+"""How questions become search tokens, and how hits become one of three zones."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.search.asks import asks_amount, states_amount
+from bot.search.english import is_english, to_vietnamese
+from bot.search.results import Answer, Doc, Hit, Thresholds, Zone, decide
+from bot.search.tokens import question_tokens, tokens
+
+LIMITS = Thresholds(sure=0.5, plausible=0.3, close=0.9)
+
+
+def hit(slug: str, score: float, coverage: float) -> Hit:
+    return Hit(Doc(0, slug, slug, "", "", "", "", ""), score, coverage)
+
+
+def test_a_sure_hit_clearly_ahead_is_the_answer() -> None:
+    answer = decide([hit("a", 10, 0.8), hit("b", 5, 0.6)], LIMITS)
+    assert answer.zone is Zone.ANSWER and answer.best is not None and answer.best.doc.slug == "a"
+
+
+def test_a_close_plausible_runner_up_makes_it_a_choice() -> None:
+    answer = decide([hit("a", 10, 0.8), hit("b", 9.5, 0.6), hit("c", 9, 0.1)], LIMITS)
+    assert answer.zone is Zone.CHOICES
+    assert [h.doc.slug for h in answer.hits] == ["a", "b"], "only plausible ones are offered"
+    assert answer.best is None
+
+
+def test_a_plausible_but_unsure_hit_is_offered_with_a_runner_up_worth_it() -> None:
+    answer = decide([hit("a", 10, 0.4), hit("b", 2, 0.2)], LIMITS)
+    assert answer.zone is Zone.CHOICES and [h.doc.slug for h in answer.hits] == ["a", "b"]
+    alone = decide([hit("a", 10, 0.4), hit("b", 2, 0.1)], LIMITS)
+    assert alone.zone is Zone.CHOICES and [h.doc.slug for h in alone.hits] == ["a"]
+
+
+def test_nothing_plausible_is_i_dont_know() -> None:
+    assert decide([hit("a", 10, 0.29)], LIMITS) == Answer(Zone.UNKNOWN, ())
+    assert decide([], LIMITS) == Answer(Zone.UNKNOWN, ())
+
+
+def test_a_lone_hit_is_answered_when_sure_and_offered_when_not() -> None:
+    assert decide([hit("a", 10, 0.6)], LIMITS).zone is Zone.ANSWER
+    assert decide([hit("a", 10, 0.4)], LIMITS).zone is Zone.CHOICES
+
+
+def test_the_question_frame_is_dropped() -> None:
+    assert question_tokens("chỉ thị 53 nghĩa là sao") == question_tokens("chỉ thị 53")
+    assert question_tokens("căn cước làm ở đâu vậy ạ") == question_tokens("căn cước làm")
+
+
+def test_folding_never_merges_words_typed_with_their_marks() -> None:
+    # "quận" is a synonym of "cấp huyện"; "cơ quan" typed with marks must not become it
+    assert "huyen" not in tokens("cơ quan nhà nước")
+    assert "huyen" in tokens("quận")
+    # "ánh" of "phản ánh" is not the pronoun "anh", a stop word
+    assert "anh" in tokens("phản ánh") and "anh" not in tokens("anh hỏi")
+
+
+def test_english_questions_are_put_into_vietnamese_and_vietnamese_is_left_alone() -> None:
+    assert is_english("Where do I register a marriage?")
+    assert "kết hôn" in to_vietnamese("Where do I register a marriage?")
+    assert "chủ tịch" in to_vietnamese("When does the ward chairman meet citizens?")
+    for vietnamese in ("can cuoc lam o dau", "thủ tục hành chính", "do an toan"):
+        assert not is_english(vietnamese)
+        assert to_vietnamese(vietnamese) == vietnamese
+
+
+@pytest.mark.parametrize(
+    "question", ["lệ phí làm sổ đỏ bao nhiêu", "phat bao nhieu tien", "mức đóng BHYT", "fee"]
+)
+def test_questions_about_money_are_recognised(question: str) -> None:
+    assert asks_amount(question)
+
+
+def test_questions_not_about_money_are_not_taken_for_it() -> None:
+    for question in ("gia hạn giải trình", "hộ gia đình có mấy người", "tiện đến phường"):
+        assert not asks_amount(question)
+    assert states_amount("Lệ phí: 50.000 đồng") and not states_amount("Nộp tại xã, phường.")
+
+
+def test_a_word_typed_with_marks_is_no_chat_abbreviation() -> None:
+    # "hong" typed bare is "không"; "hỏng" (broken) is a word of its own
+    assert "hong" in tokens("đường hỏng") and "khong" not in tokens("đường hỏng")
+    assert tokens("ko") == tokens("không")
