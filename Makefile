@@ -27,14 +27,14 @@ run: demo
 
 test: setup system-deps
 	@bash scripts/train.sh >/dev/null
-	@$(VENV)/ruff check bot connectors actions nlu tests bench
+	@$(VENV)/ruff check bot connectors actions nlu tests bench scripts
 	@$(VENV)/mypy
 	@$(VENV)/mypy --strict bot
 	@$(VENV)/pytest -q -ra
 
 lint: setup
-	@$(VENV)/ruff check bot connectors actions nlu tests bench
-	@$(VENV)/ruff format --check bot connectors actions nlu tests bench
+	@$(VENV)/ruff check bot connectors actions nlu tests bench scripts
+	@$(VENV)/ruff format --check bot connectors actions nlu tests bench scripts
 	@$(VENV)/mypy
 	@$(VENV)/mypy --strict bot
 

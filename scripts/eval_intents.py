@@ -79,7 +79,9 @@ def line(name: str, pairs: list[tuple[str, str]]) -> str:
 def report(messages: list[dict[str, Any]], predicted: list[str], show_errors: bool) -> None:
     """Figures per split and length; confusions (and, on request, errors) of the tune part only."""
     for split in ("tune", "test"):
-        rows = [(m, got) for m, got in zip(messages, predicted) if m.get("split") == split]
+        rows = [
+            (m, got) for m, got in zip(messages, predicted, strict=True) if m.get("split") == split
+        ]
         if not rows:
             continue
         pairs = [(str(m["intent"]), got) for m, got in rows]
@@ -119,7 +121,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.texts:
         for text, (intent, confidence) in zip(
-            args.texts, asyncio.run(parse_all(args.model, args.texts))
+            args.texts, asyncio.run(parse_all(args.model, args.texts)), strict=True
         ):
             print(f"{intent:20} {confidence:.2f}  {text}")
         return
