@@ -34,7 +34,7 @@ class LoopState:
 
     name: str
     running: bool = False
-    rounds: int = 0
+    rounds: int = 0  # finished rounds
     failures: int = 0  # consecutive failed rounds (0 after a success)
     last_ok_at: datetime | None = None
     last_error: str | None = None  # the exception type of the last failure
@@ -115,7 +115,6 @@ async def supervise(
                     break
             else:  # back to back, but never without letting the rest of the process run
                 await asyncio.sleep(0)
-            state.rounds += 1
             try:
                 await step()
             except asyncio.CancelledError as exc:
@@ -127,6 +126,7 @@ async def supervise(
             else:
                 state.failures = 0
                 state.last_ok_at = utcnow()
+            state.rounds += 1  # counted when it ends: a waiter on `rounds` sees its outcome
             state.round_ended()
             pause = backoff(interval, state.failures, max_backoff, retry_base)
     finally:

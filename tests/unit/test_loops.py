@@ -40,6 +40,25 @@ async def test_a_failing_round_does_not_stop_the_loop_and_is_reported() -> None:
     assert state.running is False
 
 
+async def test_a_round_counts_once_it_has_ended_so_a_waiter_sees_its_outcome() -> None:
+    state = LoopState("slow")
+    stop = asyncio.Event()
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def step() -> None:
+        inside.set()
+        await release.wait()
+        stop.set()
+
+    loop = asyncio.create_task(supervise(state, step, 0.0, stop=stop))
+    await asyncio.wait_for(inside.wait(), 10)
+    assert state.rounds == 0, "a round in progress is not a finished round"
+    release.set()
+    await asyncio.wait_for(state.wait_for(lambda s: s.rounds >= 1), 10)
+    assert state.last_ok_at is not None, "the waiter woke after the round's outcome"
+    await asyncio.wait_for(loop, 10)
+
+
 async def test_the_state_shows_a_loop_that_keeps_failing() -> None:
     state = LoopState("broken")
     failed_twice = asyncio.Event()
