@@ -18,18 +18,20 @@ from typing import Any
 import bm25s
 from sqlalchemy import func, select
 
-from bot.search.asks import asks_amount, states_amount
+from bot.search.asks import asked, unmet
 from bot.search.excerpts import excerpt
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
 from bot.search.tokens import tokens, weighted_question_tokens
 from bot.store.db import Database
 from bot.store.models import Agency, Explanation
+from nlu.text import normalize
 
 BIGRAM = 1.0  # weight of a syllable pair against a syllable in the coverage (tuned on tune)
 UNKNOWN = 1.0  # weight of a word no explanation has, against the rarest word they have
 UNKNOWN_PAIR = 0.5  # weight of a pair no explanation has, against the mean of its words'
 LOOSE = 0.0  # credit for a word found without the compound it forms in the question
-UNMET_ASK = 0.5  # coverage kept by a hit that cannot give the kind of answer asked for
+RERANK = 2  # hits retrieved beyond k, so one that can answer may move up
+UNMET_ASK = 0.5  # coverage kept by a hit that states no information of the kind asked for
 
 __all__ = [
     "Answer",
@@ -63,7 +65,7 @@ class KnowledgeBase:
         self.limits = limits
         self._docs: list[Doc] = []
         self._doc_tokens: list[frozenset[str]] = []
-        self._amounts: list[bool] = []
+        self._texts: list[str] = []  # folded, for what kind of information each states
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
         self._bm25: bm25s.BM25 | None = None
@@ -91,7 +93,7 @@ class KnowledgeBase:
         with self._lock:
             self._docs = docs
             self._doc_tokens = [frozenset(t) for t in corpus]
-            self._amounts = [states_amount(f"{d.summary} {d.body}") for d in docs]
+            self._texts = [normalize(f"{d.title} {d.summary} {d.body}") for d in docs]
             self._idf = idf
             self._max_idf = max(idf.values(), default=1.0)
             self._bm25 = bm25
@@ -167,18 +169,20 @@ class KnowledgeBase:
             known = [t for t in query if t in self._idf]
             if not known:
                 return []
-            k = min(k, len(docs))
-            ids, scores = bm25.retrieve([known], k=k, show_progress=False, n_threads=0)
-            amount = asks_amount(question)
-            return [
-                Hit(
-                    docs[int(i)],
-                    float(s),
-                    self._coverage(weighted, pairs, int(i))
-                    * (UNMET_ASK if amount and not self._amounts[int(i)] else 1.0),
-                )
+            ids, scores = bm25.retrieve(
+                [known], k=min(k + RERANK, len(docs)), show_progress=False, n_threads=0
+            )
+            asks = asked(question)
+            found = [
+                (int(i), float(s), unmet(asks, self._texts[int(i)]))
                 for i, s in zip(ids[0], scores[0], strict=True)
                 if float(s) > 0
+            ]
+            # an explanation that states the kind of information asked ranks first
+            found.sort(key=lambda f: f[2])
+            return [
+                Hit(docs[i], s, self._coverage(weighted, pairs, i) * (UNMET_ASK if miss else 1.0))
+                for i, s, miss in found[:k]
             ]
 
     def answer(self, question: str) -> Answer:
