@@ -60,7 +60,9 @@ QUESTION_FRAME = tuple(
     muon hoi|admin|ad oi|moi nguoi|xong|nen|phai|muon|cam on|ban oi|vay a|the a|a|bao nhieu|
     cai gi|dua tren cai gi|bay gio|bay h|hien nay|hien gio|gio|nhi|ak|ah|nua|
     duoc ko|lam gi|de lam gi|ai|hoi ai|gi|hom nay|may hom nay|may hom|hom qua|tuan nay|
-    ca tuan nay|ca tuan|nua|het|nhau|vay ta|the nhi|nhe""".split("|")
+    ca tuan nay|ca tuan|nua|het|nhau|vay ta|the nhi|nhe|chut|mot chut|xiu|ti xiu|hoi xiu|
+    hoi ngu|xin chao|chao|hi|hello|thac mac|lam on|vui long|tim hieu|e|cho biet|cho toi biet|
+    cho em biet|cho minh biet""".split("|")
 )
 
 

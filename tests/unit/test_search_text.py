@@ -50,6 +50,23 @@ def test_the_question_frame_is_dropped() -> None:
     assert question_tokens("căn cước làm ở đâu vậy ạ") == question_tokens("căn cước làm")
 
 
+@pytest.mark.parametrize(
+    "polite",
+    [
+        "xin chào ad, cho em hỏi chút: lịch tiếp dân",
+        "làm ơn cho tôi biết lịch tiếp dân",
+        "vui lòng cho hỏi xíu về lịch tiếp dân",
+        "hi ad, mình đang thắc mắc lịch tiếp dân",
+        "e muốn tìm hiểu lịch tiếp dân",
+    ],
+)
+def test_greetings_and_politeness_carry_no_topic(polite: str) -> None:
+    def words(text: str) -> list[str]:
+        return [t for t in question_tokens(text) if "_" not in t]
+
+    assert words(polite) == words("lịch tiếp dân")
+
+
 def test_folding_never_merges_words_typed_with_their_marks() -> None:
     # "quận" is a synonym of "cấp huyện"; "cơ quan" typed with marks must not become it
     assert "huyen" not in tokens("cơ quan nhà nước")
