@@ -2,10 +2,11 @@
 
 A question that asks for an amount of money ("lệ phí bao nhiêu"), a count ("bao nhiêu xã"),
 a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the week ("làm việc thứ 7
-không") or a phone number is not answered by an explanation that states no such thing,
-however many of its other words match: the search then judges the hit as covering half as
-much. Each kind is checked by what the explanation's text plainly contains (a number with
-the counted noun, a date, a duration, a weekday, a phone number), never by its topic.
+không"), what is needed ("cần giấy tờ gì") or a phone number is not answered by an
+explanation that states no such thing, however many of its other words match: the search
+then judges the hit as covering half as much. Each kind is checked by what the text plainly
+contains (a number with the counted noun, a date, a duration, a weekday, a list of what is
+needed, a phone number), never by its topic.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(rf"{_NUMBER} (?:ngay|thang|nam|tuan|gio|phut|buoi)\b"),
     ),
     "weekday": (re.compile(_WEEKDAY), re.compile(_WEEKDAY)),
+    # what to bring or write: answered by a list of what is needed ("Yêu cầu cần có:")
+    "needs": (
+        re.compile(
+            r"\b(?:can (?:nhung )?(?:giay to|ho so|thong tin|gi)|(?:giay to|ho so|thu tuc) gi|"
+            r"(?:ghi|mang|mang theo|chuan bi|can) nhung gi|(?:ghi|mang theo|chuan bi) gi|"
+            r"what (?:documents|papers|information)|need to (?:bring|include|prepare))\b"
+        ),
+        re.compile(r"\b(?:can co|bao gom|gom co|can chuan bi|chuan bi|mang theo|nen mang)\b"),
+    ),
     "phone": (
         re.compile(
             r"\b(?:so dien thoai|dien thoai|sdt)\b.*\b(?:bao nhieu|la gi|so nao|nao)\b|"

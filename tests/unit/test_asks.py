@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from bot.search.asks import asked, unmet
+from bot.search.excerpts import excerpt
 from bot.search.results import Zone
 from bot.services.knowledge import Doc, KnowledgeBase
 from bot.settings import PROJECT_ROOT
@@ -33,6 +34,8 @@ def kb() -> KnowledgeBase:
         ("chủ nhật phường có làm việc không", "weekday"),
         ("sdt của ban tiếp dân là số nào", "phone"),
         ("lệ phí bao nhiêu", "amount"),
+        ("làm thủ tục này cần giấy tờ gì", "needs"),
+        ("đi gặp cán bộ phải mang theo những gì", "needs"),
     ],
 )
 def test_the_kind_of_information_asked_is_recognised(question: str, kind: str) -> None:
@@ -67,3 +70,16 @@ def test_an_explanation_that_cannot_give_what_is_asked_is_no_confident_answer(
 def test_the_explanation_that_states_what_is_asked_ranks_first(kb: KnowledgeBase) -> None:
     hits = kb.search("cả nước còn bao nhiêu tỉnh sau sắp xếp", k=3)
     assert hits[0].doc.slug == "chinh-quyen-dia-phuong-hai-cap"
+
+
+def test_what_is_needed_is_answered_by_a_list_of_it_and_the_excerpt_shows_that_list() -> None:
+    body = (
+        "Yêu cầu giải trình là đề nghị cơ quan làm rõ một quyết định của mình.\n\n"
+        "Yêu cầu cần có:\n- Họ và tên người yêu cầu;\n- Nội dung muốn được làm rõ.\n\n"
+        "Cơ quan trả lời trong 15 ngày."
+    )
+    assert unmet(asked("đăng ký thường trú cần giấy tờ gì"), normalize("Nộp tại xã, phường."))
+    assert not unmet(asked("yêu cầu giải trình cần những gì"), normalize(body))
+    shown = excerpt(body, "yêu cầu giải trình cần những gì")
+    assert "Họ và tên người yêu cầu;" in shown
+    assert "15 ngày" in excerpt(body, "yêu cầu giải trình bao lâu thì được trả lời")
