@@ -22,6 +22,7 @@ _ITEM = re.compile(r"^(?:[-•*–]|\d+[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[^\s])")
 LIMIT = 450
 LEAD = 0.5  # weight of a question word found only in a list item's lead line
+STATES = 0.5  # bonus, as a share of the best unit's score, for a unit stating what is asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ def excerpt(body: str, question: str, summary: str = "", limit: int = LIMIT) -> 
         top = max(scores)
         for i, u in enumerate(found):
             if not unmet(asks, normalize(f"{u.lead} {u.text}")):
-                scores[i] += top
+                scores[i] += STATES * top
     ranked = sorted(range(len(found)), key=lambda i: (-scores[i], i))
     best = ranked[0]
     if scores[best] <= 0:
