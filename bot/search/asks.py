@@ -4,7 +4,7 @@ A question that asks for an amount of money ("lệ phí bao nhiêu"), a count ("
 a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the week ("làm việc thứ 7
 không"), what is needed ("cần giấy tờ gì") or a phone number is not answered by an
 explanation that states no such thing, however many of its other words match: the search
-then judges the hit as covering half as much. Each kind is checked by what the text plainly
+then judges the hit as covering 40% as much. Each kind is checked by what the text plainly
 contains (a number with the counted noun, a date, a duration, a weekday, a list of what is
 needed, a phone number), never by its topic.
 """
