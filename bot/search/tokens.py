@@ -137,6 +137,39 @@ def _words(text: str) -> list[tuple[str, str]]:
     return words
 
 
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+@lru_cache(maxsize=65536)
+def spelling(word: str) -> str:
+    """A word with its marks, the tone put last: "hoà" and "hòa" are one spelling."""
+    nfd = unicodedata.normalize("NFD", word.lower())
+    tone = "".join(c for c in nfd if c in _TONES)
+    return unicodedata.normalize("NFC", "".join(c for c in nfd if c not in _TONES)) + tone
+
+
+def spellings(text: str) -> frozenset[str]:
+    """The spellings of a text's words (an explanation's, to check words typed with marks)."""
+    return frozenset(spelling(w) for w in _TYPED.findall(unicodedata.normalize("NFC", text)))
+
+
+def marked_words(text: str) -> dict[str, frozenset[str]]:
+    """The question's words whose spelling is known: folded form → spellings. A message typed
+    with marks (at least half its words carry them) is spelt as meant, unmarked words too
+    ("cho con" is a child, not "còn"); otherwise only the words typed with marks are."""
+    typed = [
+        w
+        for w in _TYPED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower()))
+        if ABBREVIATIONS.get(w if _has_marks(w) else fold(w)) is None
+    ]
+    marked = [w for w in typed if _has_marks(w)]
+    exact = typed if len(marked) * 2 >= len(typed) else marked
+    out: dict[str, set[str]] = {}
+    for word in exact:
+        out.setdefault(fold(word), set()).add(spelling(word))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def is_filler(typed: str, folded: str) -> bool:
     """A filler word: its folding is a stop word and it was typed as one ("anh", "anh" for the
     pronoun, not "ánh" of "phản ánh"; "có", not "cơ" of "cơ quan")."""
