@@ -41,6 +41,11 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
         re.compile(f"{_DATE}|{_WEEKDAY}"),
     ),
+    # English "when …?" asks a time: a date, a weekday or a duration answers it
+    "time": (
+        re.compile(r"^when\b|\bwhen (?:can|do|does|is|are|will|should|must)\b"),
+        re.compile(f"{_DATE}|{_WEEKDAY}|{_NUMBER} (?:ngay|thang|nam|tuan|gio|phut|buoi)\\b"),
+    ),
     "duration": (
         re.compile(r"\b(?:bao lau|how long)\b"),
         re.compile(rf"{_NUMBER} (?:ngay|thang|nam|tuan|gio|phut|buoi)\b"),

@@ -36,6 +36,7 @@ def kb() -> KnowledgeBase:
         ("lệ phí bao nhiêu", "amount"),
         ("làm thủ tục này cần giấy tờ gì", "needs"),
         ("đi gặp cán bộ phải mang theo những gì", "needs"),
+        ("When can I meet the ward chairman?", "time"),
     ],
 )
 def test_the_kind_of_information_asked_is_recognised(question: str, kind: str) -> None:
