@@ -84,3 +84,12 @@ def test_what_is_needed_is_answered_by_a_list_of_it_and_the_excerpt_shows_that_l
     shown = excerpt(body, "yêu cầu giải trình cần những gì")
     assert "Họ và tên người yêu cầu;" in shown
     assert "15 ngày" in excerpt(body, "yêu cầu giải trình bao lâu thì được trả lời")
+
+
+def test_everyday_public_problems_lead_to_the_petition_explanation(kb: KnowledgeBase) -> None:
+    for situation in (
+        "cán bộ phường hạch sách, đòi tiền mới giải quyết hồ sơ",
+        "hẻm nhà tôi có người đổ trộm phế thải xây dựng",
+    ):
+        answer = kb.answer(situation)
+        assert answer.hits and answer.hits[0].doc.slug == "phan-anh-kien-nghi", situation
