@@ -1,13 +1,18 @@
-"""What kind of answer a question asks for, when the explanations plainly cannot give it.
+"""What kind of information a question asks for, and whether an explanation can give it.
 
-A question that asks for an amount of money ("lệ phí bao nhiêu", "phạt bao nhiêu tiền",
-"mức đóng", "giá …") is not answered by an explanation that states no amount, however many
-of its other words match: the search then judges the hit as covering half as much.
+A question that asks for an amount of money ("lệ phí bao nhiêu"), a count ("bao nhiêu xã"),
+a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the week ("làm việc thứ 7
+không"), what is needed ("cần giấy tờ gì") or a phone number is not answered by an
+explanation that states no such thing, however many of its other words match: the search
+then judges the hit as covering 40% as much. Each kind is checked by what the text plainly
+contains (a number with the counted noun, a date, a duration, a weekday, a list of what is
+needed, a phone number), never by its topic.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from nlu.text import normalize
 
@@ -20,6 +25,98 @@ _ASKS_AMOUNT = re.compile(
 _STATES_AMOUNT = re.compile(
     r"\d[\d.,]*\s*(?:dong|d|vnd|nghin|ngan|trieu|ty)\b|\b(?:le phi|mien phi|phi)\b"
 )
+
+_NUMBER = r"(?:\d[\d.,]*|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi)"
+_WEEKDAY = r"\bthu (?:[2-7]|hai|ba|tu|nam|sau|bay)\b|\bchu nhat\b|\bcuoi tuan\b"
+_DATE = r"\bngay \d{1,2}\b|\b\d{1,2}/\d{1,2}\b|\bthang \d{1,2}\b|\bnam \d{4}\b"
+
+# Asked kind → (how a question asks it, how a text states it); both on folded text.
+KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "amount": (_ASKS_AMOUNT, _STATES_AMOUNT),
+    # a date, or a day of the week for something that recurs ("tiếp dân vào ngày nào")
+    "date": (
+        re.compile(
+            r"\b(?:ngay nao|thang nao|nam nao|tu khi nao|tu bao gio|tu ngay nao|"
+            r"what date|which year|since when)\b"
+        ),
+        re.compile(f"{_DATE}|{_WEEKDAY}"),
+    ),
+    # English "when …?" asks a time: a date, a weekday or a duration answers it
+    "time": (
+        re.compile(r"^when\b|\bwhen (?:can|do|does|is|are|will|should|must)\b"),
+        re.compile(f"{_DATE}|{_WEEKDAY}|{_NUMBER} (?:ngay|thang|nam|tuan|gio|phut|buoi)\\b"),
+    ),
+    "duration": (
+        re.compile(r"\b(?:bao lau|how long)\b"),
+        re.compile(rf"{_NUMBER} (?:ngay|thang|nam|tuan|gio|phut|buoi)\b"),
+    ),
+    "weekday": (re.compile(_WEEKDAY), re.compile(_WEEKDAY)),
+    # what to bring or write: answered by a list of what is needed ("Yêu cầu cần có:")
+    "needs": (
+        re.compile(
+            r"\b(?:can (?:nhung )?(?:giay to|ho so|thong tin|gi)|(?:giay to|ho so|thu tuc) gi|"
+            r"(?:ghi|mang|mang theo|chuan bi|can) nhung gi|(?:ghi|mang theo|chuan bi) gi|"
+            r"what (?:documents|papers|information)|need to (?:bring|include|prepare))\b"
+        ),
+        re.compile(r"\b(?:can co|bao gom|gom co|can chuan bi|chuan bi|mang theo|nen mang)\b"),
+    ),
+    "phone": (
+        re.compile(
+            r"\b(?:so dien thoai|dien thoai|sdt)\b.*\b(?:bao nhieu|la gi|so nao|nao)\b|"
+            r"\b(?:xin|goi|lien he|lien lac) (?:\w+ )?(?:so dien thoai|sdt)\b|"
+            r"\b(?:hotline|duong day nong|goi so nao|phone number)\b"
+        ),
+        re.compile(r"\b0\d{8,10}\b|\b0\d{2,3} \d{3,4} ?\d{3,4}\b|\b1[89]00\b|\b11[345]\b"),
+    ),
+}
+
+# Words after "bao nhiêu"/"mấy" that are no counted noun: a particle, money, or "mấy hôm nay".
+_NOT_COUNTED = frozenset(
+    "a ah ak vay the thi la nhi nhe roi ko khong tien dong lau hom bua nay nua luon".split()
+)
+_WORD = re.compile(r"[^\W_]+")
+# Units of time are one family: "mấy buổi một tuần" is answered by "1 ngày trong mỗi tuần".
+_TIME = "ngay buoi tuan thang nam gio phut lan".split()
+
+
+def _counted(question: str) -> list[str]:
+    """The nouns a question asks a count of: the word after "bao nhiêu" or "mấy" ("bao nhiêu
+    tỉnh", "mấy buổi"); "máy" and "xe may" are no asking word."""
+    typed = [unicodedata.normalize("NFC", w.lower()) for w in _WORD.findall(question)]
+    folded = normalize(" ".join(typed)).split()
+    if len(folded) != len(typed):  # an abbreviation expanded: read the folded words alone
+        typed = folded
+    out: list[str] = []
+    for i, word in enumerate(folded[:-1]):
+        if word == "nhieu" and i > 0 and folded[i - 1] == "bao":
+            pass
+        elif word == "may" and typed[i] in ("mấy", "may") and (i == 0 or folded[i - 1] != "xe"):
+            pass
+        else:
+            continue
+        noun = folded[i + 1]
+        if noun not in _NOT_COUNTED:
+            out.append(noun)
+    return out
+
+
+def asked(question: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The kinds of information the question asks for, and the nouns it asks a count of."""
+    text = normalize(question)
+    kinds = frozenset(kind for kind, (asks, _) in KINDS.items() if asks.search(text))
+    return kinds, tuple(_counted(question))
+
+
+def unmet(asks: tuple[frozenset[str], tuple[str, ...]], text: str) -> bool:
+    """Whether a folded explanation text lacks some kind of information the question asks."""
+    kinds, nouns = asks
+    if any(not KINDS[kind][1].search(text) for kind in kinds):
+        return True
+    for noun in nouns:
+        family = "|".join(_TIME) if noun in _TIME else re.escape(noun)
+        if not re.search(rf"\b{_NUMBER} (?:{family})\b", text):
+            return True
+    return False
 
 
 def asks_amount(question: str) -> bool:

@@ -2,8 +2,9 @@
 
 An explanation's body is read as paragraphs of sentences and lists of items under a lead line
 ("Yêu cầu cần có:"). The sentences and items that share most with the question are chosen
-(words rare in the explanation count more); a list item is shown whole, with its lead line, a
-lead line never without an item, and the passage never ends on a colon.
+(words rare in the explanation count more), those stating the kind of information asked
+(bot/search/asks.py: a date, a duration, what is needed…) first; a list item is shown whole,
+with its lead line, a lead line never without an item, and the passage never ends on a colon.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.search.asks import asked, unmet
 from bot.search.tokens import tokens, weighted_question_tokens
+from nlu.text import normalize
 
 _ITEM = re.compile(r"^(?:[-•*–]|\d+[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[^\s])")
 LIMIT = 450
 LEAD = 0.5  # weight of a question word found only in a list item's lead line
+STATES = 0.5  # bonus, as a share of the best unit's score, for a unit stating what is asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,12 @@ def excerpt(body: str, question: str, summary: str = "", limit: int = LIMIT) -> 
     if not found:
         return _cut(summary, limit)
     scores = _scores(question, found)
+    asks = asked(question)
+    if asks[0] or asks[1]:  # the units that state what is asked ("Yêu cầu cần có: …") first
+        top = max(scores)
+        for i, u in enumerate(found):
+            if not unmet(asks, normalize(f"{u.lead} {u.text}")):
+                scores[i] += STATES * top
     ranked = sorted(range(len(found)), key=lambda i: (-scores[i], i))
     best = ranked[0]
     if scores[best] <= 0:

@@ -60,7 +60,9 @@ QUESTION_FRAME = tuple(
     muon hoi|admin|ad oi|moi nguoi|xong|nen|phai|muon|cam on|ban oi|vay a|the a|a|bao nhieu|
     cai gi|dua tren cai gi|bay gio|bay h|hien nay|hien gio|gio|nhi|ak|ah|nua|
     duoc ko|lam gi|de lam gi|ai|hoi ai|gi|hom nay|may hom nay|may hom|hom qua|tuan nay|
-    ca tuan nay|ca tuan|nua|het|nhau|vay ta|the nhi|nhe""".split("|")
+    ca tuan nay|ca tuan|nua|het|nhau|vay ta|the nhi|nhe|chut|mot chut|xiu|ti xiu|hoi xiu|
+    hoi ngu|xin chao|chao|hi|hello|thac mac|lam on|vui long|tim hieu|e|cho biet|cho toi biet|
+    cho em biet|cho minh biet""".split("|")
 )
 
 
@@ -133,6 +135,39 @@ def _words(text: str) -> list[tuple[str, str]]:
         else:
             words.extend((w, w) for w in expanded.split())
     return words
+
+
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+@lru_cache(maxsize=65536)
+def spelling(word: str) -> str:
+    """A word with its marks, the tone put last: "hoà" and "hòa" are one spelling."""
+    nfd = unicodedata.normalize("NFD", word.lower())
+    tone = "".join(c for c in nfd if c in _TONES)
+    return unicodedata.normalize("NFC", "".join(c for c in nfd if c not in _TONES)) + tone
+
+
+def spellings(text: str) -> frozenset[str]:
+    """The spellings of a text's words (an explanation's, to check words typed with marks)."""
+    return frozenset(spelling(w) for w in _TYPED.findall(unicodedata.normalize("NFC", text)))
+
+
+def marked_words(text: str) -> dict[str, frozenset[str]]:
+    """The question's words whose spelling is known: folded form → spellings. A message typed
+    with marks (at least half its words carry them) is spelt as meant, unmarked words too
+    ("cho con" is a child, not "còn"); otherwise only the words typed with marks are."""
+    typed = [
+        w
+        for w in _TYPED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower()))
+        if ABBREVIATIONS.get(w if _has_marks(w) else fold(w)) is None
+    ]
+    marked = [w for w in typed if _has_marks(w)]
+    exact = typed if len(marked) * 2 >= len(typed) else marked
+    out: dict[str, set[str]] = {}
+    for word in exact:
+        out.setdefault(fold(word), set()).add(spelling(word))
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def is_filler(typed: str, folded: str) -> bool:

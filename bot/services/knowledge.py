@@ -18,18 +18,20 @@ from typing import Any
 import bm25s
 from sqlalchemy import func, select
 
-from bot.search.asks import asks_amount, states_amount
+from bot.search.asks import asked, unmet
 from bot.search.excerpts import excerpt
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.tokens import tokens, weighted_question_tokens
+from bot.search.tokens import marked_words, spellings, tokens, weighted_question_tokens
 from bot.store.db import Database
 from bot.store.models import Agency, Explanation
+from nlu.text import normalize
 
-BIGRAM = 1.0  # weight of a syllable pair against a syllable in the coverage (tuned on tune)
+BIGRAM = 2.0  # weight of a syllable pair against a syllable (best on tune by 5-fold --cv)
 UNKNOWN = 1.0  # weight of a word no explanation has, against the rarest word they have
 UNKNOWN_PAIR = 0.5  # weight of a pair no explanation has, against the mean of its words'
 LOOSE = 0.0  # credit for a word found without the compound it forms in the question
-UNMET_ASK = 0.5  # coverage kept by a hit that cannot give the kind of answer asked for
+RERANK = 2  # hits retrieved beyond k, so one that can answer may move up
+UNMET_ASK = 0.4  # coverage kept by a hit that states no information of the kind asked for
 
 __all__ = [
     "Answer",
@@ -63,7 +65,8 @@ class KnowledgeBase:
         self.limits = limits
         self._docs: list[Doc] = []
         self._doc_tokens: list[frozenset[str]] = []
-        self._amounts: list[bool] = []
+        self._spellings: list[frozenset[str]] = []
+        self._texts: list[str] = []  # folded, for what kind of information each states
         self._idf: dict[str, float] = {}
         self._max_idf = 1.0
         self._bm25: bm25s.BM25 | None = None
@@ -91,7 +94,10 @@ class KnowledgeBase:
         with self._lock:
             self._docs = docs
             self._doc_tokens = [frozenset(t) for t in corpus]
-            self._amounts = [states_amount(f"{d.summary} {d.body}") for d in docs]
+            self._spellings = [
+                spellings(f"{d.title} {d.summary} {d.body} {d.source_document}") for d in docs
+            ]
+            self._texts = [normalize(f"{d.title} {d.summary} {d.body}") for d in docs]
             self._idf = idf
             self._max_idf = max(idf.values(), default=1.0)
             self._bm25 = bm25
@@ -130,12 +136,18 @@ class KnowledgeBase:
         return next((d for d in self._docs if d.slug == slug), None)
 
     def _coverage(
-        self, query: dict[str, float], pairs: dict[str, list[str]], doc_index: int
+        self,
+        query: dict[str, float],
+        pairs: dict[str, list[str]],
+        doc_index: int,
+        spelt: dict[str, frozenset[str]],
     ) -> float:
         """IDF-weighted share of the question found in one explanation; a word no explanation
         has weighs as much as the rarest one (the question is about something else). A word
         found counts only if a compound it forms in the question (`pairs`) and that some
-        explanation has is found too: "thời hạn" is not found in "thôi" and "hạn"."""
+        explanation has is found too: "thời hạn" is not found in "thôi" and "hạn". A word
+        whose spelling is known (`spelt`, typed with marks) is found only so spelt: "con"
+        (child) typed in a message with marks is not found in "còn" (still)."""
         total = found = 0.0
         doc = self._doc_tokens[doc_index]
         unknown = UNKNOWN * self._max_idf
@@ -149,7 +161,7 @@ class KnowledgeBase:
             else:
                 w = weight * self._idf.get(token, unknown)
             total += w
-            if token in doc:
+            if token in doc and (token not in spelt or spelt[token] & self._spellings[doc_index]):
                 known = [p for p in pairs.get(token, ()) if p in self._idf]
                 whole = not known or any(p in doc for p in known)
                 found += w if whole else w * LOOSE
@@ -167,18 +179,21 @@ class KnowledgeBase:
             known = [t for t in query if t in self._idf]
             if not known:
                 return []
-            k = min(k, len(docs))
-            ids, scores = bm25.retrieve([known], k=k, show_progress=False, n_threads=0)
-            amount = asks_amount(question)
-            return [
-                Hit(
-                    docs[int(i)],
-                    float(s),
-                    self._coverage(weighted, pairs, int(i))
-                    * (UNMET_ASK if amount and not self._amounts[int(i)] else 1.0),
-                )
+            ids, scores = bm25.retrieve(
+                [known], k=min(k + RERANK, len(docs)), show_progress=False, n_threads=0
+            )
+            asks = asked(question)
+            spelt = marked_words(question)
+            found = [
+                (int(i), float(s), unmet(asks, self._texts[int(i)]))
                 for i, s in zip(ids[0], scores[0], strict=True)
                 if float(s) > 0
+            ]
+            # an explanation that states the kind of information asked ranks first
+            found.sort(key=lambda f: f[2])
+            return [
+                Hit(docs[i], s, self._coverage(weighted, pairs, i, spelt) * (UNMET_ASK if u else 1))
+                for i, s, u in found[:k]
             ]
 
     def answer(self, question: str) -> Answer:

@@ -7,7 +7,8 @@ import pytest
 from bot.search.asks import asks_amount, states_amount
 from bot.search.english import is_english, to_vietnamese
 from bot.search.results import Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.tokens import question_tokens, tokens
+from bot.search.tokens import marked_words, question_tokens, spelling, tokens
+from bot.services.knowledge import KnowledgeBase
 
 LIMITS = Thresholds(sure=0.5, plausible=0.3, close=0.9)
 
@@ -50,6 +51,23 @@ def test_the_question_frame_is_dropped() -> None:
     assert question_tokens("căn cước làm ở đâu vậy ạ") == question_tokens("căn cước làm")
 
 
+@pytest.mark.parametrize(
+    "polite",
+    [
+        "xin chào ad, cho em hỏi chút: lịch tiếp dân",
+        "làm ơn cho tôi biết lịch tiếp dân",
+        "vui lòng cho hỏi xíu về lịch tiếp dân",
+        "hi ad, mình đang thắc mắc lịch tiếp dân",
+        "e muốn tìm hiểu lịch tiếp dân",
+    ],
+)
+def test_greetings_and_politeness_carry_no_topic(polite: str) -> None:
+    def words(text: str) -> list[str]:
+        return [t for t in question_tokens(text) if "_" not in t]
+
+    assert words(polite) == words("lịch tiếp dân")
+
+
 def test_folding_never_merges_words_typed_with_their_marks() -> None:
     # "quận" is a synonym of "cấp huyện"; "cơ quan" typed with marks must not become it
     assert "huyen" not in tokens("cơ quan nhà nước")
@@ -84,3 +102,30 @@ def test_a_word_typed_with_marks_is_no_chat_abbreviation() -> None:
     # "hong" typed bare is "không"; "hỏng" (broken) is a word of its own
     assert "hong" in tokens("đường hỏng") and "khong" not in tokens("đường hỏng")
     assert tokens("ko") == tokens("không")
+
+
+def test_a_question_typed_with_marks_is_spelt_as_meant() -> None:
+    # typed with marks, "con" is a child, not "còn" (still); without marks it could be either
+    assert marked_words("đăng ký thường trú cho con")["con"] == {spelling("con")}
+    assert marked_words("dang ky thuong tru cho con") == {}
+    # in a mostly unmarked message only the words typed with marks are known
+    assert set(marked_words("thủ tuc cap can cuoc")) == {"thu"}
+    assert spelling("hoà") == spelling("hòa")
+
+
+def test_an_explanation_word_with_other_marks_is_not_the_word_typed() -> None:
+    kb = KnowledgeBase()
+    kb.rebuild(
+        [
+            Doc(1, "a", "Giấy tờ cũ", "", "Giấy tờ cũ vẫn còn giá trị.", "", "", ""),
+            Doc(2, "b", "Khai sinh", "", "Đăng ký khai sinh tại xã.", "", "", ""),
+        ]
+    )
+
+    def coverage(question: str) -> float:
+        return next(h.coverage for h in kb.search(question, k=2) if h.doc.slug == "a")
+
+    # "giấy tờ con" (a child's papers) typed with marks does not find "còn" (still)
+    assert coverage("giấy tờ con") < coverage("giấy tờ còn")
+    # typed without marks, "con" may be "còn"
+    assert coverage("giay to con") == coverage("giấy tờ còn")

@@ -1,0 +1,95 @@
+"""What a question asks for (a date, a count, a phone number…) must be stated by the answer."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bot.search.asks import asked, unmet
+from bot.search.excerpts import excerpt
+from bot.search.results import Zone
+from bot.services.knowledge import Doc, KnowledgeBase
+from bot.settings import PROJECT_ROOT
+from nlu.text import normalize
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    data = yaml.safe_load((PROJECT_ROOT / "bot/demo/demo_data.yaml").read_text(encoding="utf-8"))
+    base = KnowledgeBase()
+    base.rebuild(
+        [
+            Doc(i, e["slug"], e["title"], e["summary"], e["body"], e["source_document"], "", "")
+            for i, e in enumerate(data["explanations"])
+        ]
+    )
+    return base
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("quy định này có hiệu lực từ ngày nào", "date"),
+        ("làm thủ tục mất bao lâu", "duration"),
+        ("chủ nhật phường có làm việc không", "weekday"),
+        ("sdt của ban tiếp dân là số nào", "phone"),
+        ("lệ phí bao nhiêu", "amount"),
+        ("làm thủ tục này cần giấy tờ gì", "needs"),
+        ("đi gặp cán bộ phải mang theo những gì", "needs"),
+        ("When can I meet the ward chairman?", "time"),
+    ],
+)
+def test_the_kind_of_information_asked_is_recognised(question: str, kind: str) -> None:
+    assert kind in asked(question)[0]
+
+
+def test_a_count_asks_a_number_of_that_noun_and_time_units_are_one_family() -> None:
+    assert asked("thành phố có bao nhiêu quận")[1] == ("quan",)
+    assert asked("đi xe máy đến phường")[1] == ()  # "máy" is no "mấy"
+    assert not unmet(asked("mấy buổi một tuần"), normalize("ít nhất 1 ngày trong mỗi tuần"))
+    assert unmet(asked("có bao nhiêu quận"), normalize("Cả nước có 34 tỉnh."))
+    assert unmet(asked("ban hành ngày nào"), normalize("Chỉ thị yêu cầu cơ quan giải trình."))
+    assert not unmet(asked("ban hành ngày nào"), normalize("Từ ngày 1/7/2025, hai cấp."))
+
+
+def test_an_explanation_that_cannot_give_what_is_asked_is_no_confident_answer(
+    kb: KnowledgeBase,
+) -> None:
+    # The directive's explanation states no date, and no explanation gives a ward's area
+    # or the chairman's phone number.
+    for question in (
+        "Chỉ thị 53 được ký ngày nào vậy",
+        "phường Hoàn Kiếm rộng bao nhiêu ha",
+        "cho xin số điện thoại của chủ tịch UBND phường",
+    ):
+        assert kb.answer(question).zone is not Zone.ANSWER, question
+    # the same subjects asked for what the explanations do state are answered
+    answer = kb.answer("chỉ thị 53 yêu cầu cơ quan làm gì")
+    assert answer.best and answer.best.doc.slug == "chi-thi-53-trach-nhiem-giai-trinh"
+
+
+def test_the_explanation_that_states_what_is_asked_ranks_first(kb: KnowledgeBase) -> None:
+    hits = kb.search("cả nước còn bao nhiêu tỉnh sau sắp xếp", k=3)
+    assert hits[0].doc.slug == "chinh-quyen-dia-phuong-hai-cap"
+
+
+def test_what_is_needed_is_answered_by_a_list_of_it_and_the_excerpt_shows_that_list() -> None:
+    body = (
+        "Yêu cầu giải trình là đề nghị cơ quan làm rõ một quyết định của mình.\n\n"
+        "Yêu cầu cần có:\n- Họ và tên người yêu cầu;\n- Nội dung muốn được làm rõ.\n\n"
+        "Cơ quan trả lời trong 15 ngày."
+    )
+    assert unmet(asked("đăng ký thường trú cần giấy tờ gì"), normalize("Nộp tại xã, phường."))
+    assert not unmet(asked("yêu cầu giải trình cần những gì"), normalize(body))
+    shown = excerpt(body, "yêu cầu giải trình cần những gì")
+    assert "Họ và tên người yêu cầu;" in shown
+    assert "15 ngày" in excerpt(body, "yêu cầu giải trình bao lâu thì được trả lời")
+
+
+def test_everyday_public_problems_lead_to_the_petition_explanation(kb: KnowledgeBase) -> None:
+    for situation in (
+        "cán bộ phường hạch sách, đòi tiền mới giải quyết hồ sơ",
+        "hẻm nhà tôi có người đổ trộm phế thải xây dựng",
+    ):
+        answer = kb.answer(situation)
+        assert answer.hits and answer.hits[0].doc.slug == "phan-anh-kien-nghi", situation
