@@ -24,6 +24,8 @@ class Doc:
     source_document: str
     source_url: str
     agency: str
+    # The typical questions it answers (its officer's): searched, never shown as its answer.
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
