@@ -84,3 +84,14 @@ def test_example_questions_are_stripped_deduplicated_and_checked() -> None:
         with pytest.raises(InvalidInput) as caught:
             example_questions(bad)
         assert caught.value.code == "invalid_questions", bad
+
+
+def test_a_front_matter_carries_questions_or_leaves_them_to_the_current_version() -> None:
+    from bot.web.api_explanations import explanation_spec
+
+    meta = {"title": "Tiêu đề", "body": "Nội dung", "localities": ["p:1"]}
+    assert explanation_spec(meta).questions is None, "left out: the current version's"
+    assert explanation_spec({**meta, "questions": [" Hỏi? "]}).questions == ("Hỏi?",)
+    with pytest.raises(InvalidInput) as caught:
+        explanation_spec({**meta, "questions": ["a\nb"]})
+    assert caught.value.code == "invalid_questions"
