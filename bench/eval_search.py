@@ -43,10 +43,20 @@ DEMO = PROJECT_ROOT / "bot" / "demo" / "demo_data.yaml"
 
 
 def demo_docs(path: Path = DEMO) -> list[Doc]:
-    """The demo explanations as search documents."""
+    """The demo explanations as search documents (with their typical questions, if any)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [
-        Doc(i, e["slug"], e["title"], e["summary"], e["body"], e["source_document"], "", "")
+        Doc(
+            i,
+            e["slug"],
+            e["title"],
+            e["summary"],
+            e["body"],
+            e["source_document"],
+            "",
+            "",
+            tuple(e.get("questions") or ()),
+        )
         for i, e in enumerate(data["explanations"])
     ]
 

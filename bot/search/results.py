@@ -24,6 +24,8 @@ class Doc:
     source_document: str
     source_url: str
     agency: str
+    # The typical questions it answers (its officer's): searched, never shown as its answer.
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ class Thresholds:
 
 # Fitted on the tuning part of tests/data/qa/questions.yaml and tests/data/qa_eval.yaml, in
 # the middle of a good stretch of the plausible threshold (bench/eval_search.py --calibrate).
-THRESHOLDS = Thresholds(sure=0.5, plausible=0.43, close=0.85)
+THRESHOLDS = Thresholds(sure=0.7, plausible=0.44, close=0.9)
 
 
 @dataclass(frozen=True, slots=True)

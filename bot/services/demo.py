@@ -66,11 +66,13 @@ async def load_demo(db: Database, path: Path = DEMO_FILE) -> DemoLoadResult:
             fields = {name: str(item.get(name) or "") for name in _EXPLANATION_FIELDS}
             topics = list(item.get("topics") or [])
             localities = list(item.get("localities") or [COUNTRY])
+            questions = [str(q) for q in item.get("questions") or []]
             if (
                 current is not None
                 and all(getattr(current, name) == value for name, value in fields.items())
                 and current.topics == topics
                 and current.localities == localities
+                and current.questions == questions
             ):
                 unchanged += 1
                 continue
@@ -87,6 +89,7 @@ async def load_demo(db: Database, path: Path = DEMO_FILE) -> DemoLoadResult:
                     is_current=True,
                     topics=topics,
                     localities=localities,
+                    questions=questions,
                     **fields,
                 )
             )

@@ -44,6 +44,7 @@ class ExplanationSpec:
     slug: str = ""
     publish_at: datetime | None = None  # None: now
     agency: str = ""  # the publishing agency's slug; "" for the publisher's own
+    questions: tuple[str, ...] | None = None  # typical ones it answers; None: the current's
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class Published:
     broadcast_id: int
     recipients: int
     scheduled_for: datetime | None = None
+    questions: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """JSON for the API and CLI."""
@@ -63,6 +65,7 @@ class Published:
             "version": self.version,
             "scheduled_for": self.scheduled_for.isoformat() if self.scheduled_for else None,
             "broadcast": {"id": self.broadcast_id, "recipients": self.recipients},
+            "questions": list(self.questions),
         }
 
 
@@ -115,6 +118,9 @@ async def publish(db: Database, spec: ExplanationSpec, actor: Actor) -> Publishe
         later = spec.publish_at is not None and spec.publish_at > now
         current = await versions.current_version(session, slug, lock=True)
         version = await versions.latest_version_number(session, slug) + 1
+        questions = spec.questions
+        if questions is None:  # not given: the version it replaces keeps being found so
+            questions = tuple(current.questions) if current is not None else ()
         if current is not None and not later:
             current.is_current = False
             await session.flush()
@@ -131,6 +137,7 @@ async def publish(db: Database, spec: ExplanationSpec, actor: Actor) -> Publishe
             source_url=spec.source_url,
             topics=list(spec.topics),
             localities=list(spec.localities),
+            questions=list(questions),
         )
         session.add(explanation)
         try:
@@ -144,8 +151,9 @@ async def publish(db: Database, spec: ExplanationSpec, actor: Actor) -> Publishe
         await session.flush()
         broadcast_id = broadcast.id
     if later:
-        return Published(slug, version, broadcast_id, 0, explanation.published_at)
-    return Published(slug, version, broadcast_id, await plan_in_batches(db, broadcast_id))
+        return Published(slug, version, broadcast_id, 0, explanation.published_at, questions)
+    recipients = await plan_in_batches(db, broadcast_id)
+    return Published(slug, version, broadcast_id, recipients, questions=questions)
 
 
 async def release_scheduled(db: Database, now: datetime | None = None) -> int:
@@ -208,7 +216,9 @@ async def send_again(db: Database, slug: str, actor: Actor) -> Published:
         session.add(broadcast)
         await session.flush()
         broadcast_id, version = broadcast.id, explanation.version
-    return Published(slug, version, broadcast_id, await plan_in_batches(db, broadcast_id))
+        questions = tuple(explanation.questions)
+    recipients = await plan_in_batches(db, broadcast_id)
+    return Published(slug, version, broadcast_id, recipients, questions=questions)
 
 
 async def get_version(db: Database, slug: str, version: int | None = None) -> dict[str, Any]:
@@ -232,5 +242,6 @@ async def get_version(db: Database, slug: str, version: int | None = None) -> di
             "source_url": row.source_url,
             "topics": row.topics,
             "localities": row.localities,
+            "questions": row.questions,
             "published_at": row.published_at.isoformat(),
         }

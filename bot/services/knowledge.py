@@ -21,7 +21,13 @@ from sqlalchemy import func, select
 from bot.search.asks import asked, unmet
 from bot.search.excerpts import excerpt
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.tokens import marked_words, spellings, tokens, weighted_question_tokens
+from bot.search.tokens import (
+    marked_words,
+    question_tokens,
+    spellings,
+    tokens,
+    weighted_question_tokens,
+)
 from bot.store.db import Database
 from bot.store.models import Agency, Explanation
 from nlu.text import normalize
@@ -77,9 +83,15 @@ class KnowledgeBase:
         return len(self._docs)
 
     def rebuild(self, docs: list[Doc]) -> None:
-        """Index these documents (title counted twice: it says what the text is about)."""
+        """Index these documents (title counted twice: it says what the text is about; the
+        typical questions it answers once, like the summary, read as a citizen's question is:
+        the words people ask in, which its body may not use)."""
         corpus = [
-            tokens(d.title) * 2 + tokens(d.summary) + tokens(d.body) + tokens(d.source_document)
+            tokens(d.title) * 2
+            + tokens(d.summary)
+            + tokens(d.body)
+            + tokens(d.source_document)
+            + [t for q in d.questions for t in question_tokens(q)]
             for d in docs
         ]
         doc_freq: Counter[str] = Counter()
@@ -95,8 +107,10 @@ class KnowledgeBase:
             self._docs = docs
             self._doc_tokens = [frozenset(t) for t in corpus]
             self._spellings = [
-                spellings(f"{d.title} {d.summary} {d.body} {d.source_document}") for d in docs
+                spellings(" ".join((d.title, d.summary, d.body, d.source_document, *d.questions)))
+                for d in docs
             ]
+            # not its questions: they ask for information, they do not state it
             self._texts = [normalize(f"{d.title} {d.summary} {d.body}") for d in docs]
             self._idf = idf
             self._max_idf = max(idf.values(), default=1.0)
@@ -124,7 +138,17 @@ class KnowledgeBase:
                 )
             ).all()
         docs = [
-            Doc(e.id, e.slug, e.title, e.summary, e.body, e.source_document, e.source_url, name)
+            Doc(
+                e.id,
+                e.slug,
+                e.title,
+                e.summary,
+                e.body,
+                e.source_document,
+                e.source_url,
+                name,
+                tuple(e.questions),
+            )
             for e, name in rows
         ]
         self.rebuild(docs)

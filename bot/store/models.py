@@ -87,6 +87,7 @@ class Explanation(Base):
     source_url: Mapped[str] = mapped_column(String(500), default="")
     topics: Mapped[list[Any]] = mapped_column(default=list)
     localities: Mapped[list[Any]] = mapped_column(default=list)
+    questions: Mapped[list[Any]] = mapped_column(default=list)  # typical ones it answers
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from bot.domain.deadlines import vietnam_time
+from bot.domain.explanations import example_questions
 from bot.domain.localities import COUNTRY, by_code
 from bot.domain.permissions import Action
 from bot.errors import InvalidInput
@@ -46,6 +47,8 @@ class ExplanationBody(BaseModel):
     slug: Text = Field("", max_length=120)
     # The publishing agency's slug: an admin names it; an officer publishes for their own.
     agency: Text = Field("", max_length=80)
+    # The typical questions it answers; left out, a new version keeps the current one's.
+    questions: Codes | None = None
 
     @field_validator("localities")
     @classmethod
@@ -63,6 +66,12 @@ class ExplanationBody(BaseModel):
     def _once_each(cls, codes: list[str]) -> list[str]:
         """Each topic once, in order (whether they exist is the service's check)."""
         return list(dict.fromkeys(codes))
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, questions: list[str] | None) -> list[str] | None:
+        """Checked by the domain (400 invalid_questions)."""
+        return None if questions is None else list(example_questions(questions))
 
     @field_validator("publish_at", mode="before")
     @classmethod
@@ -99,6 +108,7 @@ class ExplanationBody(BaseModel):
             slug=self.slug,
             publish_at=self.publish_at,
             agency=self.agency,
+            questions=None if self.questions is None else tuple(self.questions),
         )
 
 
