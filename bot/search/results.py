@@ -75,15 +75,18 @@ class Answer:
 def decide(hits: Sequence[Hit], limits: Thresholds = THRESHOLDS) -> Answer:
     """The zone for hits ranked best first: sure and clearly ahead → answer; plausible →
     choices (the plausible ones, at most three, with the runner-up when only one is and the
-    runner-up covers half as much); else "I don't know"."""
-    if not hits or hits[0].coverage < limits.plausible:
+    runner-up covers half as much; a plausible one ranked below an implausible best, alone);
+    else "I don't know"."""
+    plausible = tuple(h for h in hits[:3] if h.coverage >= limits.plausible)
+    if not plausible:
         return Answer(Zone.UNKNOWN, ())
     best = hits[0]
+    if best.coverage < limits.plausible:
+        return Answer(Zone.CHOICES, plausible)
     rival = next((h for h in hits[1:] if h.coverage >= limits.plausible), None)
     contested = rival is not None and rival.score >= limits.close * best.score
     if best.coverage >= limits.sure and not contested:
         return Answer(Zone.ANSWER, (best,))
-    plausible = tuple(h for h in hits[:3] if h.coverage >= limits.plausible)
     if len(plausible) == 1 and len(hits) > 1 and hits[1].coverage >= limits.plausible / 2:
         plausible = tuple(hits[:2])  # the runner-up is worth a button beside it
     return Answer(Zone.CHOICES, plausible)

@@ -41,6 +41,13 @@ def test_nothing_plausible_is_i_dont_know() -> None:
     assert decide([], LIMITS) == Answer(Zone.UNKNOWN, ())
 
 
+def test_a_plausible_hit_ranked_below_an_implausible_one_is_still_offered() -> None:
+    # ranking puts an explanation stating the kind of information asked first, even when it
+    # covers little of the question: the one that does cover it must not be lost
+    answer = decide([hit("a", 10, 0.2), hit("b", 9, 0.6), hit("c", 8, 0.1)], LIMITS)
+    assert answer.zone is Zone.CHOICES and [h.doc.slug for h in answer.hits] == ["b"]
+
+
 def test_a_lone_hit_is_answered_when_sure_and_offered_when_not() -> None:
     assert decide([hit("a", 10, 0.6)], LIMITS).zone is Zone.ANSWER
     assert decide([hit("a", 10, 0.4)], LIMITS).zone is Zone.CHOICES
