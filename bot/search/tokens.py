@@ -66,6 +66,9 @@ QUESTION_FRAME = tuple(
 )
 
 
+# Folded words that, last before the end or the frame, make a yes/no question ("… không?").
+TAILS = frozenset({"khong"})
+
 Phrase = tuple[str, ...]
 
 
@@ -246,7 +249,16 @@ def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
         else:
             runs[-1].append(sylls[i])
             i += 1
-    return [run for run in runs if run]
+    return [_untailed(run) for run in runs if run]
+
+
+def _untailed(run: list[Syllable]) -> list[Syllable]:
+    """A run without its yes/no tail ("… đổi không ạ?"): the "không" after its last content
+    word, and the fillers after it, pair with nothing."""
+    end = len(run)
+    while end and run[end - 1].filler and run[end - 1].text not in TAILS:
+        end -= 1
+    return run[: end - 1] if end and run[end - 1].filler else run
 
 
 def _tokens_of(sylls: list[Syllable]) -> list[str]:

@@ -58,6 +58,15 @@ def test_the_question_frame_is_dropped() -> None:
     assert question_tokens("căn cước làm ở đâu vậy ạ") == question_tokens("căn cước làm")
 
 
+@pytest.mark.parametrize("question", ["có cần đổi CCCD không", "co can doi cccd ko a"])
+def test_a_yes_no_tail_pairs_with_nothing(question: str) -> None:
+    assert not [t for t in question_tokens(question) if "khong" in t]
+
+
+def test_a_not_inside_the_question_still_pairs() -> None:
+    assert "khong_giai" in question_tokens("cơ quan không giải trình thì sao")
+
+
 @pytest.mark.parametrize(
     "polite",
     [
