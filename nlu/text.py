@@ -65,14 +65,23 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", stripped.replace("đ", "d"))
 
 
-def normalize_token(token: str) -> str:
-    """Fold one chat token and expand it when it is a known abbreviation; a token typed
-    with diacritics is never read as an abbreviation of another word ("hỏng" stays "hong")."""
-    folded = fold(token)
-    # Tone and vowel marks make another word; "đ" alone does not ("đk" is "dk").
-    marked = any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", token))
+def has_marks(word: str) -> bool:
+    """Typed with tone or vowel marks, which make another word; "đ" alone does not ("đk" is
+    "dk")."""
+    return any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", word))
+
+
+def abbreviation(token: str) -> str | None:
+    """The folded full form of a chat abbreviation, or None; a token typed with marks is
+    never read as an abbreviation of another word ("hỏng" is not "hong")."""
     typed = unicodedata.normalize("NFC", token.lower())
-    return ABBREVIATIONS.get(typed if marked else folded, folded)
+    return ABBREVIATIONS.get(typed if has_marks(typed) else fold(typed))
+
+
+def normalize_token(token: str) -> str:
+    """Fold one chat token and expand it when it is a known abbreviation."""
+    expanded = abbreviation(token)
+    return fold(token) if expanded is None else expanded
 
 
 def normalize(text: str) -> str:

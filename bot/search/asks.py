@@ -117,13 +117,3 @@ def unmet(asks: tuple[frozenset[str], tuple[str, ...]], text: str) -> bool:
         if not re.search(rf"\b{_NUMBER} (?:{family})\b", text):
             return True
     return False
-
-
-def asks_amount(question: str) -> bool:
-    """The question asks how much something costs (a fee, a price, a fine, a contribution)."""
-    return bool(_ASKS_AMOUNT.search(normalize(question)))
-
-
-def states_amount(text: str) -> bool:
-    """The text states an amount of money or a fee."""
-    return bool(_STATES_AMOUNT.search(normalize(text)))

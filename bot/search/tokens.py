@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from bot.search.english import to_vietnamese
-from nlu.text import ABBREVIATIONS
+from nlu.text import abbreviation, has_marks
 from nlu.text import fold as _fold_text
 
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml"
@@ -122,19 +122,23 @@ def _frames() -> dict[str, list[tuple[str, ...]]]:
 
 @lru_cache(maxsize=65536)
 def _has_marks(word: str) -> bool:
-    """Typed with tone or vowel marks ("đ" alone is not one: "đk" is "dk")."""
-    return any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", word))
+    """`has_marks`, cached: the same few thousand words are checked over and over."""
+    return has_marks(word)
+
+
+@lru_cache(maxsize=65536)
+def _abbreviation(word: str) -> str | None:
+    """`abbreviation`, cached likewise."""
+    return abbreviation(word)
 
 
 def _words(text: str) -> list[tuple[str, str]]:
     """(typed, folded) words with chat abbreviations expanded (English put into Vietnamese)."""
     words: list[tuple[str, str]] = []
     for typed in _TYPED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower())):
-        folded = fold(typed)
-        # a word typed with tone or vowel marks is no abbreviation ("hỏng" is not "hong")
-        expanded = ABBREVIATIONS.get(typed if _has_marks(typed) else folded)
+        expanded = _abbreviation(typed)
         if expanded is None:
-            words.append((typed, folded))
+            words.append((typed, fold(typed)))
         else:
             words.extend((w, w) for w in expanded.split())
     return words
@@ -163,7 +167,7 @@ def marked_words(text: str) -> dict[str, frozenset[str]]:
     typed = [
         w
         for w in _TYPED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower()))
-        if ABBREVIATIONS.get(w if _has_marks(w) else fold(w)) is None
+        if _abbreviation(w) is None
     ]
     marked = [w for w in typed if _has_marks(w)]
     exact = typed if len(marked) * 2 >= len(typed) else marked

@@ -196,6 +196,8 @@ class KnowledgeBase:
         weighted = weighted_question_tokens(question)
         query = list(weighted)
         pairs = compounds(weighted)
+        asks = asked(question)
+        spelt = marked_words(question)
         with self._lock:
             bm25, docs = self._bm25, self._docs
             if bm25 is None or not query:
@@ -206,8 +208,6 @@ class KnowledgeBase:
             ids, scores = bm25.retrieve(
                 [known], k=min(k + RERANK, len(docs)), show_progress=False, n_threads=0
             )
-            asks = asked(question)
-            spelt = marked_words(question)
             found = [
                 (int(i), float(s), unmet(asks, self._texts[int(i)]))
                 for i, s in zip(ids[0], scores[0], strict=True)
