@@ -12,9 +12,9 @@ from bot.domain.replies import Reply, look_alike, readings, reply
 from bot.services.senders import contact_for_sender
 from nlu.text import fold
 
-# The fewest buttons each channel shows (connectors' Capabilities.max_buttons; a unit test
-# keeps the two equal): actions cannot import the connectors.
-BUTTON_LIMITS = {"web": 10, "telegram": 20, "zalo": 5}
+# Buttons offered when the gateway did not say how many the channel shows (it sends its
+# channel's Capabilities.max_buttons as `max_buttons` in the message metadata).
+FEW_BUTTONS = 3
 
 
 def words(text: str) -> str:
@@ -64,12 +64,12 @@ def ambiguous_text(text: str) -> str:
 
 
 def button_limit(tracker: Tracker) -> int:
-    """How many buttons this conversation's channel shows."""
+    """How many buttons this conversation's channel shows (from the gateway's metadata)."""
     said: dict[str, Any] = next(
         (e for e in reversed(tracker.events) if e.get("event") == "user"), {}
     )
-    channel = (said.get("metadata") or {}).get("channel")
-    return BUTTON_LIMITS.get(str(channel), min(BUTTON_LIMITS.values()))
+    limit = (said.get("metadata") or {}).get("max_buttons")
+    return limit if isinstance(limit, int) and limit > 0 else FEW_BUTTONS
 
 
 async def contact_id(tracker: Tracker) -> int | None:

@@ -178,7 +178,7 @@ class MessageFlow:
                         # Nothing the engine can read (a sticker, an expired button).
                         message.status = MessageStatus.PROCESSED
                         continue
-                    metadata = {
+                    metadata: dict[str, Any] = {
                         # No contact id: actions find the contact from the sender id
                         # (bot/services/senders.py), never from metadata.
                         "channel": contact.channel,
@@ -187,6 +187,9 @@ class MessageFlow:
                         # attaches what arrived while it was open.
                         "attachments": message.attachments or [],
                     }
+                    channel = self._channels.find(contact.channel)
+                    if channel is not None:  # how many choices the actions may offer as buttons
+                        metadata["max_buttons"] = channel.capabilities.max_buttons
                     recipient = await contacts.recipient_for(session, contact)
                 try:
                     turn = await self._engine.send(sender, engine_text, metadata)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from actions.common import BUTTON_LIMITS
 from bot.domain.localities import find, place_choice
-from connectors.telegram import TelegramChannel
-from connectors.web import WebChannel
-from connectors.zalo.channel import ZaloChannel
 
 
 def labels(text: str) -> list[str]:
@@ -44,8 +40,3 @@ def test_the_choice_has_at_most_the_channel_button_limit() -> None:
     question, choices = place_choice("xa tan an", found, 5)
     assert choices == [], "more places than buttons: the list, and a request for the province"
     assert all(loc.label in question for loc in found) and "tên tỉnh" in question
-
-
-def test_the_actions_button_limits_are_the_channels() -> None:
-    channels = (WebChannel, TelegramChannel, ZaloChannel)
-    assert BUTTON_LIMITS == {c.name: c.capabilities.max_buttons for c in channels}
