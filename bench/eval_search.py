@@ -299,9 +299,10 @@ def main() -> None:
     docs = demo_docs()
     kb = KnowledgeBase()
     kb.rebuild(docs)
-    parts = {part: labelled(part) for part in ("tune", "test")}
-    if args.tune_only:
-        parts["test"] = parts["tune"][:1]  # a placeholder: the test part stays unseen
+    # While tuning (--tune-only) the test part is neither searched nor shown.
+    parts = {"tune": labelled("tune")}
+    if not args.tune_only:
+        parts["test"] = labelled("test")
     hits_of = {q["q"]: kb.search(q["q"], k=3) for items in parts.values() for q in items}
     print(
         f"# Search evaluation — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
@@ -322,9 +323,10 @@ def main() -> None:
         for part, items in parts.items()
     }
     print(
-        f"thresholds {limits}; tune: {results['tune'].answerable} answerable + "
-        f"{results['tune'].unanswerable} not; test: {results['test'].answerable} + "
-        f"{results['test'].unanswerable}"
+        f"thresholds {limits}; "
+        + "; ".join(
+            f"{p}: {r.answerable} answerable + {r.unanswerable} not" for p, r in results.items()
+        )
     )
     goals = {"top1": "≥ 0.85", "top3": "≥ 0.95", "mrr": "", "idk": "≥ 0.85", "excerpts": "≥ 0.9"}
     names = {
@@ -335,10 +337,11 @@ def main() -> None:
         "excerpts": "excerpt contains the answer sentence",
     }
     rows = {part: r.row() for part, r in results.items()}
-    print("| metric | tune | test | goal (test) |")
-    print("|---|---:|---:|---:|")
+    print(f"| metric | {' | '.join(rows)} | goal (test) |")
+    print(f"|---|{'---:|' * len(rows)}---:|")
     for key, name in names.items():
-        print(f"| {name} | {rows['tune'][key]:.3f} | {rows['test'][key]:.3f} | {goals[key]} |")
+        figures = " | ".join(f"{row[key]:.3f}" for row in rows.values())
+        print(f"| {name} | {figures} | {goals[key]} |")
     for part, r in results.items():
         zones = ", ".join(f"{z.value} {r.zones[z.value]}" for z in Zone)
         sure = precision(parts[part], hits_of, limits)
