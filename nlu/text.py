@@ -65,6 +65,17 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", stripped.replace("đ", "d"))
 
 
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+def spelling(word: str) -> str:
+    """A word with its marks in one canonical form, the tone put last: "hoà" and "hòa" (old
+    and new tone placement) are one spelling; "hòa" and "hóa" are not."""
+    nfd = unicodedata.normalize("NFD", word.lower())
+    tone = "".join(c for c in nfd if c in _TONES)
+    return unicodedata.normalize("NFC", "".join(c for c in nfd if c not in _TONES)) + tone
+
+
 def has_marks(word: str) -> bool:
     """Typed with tone or vowel marks, which make another word; "đ" alone does not ("đk" is
     "dk")."""

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
 
-from nlu.text import fold
+from nlu.text import fold, spelling
 
 
 class Reply(StrEnum):
@@ -87,19 +87,13 @@ _MEANINGS: tuple[tuple[str, Reply], ...] = (
 )
 
 _NOT_WORD = re.compile(r"[^\w\s]")
-# Old and new tone placement: "huỷ"/"hủy", "hoà"/"hòa", "khoẻ"/"khỏe" are one word.
-_TONE_ON_SECOND = re.compile("([ou])([aey])([\u0300\u0301\u0303\u0309\u0323])$")
-
-
-def _canonical(word: str) -> str:
-    decomposed = unicodedata.normalize("NFD", word)
-    return unicodedata.normalize("NFC", _TONE_ON_SECOND.sub(r"\1\3\2", decomposed))
 
 
 def typed_words(text: str) -> tuple[str, ...]:
-    """The words of a message as typed: lower case, NFC, one tone placement, no punctuation."""
+    """The words of a message as typed: lower case, one canonical spelling (old and new tone
+    placement alike, `nlu.text.spelling`), no punctuation."""
     clean = _NOT_WORD.sub(" ", unicodedata.normalize("NFC", text).lower())
-    return tuple(_canonical(word) for word in clean.split())
+    return tuple(spelling(word) for word in clean.split())
 
 
 def is_bare(words: Iterable[str]) -> bool:

@@ -22,6 +22,7 @@ import yaml
 from bot.search.english import to_vietnamese
 from nlu.text import abbreviation, has_marks
 from nlu.text import fold as _fold_text
+from nlu.text import spelling as _spelling
 
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml"
 _WORD = re.compile(r"[a-z0-9]+")
@@ -144,15 +145,10 @@ def _words(text: str) -> list[tuple[str, str]]:
     return words
 
 
-_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
-
-
 @lru_cache(maxsize=65536)
 def spelling(word: str) -> str:
-    """A word with its marks, the tone put last: "hoà" and "hòa" are one spelling."""
-    nfd = unicodedata.normalize("NFD", word.lower())
-    tone = "".join(c for c in nfd if c in _TONES)
-    return unicodedata.normalize("NFC", "".join(c for c in nfd if c not in _TONES)) + tone
+    """`nlu.text.spelling` ("hoà" and "hòa" are one spelling), cached."""
+    return _spelling(word)
 
 
 def spellings(text: str) -> frozenset[str]:
