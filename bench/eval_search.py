@@ -1,9 +1,11 @@
 """`make eval`: answer quality and search speed of the knowledge base on labelled questions.
 
 Questions: tests/data/qa/questions.yaml, split into a *tune* part (with tests/data/qa_eval.yaml
-folded into it) and a *test* part. Thresholds, synonyms and the English vocabulary are fitted
-on the tune part only (`--calibrate` searches the zone thresholds on it); the test part is
-only reported, and `--misses` lists tune misses only.
+folded into it) and a *test* part; and tests/data/qa/holdout.yaml, written later by someone
+who saw neither those questions nor the search, in two halves: *dev*, studied after its first
+measurement, and *holdout*, never looked at question by question. Thresholds, synonyms and the
+English vocabulary are fitted on tune and dev only (`--calibrate` searches the zone thresholds
+on tune); test and holdout are only reported, and `--misses` lists tune and dev misses only.
 
 How answers count. The bot answers in one of three zones (bot/search/results.py): a confident
 answer counts at rank 1; a "Có phải anh/chị muốn hỏi…" choice counts for top-3 when the right
@@ -39,6 +41,7 @@ from bot.settings import PROJECT_ROOT
 
 QUESTIONS = PROJECT_ROOT / "tests" / "data" / "qa" / "questions.yaml"
 EXTRA_TUNE = PROJECT_ROOT / "tests" / "data" / "qa_eval.yaml"
+HOLDOUT = PROJECT_ROOT / "tests" / "data" / "qa" / "holdout.yaml"
 DEMO = PROJECT_ROOT / "bot" / "demo" / "demo_data.yaml"
 
 
@@ -62,7 +65,11 @@ def demo_docs(path: Path = DEMO) -> list[Doc]:
 
 
 def labelled(part: str) -> list[dict[str, Any]]:
-    """The questions of one part: "tune" (with qa_eval.yaml) or "test"."""
+    """The questions of one part: "tune" (with qa_eval.yaml), "test", "dev" or "holdout"."""
+    if part in ("dev", "holdout"):
+        split = "dev" if part == "dev" else "final"
+        found = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))["questions"]
+        return [q for q in found if q["split"] == split]
     items = [
         q
         for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
@@ -294,15 +301,18 @@ def main() -> None:
     parser.add_argument("--cv", action="store_true", help="5-fold threshold fit within tune")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--no-speed", action="store_true")
-    parser.add_argument("--tune-only", action="store_true", help="while tuning: hide test")
+    parser.add_argument(
+        "--tune-only", action="store_true", help="while tuning: tune and dev only"
+    )
     args = parser.parse_args()
     docs = demo_docs()
     kb = KnowledgeBase()
     kb.rebuild(docs)
-    # While tuning (--tune-only) the test part is neither searched nor shown.
-    parts = {"tune": labelled("tune")}
+    # While tuning (--tune-only) the test and holdout parts are neither searched nor shown.
+    parts = {"tune": labelled("tune"), "dev": labelled("dev")}
     if not args.tune_only:
         parts["test"] = labelled("test")
+        parts["holdout"] = labelled("holdout")
     hits_of = {q["q"]: kb.search(q["q"], k=3) for items in parts.values() for q in items}
     print(
         f"# Search evaluation — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
@@ -319,7 +329,7 @@ def main() -> None:
             + ", ".join(f"{k} {v:.3f}" for k, v in cv.items() if k != "excerpts")
         )
     results = {
-        part: score(items, hits_of, limits, misses=args.misses and part == "tune")
+        part: score(items, hits_of, limits, misses=args.misses and part in ("tune", "dev"))
         for part, items in parts.items()
     }
     print(

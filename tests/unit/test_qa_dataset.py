@@ -65,3 +65,26 @@ def test_both_parts_cover_every_explanation_and_unanswerable_questions(
     for split in ("tune", "test"):
         labels = {item["a"] for item in questions if item["split"] == split}
         assert labels == set(bodies) | {"none"}, split
+
+
+HOLDOUT = ROOT / "tests" / "data" / "qa" / "holdout.yaml"
+
+
+def test_the_holdout_set_is_well_formed_and_true_to_the_demo(bodies: dict[str, str]) -> None:
+    """The later, independently written set: both halves cover every explanation and
+    unanswerable questions, each answer sentence is in its body, no question twice, and none
+    is also in the tune or test set."""
+    items = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))["questions"]
+    assert len(items) >= 190
+    for split in ("dev", "final"):
+        labels = {item["a"] for item in items if item["split"] == split}
+        assert labels == set(bodies) | {"none"}, split
+    for item in items:
+        if item["a"] == "none":
+            assert "s" not in item, item["q"]
+        else:
+            assert 20 <= len(item["s"]) <= 120 and item["s"] in bodies[item["a"]], item["q"]
+    texts = [item["q"].strip().lower() for item in items]
+    assert len(set(texts)) == len(texts)
+    tuned = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
+    assert set(texts) & {item["q"].strip().lower() for item in tuned} == set()
