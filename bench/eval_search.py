@@ -301,9 +301,7 @@ def main() -> None:
     parser.add_argument("--cv", action="store_true", help="5-fold threshold fit within tune")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--no-speed", action="store_true")
-    parser.add_argument(
-        "--tune-only", action="store_true", help="while tuning: tune and dev only"
-    )
+    parser.add_argument("--tune-only", action="store_true", help="while tuning: tune and dev only")
     args = parser.parse_args()
     docs = demo_docs()
     kb = KnowledgeBase()
