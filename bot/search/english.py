@@ -18,7 +18,8 @@ import yaml
 
 VOCABULARY_FILE = Path(__file__).resolve().parent.parent / "data" / "english.yaml"
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_VIETNAMESE = re.compile(r"[^\x00-\x7f]")
+# Words as read to judge the language: a Vietnamese word with its marks is one word.
+_WORDS = re.compile(r"[^\W_]+(?:['’][a-z]+)?")
 
 # Words that make an English sentence but name nothing (dropped after translation).
 FUNCTION_WORDS = frozenset(
@@ -39,7 +40,8 @@ def vocabulary() -> tuple[dict[str, list[tuple[tuple[str, ...], str]]], frozense
     table: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     known: set[str] = set()
     for key, value in raw.items():
-        phrase = tuple(_WORD.findall(str(key).lower()))
+        # read like a question's words: "people's committee" is found as "people committee"
+        phrase = tuple(re.sub(r"['’]s$", "", w) for w in _WORD.findall(str(key).lower()))
         if phrase:
             table.setdefault(phrase[0], []).append((phrase, str(value or "")))
             known.update(phrase)
@@ -60,12 +62,11 @@ def _singular(word: str, known: frozenset[str]) -> str:
 
 
 def is_english(text: str) -> bool:
-    """No Vietnamese letters, at least 60% of the words English words known here, one of them
-    a word of the vocabulary ("do an toan" is Vietnamese typed without marks)."""
-    if _VIETNAMESE.search(text):
-        return False
+    """At least 60% of the words English words known here, one of them a word of the
+    vocabulary ("do an toan" is Vietnamese typed without marks); a Vietnamese word typed with
+    its marks ("How many wards (phường) are there?") counts against, and is kept as typed."""
     _, known = vocabulary()
-    words = [_singular(w, known) for w in _WORD.findall(text.lower())]
+    words = [_singular(w, known) for w in _WORDS.findall(text.lower())]
     if len(words) < 2:
         return False
     english = sum(1 for w in words if w in FUNCTION_WORDS or w in known)
@@ -78,7 +79,7 @@ def to_vietnamese(text: str) -> str:
     if not is_english(text):
         return text
     table, known = vocabulary()
-    words = [_singular(w, known) for w in _WORD.findall(text.lower())]
+    words = [_singular(w, known) for w in _WORDS.findall(text.lower())]
     out: list[str] = []
     i = 0
     while i < len(words):

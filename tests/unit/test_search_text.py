@@ -102,6 +102,20 @@ def test_english_questions_are_put_into_vietnamese_and_vietnamese_is_left_alone(
         assert to_vietnamese(vietnamese) == vietnamese
 
 
+def test_english_with_a_vietnamese_word_is_english_and_keeps_that_word() -> None:
+    mixed = "How many wards (phường) are there in Vietnam now?"
+    assert is_english(mixed)
+    assert "phường" in to_vietnamese(mixed).split()
+    # mostly Vietnamese with an English word stays Vietnamese
+    assert not is_english("cho em hỏi online được không")
+
+
+def test_a_possessive_in_the_vocabulary_is_found_as_typed() -> None:
+    """The vocabulary's "people's committee" matches the question's "people's committee"
+    (both read without the "'s"); before, the key kept its "'s" and never matched."""
+    assert "ủy ban nhân dân" in to_vietnamese("Where is the people's committee of my ward?")
+
+
 @pytest.mark.parametrize(
     "question", ["lệ phí làm sổ đỏ bao nhiêu", "phat bao nhieu tien", "mức đóng BHYT", "fee"]
 )
