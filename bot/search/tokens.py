@@ -107,7 +107,7 @@ def _same(key: Phrase, typed: list[tuple[str, str]]) -> bool:
         elif word == folded:  # typed without marks
             if len(key) == 1 or fold(k) != folded:
                 return False
-        elif word != k:
+        elif spelling(word) != spelling(k):  # "uỷ" and "ủy" are one spelling
             return False
     return True
 

@@ -7,7 +7,7 @@ import pytest
 from bot.search.asks import asked, unmet
 from bot.search.english import is_english, to_vietnamese
 from bot.search.results import Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.tokens import marked_words, question_tokens, spelling, tokens
+from bot.search.tokens import marked_words, question_tokens, spelling, syllables, tokens
 from bot.services.knowledge import KnowledgeBase
 from nlu.text import normalize
 
@@ -162,3 +162,8 @@ def test_an_explanation_word_with_other_marks_is_not_the_word_typed() -> None:
     assert coverage("giấy tờ con") < coverage("giấy tờ còn")
     # typed without marks, "con" may be "còn"
     assert coverage("giay to con") == coverage("giấy tờ còn")
+
+
+def test_a_synonym_is_found_whichever_tone_placement_was_typed() -> None:
+    """ "uỷ ban" (old placement, the lexicon's key) and "ủy ban" (new) are one spelling."""
+    assert syllables("ủy ban") == syllables("uỷ ban") == ["uy", "ban", "nhan", "dan"]
