@@ -53,6 +53,12 @@ ABBREVIATIONS: dict[str, str] = {
     "tt": "thu tuc",
     "ng": "nguoi",
     "ns": "noi",
+    "nhiu": "nhieu",  # "bao nhiu", chat spelling of "bao nhiêu"
+    "nhìu": "nhieu",
+    "bik": "biet",
+    "trc": "truoc",
+    "cx": "cung",
+    "lm": "lam",
 }
 
 _WORD = re.compile(r"\w+", re.UNICODE)

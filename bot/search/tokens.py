@@ -44,6 +44,12 @@ MARKED_STOPWORDS = frozenset(
     nói ở ơi ông rồi sao sẽ thế thì tôi từ và vậy về với vui xin ấy ừ nhờ chứ""".split()
 )
 
+# Words that address or point and carry no topic, but only as typed with their marks: folded,
+# each is also a content word ("bác"/"Bắc", "cậu"/"câu hỏi", "tớ"/"tờ khai"/"tố cáo", "tao"/"tạo").
+MARKED_ONLY_FILLERS = frozenset(
+    "bác cháu cô cậu dì tớ tui tao bọn chúng nó này kia dạ vâng vừa rất lắm".split()
+)
+
 # Particles typed with their marks: they join no compound, so they form no bigram.
 PARTICLES = frozenset(
     "thì là mà và của với à ạ nhé nhỉ hả ơi vậy nè ấy hay hoặc chứ có được bị đã sẽ đang".split()
@@ -175,7 +181,9 @@ def marked_words(text: str) -> dict[str, frozenset[str]]:
 
 def is_filler(typed: str, folded: str) -> bool:
     """A filler word: its folding is a stop word and it was typed as one ("anh", "anh" for the
-    pronoun, not "ánh" of "phản ánh"; "có", not "cơ" of "cơ quan")."""
+    pronoun, not "ánh" of "phản ánh"; "có", not "cơ" of "cơ quan"; "bác" as typed, not "bac")."""
+    if typed in MARKED_ONLY_FILLERS:
+        return True
     return folded in STOPWORDS and (typed == folded or typed in MARKED_STOPWORDS)
 
 
@@ -224,7 +232,13 @@ def _expand(words: list[tuple[str, str]]) -> list[Syllable]:
 @lru_cache(maxsize=65536)
 def _syllable(word: str, folded: str, weight: float = 1.0, added: bool = False) -> Syllable:
     """One syllable as the search sees it (cached: syllables are immutable and repeat)."""
-    return Syllable(folded, weight, added, is_filler(word, folded), word in PARTICLES)
+    return Syllable(
+        folded,
+        weight,
+        added,
+        is_filler(word, folded),
+        word in PARTICLES or word in MARKED_ONLY_FILLERS,
+    )
 
 
 def syllables(text: str) -> list[str]:

@@ -167,3 +167,17 @@ def test_an_explanation_word_with_other_marks_is_not_the_word_typed() -> None:
 def test_a_synonym_is_found_whichever_tone_placement_was_typed() -> None:
     """ "uỷ ban" (old placement, the lexicon's key) and "ủy ban" (new) are one spelling."""
     assert syllables("ủy ban") == syllables("uỷ ban") == ["uy", "ban", "nhan", "dan"]
+
+
+def test_words_that_address_someone_carry_no_topic_only_as_typed_with_marks() -> None:
+    """ "bác", "cháu", "nó" address or point: no token, no pair; "bắc" (north) and an unmarked
+    "bac" stay content words."""
+    question = question_tokens("tên tỉnh chỗ bác ở có bị đổi không cháu")
+    assert "bac" not in question and "chau" not in question
+    assert not any(t.endswith("_bac") or t.startswith("bac_") for t in question)
+    assert "bac" in tokens("miền Bắc") and "bac" in question_tokens("tinh bac ninh")
+    assert "no" not in question_tokens("cơ quan xử lý nó thế nào")
+
+
+def test_a_chat_spelling_of_bao_nhieu_is_the_question_frame() -> None:
+    assert question_tokens("giờ còn bao nhiu tỉnh") == question_tokens("giờ còn bao nhiêu tỉnh")
