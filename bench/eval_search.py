@@ -5,7 +5,7 @@ folded into it) and a *test* part; and tests/data/qa/holdout.yaml, written later
 who saw neither those questions nor the search, in two halves: *dev*, studied after its first
 measurement, and *holdout*, never looked at question by question. Thresholds, synonyms and the
 English vocabulary are fitted on tune and dev only (`--calibrate` searches the zone thresholds
-on tune); test and holdout are only reported, and `--misses` lists tune and dev misses only.
+on both); test and holdout are only reported, and `--misses` lists tune and dev misses only.
 
 How answers count. The bot answers in one of three zones (bot/search/results.py): a confident
 answer counts at rank 1; a "Có phải anh/chị muốn hỏi…" choice counts for top-3 when the right
@@ -297,8 +297,8 @@ def main() -> None:
     """CLI entry."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--misses", action="store_true", help="list the tune part's misses")
-    parser.add_argument("--calibrate", action="store_true", help="fit thresholds on tune")
-    parser.add_argument("--cv", action="store_true", help="5-fold threshold fit within tune")
+    parser.add_argument("--calibrate", action="store_true", help="fit thresholds on tune+dev")
+    parser.add_argument("--cv", action="store_true", help="5-fold threshold fit within tune+dev")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--tune-only", action="store_true", help="while tuning: tune and dev only")
@@ -317,13 +317,14 @@ def main() -> None:
         f"Python {platform.python_version()}"
     )
     limits = THRESHOLDS
+    fitted = parts["tune"] + parts["dev"]  # all the questions tuning may look at
     if args.calibrate:
-        limits = calibrate(parts["tune"], hits_of)
-        print(f"calibrated on tune: {limits} (in use: {THRESHOLDS})")
+        limits = calibrate(fitted, hits_of)
+        print(f"calibrated on tune+dev: {limits} (in use: {THRESHOLDS})")
     if args.cv:
-        cv = cross_validated(parts["tune"], hits_of)
+        cv = cross_validated(fitted, hits_of)
         print(
-            "tune, 5-fold (thresholds fitted on the other folds): "
+            "tune+dev, 5-fold (thresholds fitted on the other folds): "
             + ", ".join(f"{k} {v:.3f}" for k, v in cv.items() if k != "excerpts")
         )
     results = {
