@@ -27,6 +27,8 @@ from nlu.text import spelling as _spelling
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml"
 _WORD = re.compile(r"[a-z0-9]+")
 _TYPED = re.compile(r"[^\W_]+")
+_CLAUSED = re.compile(r"[^\W_]+|[,;.!?…](?=\s|$)")
+_END = ("", "")  # where a clause ends: no pair spans it
 SYNONYM_WEIGHT = 2.0  # how much of a typed word a synonym's replacement carries in coverage
 
 # Question filler that says nothing about the topic (folded). Kept short on purpose:
@@ -140,9 +142,15 @@ def _abbreviation(word: str) -> str | None:
 
 
 def _words(text: str) -> list[tuple[str, str]]:
-    """(typed, folded) words with chat abbreviations expanded (English put into Vietnamese)."""
+    """(typed, folded) words with chat abbreviations expanded (English put into Vietnamese); a
+    clause's end (",", ".", "?"… before a space) is an empty word that no pair spans: in "nộp
+    hôm thứ 6, 5 ngày làm việc" the 6 and the 5 are no compound."""
     words: list[tuple[str, str]] = []
-    for typed in _TYPED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower())):
+    for typed in _CLAUSED.findall(unicodedata.normalize("NFC", to_vietnamese(text).lower())):
+        if not typed[0].isalnum():
+            if words and words[-1] != _END:
+                words.append(_END)
+            continue
         expanded = _abbreviation(typed)
         if expanded is None:
             words.append((typed, fold(typed)))
@@ -205,7 +213,10 @@ def _pairs(sylls: list[Syllable]) -> list[tuple[Syllable, Syllable]]:
     return [
         (a, b)
         for a, b in zip(sylls, sylls[1:], strict=False)
-        if not (a.filler and b.filler) and not (a.marked_filler or b.marked_filler)
+        if a.text
+        and b.text
+        and not (a.filler and b.filler)
+        and not (a.marked_filler or b.marked_filler)
     ]
 
 
@@ -243,7 +254,7 @@ def _syllable(word: str, folded: str, weight: float = 1.0, added: bool = False) 
 
 def syllables(text: str) -> list[str]:
     """Folded syllables with chat abbreviations expanded and synonyms applied."""
-    return [s.text for s in _expand(_words(text))]
+    return [s.text for s in _expand(_words(text)) if s.text]
 
 
 def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
@@ -252,6 +263,10 @@ def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
     runs: list[list[Syllable]] = [[]]
     i = 0
     while i < len(sylls):
+        if not sylls[i].text:  # a clause ends
+            runs.append([])
+            i += 1
+            continue
         for phrase in () if sylls[i].added else frames.get(sylls[i].text, ()):
             window = sylls[i : i + len(phrase)]
             if tuple(s.text for s in window if not s.added) == phrase and len(window) == len(
@@ -277,7 +292,7 @@ def _untailed(run: list[Syllable]) -> list[Syllable]:
 
 def _tokens_of(sylls: list[Syllable]) -> list[str]:
     """Unigrams without filler words, plus bigrams of adjacent syllables."""
-    unigrams = [s.text for s in sylls if not s.filler]
+    unigrams = [s.text for s in sylls if s.text and not s.filler]
     return unigrams + [f"{a.text}_{b.text}" for a, b in _pairs(sylls)]
 
 

@@ -181,3 +181,11 @@ def test_words_that_address_someone_carry_no_topic_only_as_typed_with_marks() ->
 
 def test_a_chat_spelling_of_bao_nhieu_is_the_question_frame() -> None:
     assert question_tokens("giờ còn bao nhiu tỉnh") == question_tokens("giờ còn bao nhiêu tỉnh")
+
+
+def test_no_pair_spans_the_end_of_a_clause() -> None:
+    question = question_tokens("tôi nộp hôm thứ 6, 5 ngày làm việc thì đến hôm nào là hết hạn")
+    assert "6_5" not in question and "5_ngay" in question and "thu_6" in question
+    assert "nop_ho" not in tokens("Nộp. Hồ sơ") and "nop_ho" in tokens("nộp hồ sơ")
+    assert "1_000" in tokens("1.000 đồng")  # a point inside a number ends nothing
+    assert "" not in tokens("Xin chào. Tôi hỏi!")
