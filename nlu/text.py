@@ -59,6 +59,8 @@ ABBREVIATIONS: dict[str, str] = {
     "trc": "truoc",
     "cx": "cung",
     "lm": "lam",
+    "yc": "yeu cau",
+    "ycgt": "yeu cau giai trinh",
 }
 
 _WORD = re.compile(r"\w+", re.UNICODE)
