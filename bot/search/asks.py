@@ -2,11 +2,11 @@
 
 A question that asks for an amount of money ("lệ phí bao nhiêu"), a count ("bao nhiêu xã"),
 a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the week ("làm việc thứ 7
-không"), what is needed ("cần giấy tờ gì") or a phone number is not answered by an
-explanation that states no such thing, however many of its other words match: the search
-then judges the hit as covering 40% as much. Each kind is checked by what the text plainly
-contains (a number with the counted noun, a date, a duration, a weekday, a list of what is
-needed, a phone number), never by its topic.
+không"), what is needed ("cần giấy tờ gì"), a sanction ("có bị kỷ luật không") or a phone
+number is not answered by an explanation that states no such thing, however many of its other
+words match: the search then judges the hit as covering 40% as much. Each kind is checked by
+what the text plainly contains (a number with the counted noun, a date, a duration, a weekday,
+a list of what is needed, a sanction named, a phone number), never by its topic.
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"what (?:documents|papers|information)|need to (?:bring|include|prepare))\b"
         ),
         re.compile(r"\b(?:can co|bao gom|gom co|can chuan bi|chuan bi|mang theo|nen mang)\b"),
+    ),
+    # a sanction ("bị kỷ luật không", "phạt ra sao"): answered only by a text that names one
+    "sanction": (
+        re.compile(r"\b(?:ky luat|bi phat|xu phat|phat bao nhieu|bi xu ly|che tai|truy cuu)\b"),
+        re.compile(r"\b(?:ky luat|phat|xu ly|che tai|truy cuu)\b"),
     ),
     "phone": (
         re.compile(

@@ -93,3 +93,11 @@ def test_everyday_public_problems_lead_to_the_petition_explanation(kb: Knowledge
     ):
         answer = kb.answer(situation)
         assert answer.hits and answer.hits[0].doc.slug == "phan-anh-kien-nghi", situation
+
+
+def test_a_question_about_a_sanction_needs_a_text_that_names_one() -> None:
+    asks = asked("cán bộ không giải trình đúng hạn thì bị kỷ luật ra sao")
+    assert "sanction" in asks[0]
+    assert unmet(asks, normalize("Cơ quan phải trả lời trong 15 ngày kể từ ngày tiếp nhận."))
+    assert not unmet(asks, normalize("Cán bộ vi phạm bị xử lý kỷ luật theo quy định."))
+    assert "sanction" not in asked("thủ tục đăng ký kết hôn ở đâu")[0]
