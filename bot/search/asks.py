@@ -2,11 +2,12 @@
 
 A question that asks for an amount of money ("lệ phí bao nhiêu"), a count ("bao nhiêu xã"),
 a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the week ("làm việc thứ 7
-không"), what is needed ("cần giấy tờ gì"), a sanction ("có bị kỷ luật không") or a phone
-number is not answered by an explanation that states no such thing, however many of its other
-words match: the search then judges the hit as covering 40% as much. Each kind is checked by
-what the text plainly contains (a number with the counted noun, a date, a duration, a weekday,
-a list of what is needed, a sanction named, a phone number), never by its topic.
+không"), what is needed ("cần giấy tờ gì"), a sanction ("có bị kỷ luật không"), an appointment
+("có cần hẹn trước không") or a phone number is not answered by an explanation that states no
+such thing, however many of its other words match: the search then judges the hit as covering
+40% as much. Each kind is checked by what the text plainly contains (a number with the
+counted noun, a date, a duration, a weekday, a list of what is needed, a sanction named, an
+appointment, a phone number), never by its topic.
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "sanction": (
         re.compile(r"\b(?:ky luat|bi phat|xu phat|phat bao nhieu|bi xu ly|che tai|truy cuu)\b"),
         re.compile(r"\b(?:ky luat|phat|xu ly|che tai|truy cuu)\b"),
+    ),
+    # an appointment ("có cần hẹn trước không"): only a text that speaks of one answers it
+    "booking": (
+        re.compile(
+            r"\b(?:hen truoc|dat lich|dat hen|lich hen|lay so thu tu|booking|appointment)\b"
+        ),
+        re.compile(r"\b(?:hen|dat lich|lay so)\b"),
     ),
     "phone": (
         re.compile(

@@ -101,3 +101,11 @@ def test_a_question_about_a_sanction_needs_a_text_that_names_one() -> None:
     assert unmet(asks, normalize("Cơ quan phải trả lời trong 15 ngày kể từ ngày tiếp nhận."))
     assert not unmet(asks, normalize("Cán bộ vi phạm bị xử lý kỷ luật theo quy định."))
     assert "sanction" not in asked("thủ tục đăng ký kết hôn ở đâu")[0]
+
+
+def test_a_question_about_an_appointment_needs_a_text_that_speaks_of_one() -> None:
+    asks = asked("đi tiếp dân có cần đặt lịch hẹn trước không")
+    assert "booking" in asks[0]
+    assert unmet(asks, normalize("Chủ tịch tiếp công dân sáng thứ Năm hằng tuần."))
+    assert not unmet(asks, normalize("Không cần hẹn trước; mang theo giấy tờ tùy thân."))
+    assert "booking" not in asked("lịch tiếp công dân của phường")[0]
