@@ -32,8 +32,12 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.web.app import create_app
+from tests import sqlite_locks
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
+
+# A "database is locked" in a test names the transactions that held the lock (stderr).
+sqlite_locks.install()
 
 ENGINE_TIMEOUT = 10.0  # one engine turn: the engine's response timeout and the gateway's
 # Property-based tests (hypothesis) try the same examples on every run: reproducible in CI,
