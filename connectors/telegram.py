@@ -36,7 +36,7 @@ from bot.channels import (
     topic_link_payload,
 )
 from bot.errors import Forbidden, InvalidInput
-from bot.gateway import FLOW, SETTINGS, parse_json, same_secret
+from bot.gateway import FLOW, SETTINGS, json_response, parse_json, same_secret
 from bot.services.loops import LoopState, supervise
 from connectors.render import split_text
 
@@ -309,7 +309,7 @@ async def webhook(request: web.Request) -> web.Response:
         log.warning("telegram_update_rejected", reason=str(exc))
         raise InvalidInput("body is not a Telegram Update", code="invalid_update") from exc
     await store_update(request.app, inbound, callback_id)
-    return web.json_response({"ok": True})
+    return json_response({"ok": True})
 
 
 # Each poll already waits up to `wait_s` on Telegram's side, so the next one starts at once;

@@ -25,7 +25,7 @@ from bot.channels import (
     Recipient,
 )
 from bot.errors import InvalidInput, NotFound
-from bot.gateway import DB, FLOW, SETTINGS, read_json
+from bot.gateway import DB, FLOW, SETTINGS, json_response, read_json
 from bot.services import webchat
 from bot.services.webchat import ChatMessage, WebContact
 from bot.settings import PROJECT_ROOT
@@ -135,7 +135,7 @@ async def create_session(request: web.Request) -> web.Response:
     """Start a web chat: a new anonymous contact and its conversation."""
     await web_limits.limit_new_session(request)
     session_id = await webchat.start_session(request.app[DB], request.app[GREETING])
-    return web.json_response(
+    return json_response(
         {"session_id": session_id, "max_chars": request.app[SETTINGS].web_max_chars}
     )
 
@@ -151,7 +151,7 @@ async def list_messages(request: web.Request) -> web.Response:
     if not 0 <= after < 2**63:  # a message id: never negative, never past a 64-bit integer
         raise InvalidInput("Tham số after phải là số.", code="invalid_after")
     messages = await webchat.history(request.app[DB], contact.id, after)
-    return web.json_response(
+    return json_response(
         {
             "messages": [message_json(m) for m in messages],
             "max_chars": request.app[SETTINGS].web_max_chars,  # the page's counter
@@ -186,7 +186,7 @@ async def post_message(request: web.Request) -> web.Response:
     )
     await flow.process_conversation(receipt.conversation_id)
     inbound, replies = await webchat.with_replies(request.app[DB], receipt.message_id)
-    return web.json_response(
+    return json_response(
         {
             "message": message_json(inbound),
             "duplicate": receipt.duplicate,

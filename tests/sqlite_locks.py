@@ -37,7 +37,10 @@ def _current_task() -> asyncio.Task[Any] | None:
 
 
 def _key(connection: Connection) -> int:
-    return id(connection.connection.dbapi_connection)
+    """The DB-API connection's id, read without `Connection.connection`, which would
+    reconnect an invalidated connection from inside an event."""
+    pooled = getattr(connection, "_dbapi_connection", None)
+    return id(getattr(pooled, "dbapi_connection", None) or connection)
 
 
 def _begin(connection: Connection) -> None:

@@ -175,3 +175,39 @@ def place_choice(typed: str, matches: list[Locality], limit: int) -> tuple[str, 
         f"Anh/chị gõ kèm tên tỉnh/thành phố giúp tôi, ví dụ: “{name}, {example}”.",
         [],
     )
+
+
+def search(text: str, limit: int = 20) -> list[Locality]:
+    """Places for a search box, best first: every place of exactly that name (all seven
+    communes called Tân An, each with its province), then places whose name starts with what
+    was typed, then close spellings; provinces before communes within each group. A province
+    after a comma ("tân an, nghệ an") keeps to that province when any place there matches."""
+    head, _, tail = text.partition(",")
+    exact, close = find(text, limit)
+    key = _key(head)
+    found = list(exact)
+    if key:
+        words = key.split()
+        starting = [
+            loc
+            for loc in all_localities()
+            if loc not in found and _starts(_key(loc.name).split(), words)
+        ]
+        province = _key(tail)
+        if province:
+            starting = [loc for loc in starting if _key(loc.province_name) == province] or [
+                loc for loc in starting if loc.level == 1
+            ]
+        starting.sort(key=lambda loc: (loc.level, _key(loc.name), loc.province_code))
+        found += starting
+    found += [loc for loc in close if loc not in found]
+    return found[:limit]
+
+
+def _starts(name: list[str], typed: list[str]) -> bool:
+    """The name's words begin with the typed words, the last one possibly cut short: "tân a"
+    starts "Tân An" (folded, as a search box is typed)."""
+    if len(typed) > len(name):
+        return False
+    head, last = typed[:-1], typed[-1]
+    return name[: len(head)] == head and name[len(head)].startswith(last)

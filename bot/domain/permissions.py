@@ -26,6 +26,7 @@ class Action(StrEnum):
     READ_GAPS = "read_gaps"
     READ_SATISFACTION = "read_satisfaction"
     READ_NOTICES = "read_notices"
+    READ_LOCALITIES = "read_localities"  # look up provinces and communes by name
     MANAGE_USERS = "manage_users"
 
 
@@ -49,6 +50,7 @@ ALLOWED: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.READ_GAPS: _STAFF,
         Action.READ_SATISFACTION: _STAFF,
         Action.READ_NOTICES: _ALL,
+        Action.READ_LOCALITIES: _ALL,
         Action.MANAGE_USERS: _ADMIN,
     }
 )
@@ -66,6 +68,7 @@ _WHAT = {
     Action.READ_GAPS: "xem câu hỏi chưa được trả lời",
     Action.READ_SATISFACTION: "xem chỉ số hài lòng",
     Action.READ_NOTICES: "xem thông báo hạn xử lý",
+    Action.READ_LOCALITIES: "tra cứu địa bàn",
     Action.MANAGE_USERS: "quản lý tài khoản",
 }
 _ROLE_NAMES = {Role.ADMIN: "quản trị", Role.OFFICER: "cán bộ", Role.OPERATOR: "tổng đài viên"}

@@ -18,7 +18,7 @@ from bot.domain.cases import OPEN_STATUSES, Kind, Status, status_label
 from bot.errors import NotFound
 from bot.store.cases import case_by_code
 from bot.store.db import Database
-from bot.store.models import Agency, Case, CaseEvent, User, utcnow
+from bot.store.models import Agency, Case, CaseEvent, Rating, User, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,10 @@ class CaseView:
     created_at: datetime
     updated_at: datetime
     events: tuple[dict[str, Any], ...] = field(default=())
+    location: str = ""  # where a petition's problem is, as the citizen gave it
+    attachments: tuple[Any, ...] = ()  # references (image URL, location), never files
+    # The citizen's rating of the answer: {"score", "comment", "at"} (the detail view only).
+    rating: dict[str, Any] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -78,6 +82,9 @@ class CaseView:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "events": list(self.events),
+            "location": self.location,
+            "attachments": list(self.attachments),
+            "rating": self.rating,
         }
 
 
@@ -100,7 +107,15 @@ async def case_view(session: AsyncSession, case: Case, with_events: bool = False
     agency = await session.get(Agency, case.agency_id)
     assigned = await session.get(User, case.assigned_to_id) if case.assigned_to_id else None
     events: tuple[dict[str, Any], ...] = ()
+    rating: dict[str, Any] | None = None
     if with_events:
+        given = await session.scalar(select(Rating).where(Rating.case_id == case.id))
+        if given is not None:
+            rating = {
+                "score": given.score,
+                "comment": given.comment,
+                "at": given.created_at.isoformat(),
+            }
         rows = (
             (
                 await session.execute(
@@ -141,6 +156,9 @@ async def case_view(session: AsyncSession, case: Case, with_events: bool = False
         created_at=case.created_at,
         updated_at=case.updated_at,
         events=events,
+        location=case.location,
+        attachments=tuple(case.attachments or ()),
+        rating=rating,
     )
 
 

@@ -11,7 +11,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from bot.gateway import SETTINGS, read_object, same_secret
+from bot.gateway import SETTINGS, json_response, read_object, same_secret
 from bot.web.errors import error_response
 
 log = structlog.get_logger(__name__)
@@ -40,14 +40,14 @@ async def run_action(request: web.Request) -> web.Response:
     try:
         result = await executor.run(action_call)
     except ActionExecutionRejection as exc:
-        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=400)
+        return json_response({"error": exc.message, "action_name": exc.action_name}, status=400)
     except ActionNotFoundException as exc:
         log.error("action_not_found", action=exc.action_name)
-        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=404)
+        return json_response({"error": exc.message, "action_name": exc.action_name}, status=404)
     except ActionMissingDomainException as exc:
         # 449 asks the engine to resend the call with its domain (rasa_sdk protocol).
-        return web.json_response({"error": exc.message, "action_name": exc.action_name}, status=449)
-    return web.json_response(result.model_dump() if result else None)
+        return json_response({"error": exc.message, "action_name": exc.action_name}, status=449)
+    return json_response(result.model_dump() if result else None)
 
 
 def setup(app: web.Application) -> None:

@@ -9,7 +9,7 @@ from bot.domain.cases import Kind, Status
 from bot.domain.localities import by_code
 from bot.domain.permissions import Action
 from bot.errors import InvalidInput
-from bot.gateway import DB, SETTINGS, read_json
+from bot.gateway import DB, SETTINGS, json_response, read_json
 from bot.services import case_queries, ratings
 from bot.services import cases as case_service
 from bot.services.case_queries import CaseFilter
@@ -47,14 +47,14 @@ async def list_cases(request: web.Request) -> web.Response:
         offset=number(q.get("offset"), 0),
     )
     total, rows = await case_queries.list_cases(request.app[DB], f, caller)
-    return web.json_response({"total": total, "cases": [r.as_json() for r in rows]})
+    return json_response({"total": total, "cases": [r.as_json() for r in rows]})
 
 
 async def get_case(request: web.Request) -> web.Response:
     """GET /api/v1/cases/{code}: the case and its audit trail."""
     caller = await actor(request, Action.READ_CASES)
     view = await case_queries.get_case(request.app[DB], request.match_info["code"], caller)
-    return web.json_response(view.as_json())
+    return json_response(view.as_json())
 
 
 async def transition(request: web.Request) -> web.Response:
@@ -69,7 +69,7 @@ async def transition(request: web.Request) -> web.Response:
         body.note,
         petition_days=request.app[SETTINGS].petition_days,
     )
-    return web.json_response(view.as_json())
+    return json_response(view.as_json())
 
 
 async def assign(request: web.Request) -> web.Response:
@@ -79,7 +79,7 @@ async def assign(request: web.Request) -> web.Response:
     view = await case_service.assign_case(
         request.app[DB], request.match_info["code"], body.username, caller
     )
-    return web.json_response(view.as_json())
+    return json_response(view.as_json())
 
 
 async def satisfaction(request: web.Request) -> web.Response:
@@ -87,7 +87,7 @@ async def satisfaction(request: web.Request) -> web.Response:
     caller = await actor(request, Action.READ_SATISFACTION)
     scope = None if caller.sees_every_agency else caller.agency_id
     index = await ratings.satisfaction(request.app[DB], scope)
-    return web.json_response(index.as_json())
+    return json_response(index.as_json())
 
 
 async def gaps(request: web.Request) -> web.Response:
@@ -101,14 +101,14 @@ async def gaps(request: web.Request) -> web.Response:
     groups = await gap_groups(
         request.app[DB], caller, since=moment(request.query.get("since")), locality=locality
     )
-    return web.json_response({"groups": [g.as_json() for g in groups]})
+    return json_response({"groups": [g.as_json() for g in groups]})
 
 
 async def notices(request: web.Request) -> web.Response:
     """GET /api/v1/notices: the caller's deadline notices (due soon, overdue), newest first."""
     caller = await actor(request, Action.READ_NOTICES)
     rows = await notices_for(request.app[DB], caller.user_id)
-    return web.json_response({"notices": [n.as_json() for n in rows]})
+    return json_response({"notices": [n.as_json() for n in rows]})
 
 
 def setup(app: web.Application) -> None:

@@ -20,7 +20,7 @@ from bot.domain.explanations import example_questions
 from bot.domain.localities import COUNTRY, by_code
 from bot.domain.permissions import Action
 from bot.errors import InvalidInput
-from bot.gateway import DB, read_json, validated
+from bot.gateway import DB, json_response, read_json, validated
 from bot.services import broadcasts, explanations
 from bot.services.explanations import ExplanationSpec
 from bot.web.audit import TARGET
@@ -124,7 +124,7 @@ async def publish_explanation(request: web.Request) -> web.Response:
     body = await read_json(request, ExplanationBody)
     published = await explanations.publish(request.app[DB], body.to_spec(), caller)
     request[TARGET] = published.slug
-    return web.json_response(published.as_json(), status=201)
+    return json_response(published.as_json(), status=201)
 
 
 async def send_broadcast(request: web.Request) -> web.Response:
@@ -132,7 +132,7 @@ async def send_broadcast(request: web.Request) -> web.Response:
     matching subscribers who have not received it (e.g. after new subscriptions)."""
     caller = await actor(request, Action.BROADCAST_AGAIN)
     published = await explanations.send_again(request.app[DB], request.match_info["slug"], caller)
-    return web.json_response(published.as_json(), status=201)
+    return json_response(published.as_json(), status=201)
 
 
 async def get_explanation(request: web.Request) -> web.Response:
@@ -142,7 +142,7 @@ async def get_explanation(request: web.Request) -> web.Response:
     body = await explanations.get_version(
         request.app[DB], request.match_info["slug"], number(version, 0) if version else None
     )
-    return web.json_response(body)
+    return json_response(body)
 
 
 async def broadcast_report(request: web.Request) -> web.Response:
@@ -150,7 +150,7 @@ async def broadcast_report(request: web.Request) -> web.Response:
     caller = await actor(request, Action.READ_BROADCAST_REPORTS)
     broadcast_id = number(request.match_info["id"], 0)
     report = await broadcasts.broadcast_report(request.app[DB], broadcast_id, caller)
-    return web.json_response(report.as_json())
+    return json_response(report.as_json())
 
 
 def setup(app: web.Application) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.domain.permissions import Action
-from bot.gateway import DB
+from bot.gateway import DB, json_response
 from bot.services.users import revoke_token
 from bot.web.params import actor
 
@@ -16,7 +16,7 @@ async def revoke(request: web.Request) -> web.Response:
     await actor(request, Action.MANAGE_USERS)
     username = request.match_info["username"]
     await revoke_token(request.app[DB], username)
-    return web.json_response({"username": username, "revoked": True})
+    return json_response({"username": username, "revoked": True})
 
 
 def setup(app: web.Application) -> None:

@@ -15,7 +15,7 @@ import actions.deps
 from bot.channels import ChannelRegistry
 from bot.domain.ratelimit import Limit, RateLimiter
 from bot.engine import EngineClient
-from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, LOOPS, SETTINGS
+from bot.gateway import CHANNELS, DB, DISPATCHER, ENGINE, FLOW, HTTP, LOOPS, SETTINGS, json_response
 from bot.logging import quiet_libraries
 from bot.services import privacy, scheduler
 from bot.services.conversations import MessageFlow
@@ -25,7 +25,14 @@ from bot.services.loops import LoopState
 from bot.services.outbox import outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.web import actions_endpoint, api_cases, api_explanations, api_users, headers
+from bot.web import (
+    actions_endpoint,
+    api_cases,
+    api_explanations,
+    api_localities,
+    api_users,
+    headers,
+)
 from bot.web.audit import audit_middleware
 from bot.web.errors import error_middleware, refuse_nul_in_url
 from connectors import telegram, zalo
@@ -156,7 +163,7 @@ async def healthz(request: web.Request) -> web.Response:
         body["zalo_token"] = token.as_json()
         if token.last_error:
             body["status"] = "degraded"
-    return web.json_response(body, status=200 if db_ok else 503)
+    return json_response(body, status=200 if db_ok else 503)
 
 
 def telegram_polling(settings: Settings) -> bool:
@@ -183,6 +190,7 @@ def create_app(settings: Settings) -> web.Application:
     api_cases.setup(app)
     api_explanations.setup(app)
     api_users.setup(app)
+    api_localities.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
     zalo.setup(app)

@@ -8,6 +8,7 @@ import structlog
 from aiohttp import web
 
 from bot.errors import GiaitrinhError, RateLimited
+from bot.gateway import json_response
 
 log = structlog.get_logger(__name__)
 
@@ -16,7 +17,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def error_response(status: int, code: str, message: str) -> web.Response:
     """The one JSON error shape: {"error": {"code", "message"}}."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 @web.middleware

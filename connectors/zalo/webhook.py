@@ -12,7 +12,7 @@ import time
 from aiohttp import web
 
 from bot.errors import Forbidden, InvalidInput
-from bot.gateway import DB, FLOW, SETTINGS
+from bot.gateway import DB, FLOW, SETTINGS, json_response
 from bot.services.subscriptions import set_reachable_by_user
 from connectors.zalo.events import CHANNEL, follow_change, follow_welcome, parse_event
 from connectors.zalo.signature import HEADER, verify
@@ -42,7 +42,7 @@ async def webhook(request: web.Request) -> web.Response:
         receipt = await flow.receive(inbound)
         if not receipt.duplicate:
             flow.schedule(receipt.conversation_id)
-    return web.json_response({"ok": True})
+    return json_response({"ok": True})
 
 
 def _now_ms() -> int:

@@ -120,6 +120,7 @@ ENDPOINTS = [
         "read_broadcast_reports",
         lambda w: f"/broadcasts/{w.broadcast_id}",
     ),
+    Endpoint("GET", "/api/v1/localities", "read_localities", lambda w: "/localities?q=tân an"),
     Endpoint(
         "POST",
         "/api/v1/users/{username}/revoke",
