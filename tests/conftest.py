@@ -32,7 +32,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.web.app import create_app
-from tests import sqlite_locks
+from tests import sqlite_locks, stuck
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 
@@ -293,7 +293,8 @@ async def running_gateway(settings: Settings, port: int) -> AsyncIterator[Runnin
         try:
             yield RunningGateway(app=app, base_url=f"http://127.0.0.1:{port}", http=http)
         finally:
-            await runner.cleanup()
+            # A shutdown that hangs fails this test with where it waits (tests/stuck.py).
+            await stuck.bounded(runner.cleanup(), "the gateway's shutdown")
 
 
 @pytest.fixture
