@@ -21,7 +21,7 @@ from bot.services import privacy, scheduler
 from bot.services.conversations import MessageFlow
 from bot.services.dispatch import Dispatcher
 from bot.services.knowledge import KnowledgeBase
-from bot.services.loops import LoopState
+from bot.services.loops import LoopState, stop_tasks
 from bot.services.outbox import outbox_status
 from bot.settings import Settings
 from bot.store.db import Database
@@ -133,11 +133,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     app[DISPATCHER].stop()
     with contextlib.suppress(TimeoutError, asyncio.CancelledError):
         await asyncio.wait_for(dispatcher, 20)
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_tasks(tasks)
 
 
 async def healthz(request: web.Request) -> web.Response:

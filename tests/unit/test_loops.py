@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services.loops import LoopState, backoff, supervise
+from bot.services.loops import LoopState, backoff, stop_tasks, supervise
 
 
 def test_backoff_doubles_from_the_base_up_to_the_cap_and_resets_after_success() -> None:
@@ -144,3 +144,44 @@ async def test_waiting_for_a_loop_state_wakes_after_the_round_that_makes_it_true
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_stopping_delivers_a_swallowed_cancellation_again() -> None:
+    """A loop that loses its first cancellation (as a timeout firing at the same instant can
+    make it on Python 3.11) still stops: the cancellation comes again."""
+    stopped = asyncio.Event()
+
+    async def swallows_once() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            stopped.set()
+
+    quiet = asyncio.create_task(asyncio.sleep(3600), name="quiet")
+    stubborn = asyncio.create_task(swallows_once(), name="stubborn")
+    await asyncio.sleep(0)
+    assert await stop_tasks([quiet, stubborn], within=5) == []
+    assert stopped.is_set() and quiet.cancelled() and stubborn.cancelled()
+
+
+async def test_a_task_that_never_stops_is_named_and_left_behind() -> None:
+    release = asyncio.Event()
+
+    async def deaf() -> None:
+        while not release.is_set():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+
+    task = asyncio.create_task(deaf(), name="deaf")
+    await asyncio.sleep(0)
+    assert await stop_tasks([task], within=0.2) == ["deaf"]
+    release.set()
+    task.cancel()
+    await asyncio.wait({task}, timeout=1)
+    assert task.done()
