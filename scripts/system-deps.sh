@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need, when missing: Chromium (browser tests) and
-# PostgreSQL (the suite runs on SQLite and PostgreSQL; the tests start their own server).
+# Install the Debian packages the tests need, when missing: Chromium (browser tests),
+# PostgreSQL (the suite runs on SQLite and PostgreSQL; the tests start their own server) and
+# curl (the README's API examples are run as written).
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   SUDO=""
