@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.pool import Pool
 
+from tests.stuck import await_chain
+
 
 @dataclass
 class _Open:
@@ -58,22 +60,13 @@ def _returned(dbapi_connection: Any, *_args: object) -> None:
 
 
 def _where(task: asyncio.Task[Any] | None) -> list[str]:
-    """Where the task waits now: its chain of awaited coroutines, outermost first."""
+    """Where the task waits now (`tests.stuck.await_chain`)."""
     if task is None:
         return ["    (no task)"]
     if task.done():
         return [f"    task {task.get_name()} is done"]
-    lines = [f"    task {task.get_name()}"]
-    awaited: Any = task.get_coro()
-    while awaited is not None and len(lines) < 30:
-        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
-        if frame is None:
-            lines.append(f"      awaiting {type(awaited).__name__}")
-            break
-        name = frame.f_code.co_filename.rsplit("/", 2)[-1]
-        lines.append(f"      {name}:{frame.f_lineno} {frame.f_code.co_name}")
-        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-    return lines
+    chain = await_chain(task.get_coro(), limit=30)
+    return [f"    task {task.get_name()}"] + [f"      {line}" for line in chain]
 
 
 def _locked(context: ExceptionContext) -> None:

@@ -16,30 +16,28 @@ from typing import Any
 
 import pytest
 
+_FRAMES = ("cr_frame", "gi_frame", "ag_frame")
+_AWAITS = ("cr_await", "gi_yieldfrom", "ag_await")
 
-def _chain(awaited: Any) -> list[str]:
+
+def _first(obj: Any, names: tuple[str, ...]) -> Any:
+    return next((v for name in names if (v := getattr(obj, name, None)) is not None), None)
+
+
+def _place(frame: Any) -> str:
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
+
+
+def await_chain(awaited: Any, limit: int = 40) -> list[str]:
+    """Where a coroutine (a task's, a fixture's) waits: its chain of awaits, outermost first."""
     lines: list[str] = []
-    while awaited is not None and len(lines) < 40:
-        frame = next(
-            (
-                getattr(awaited, a)
-                for a in ("cr_frame", "gi_frame", "ag_frame")
-                if hasattr(awaited, a)
-            ),
-            None,
-        )
+    while awaited is not None and len(lines) < limit:
+        frame = _first(awaited, _FRAMES)
         if frame is None:
-            lines.append(f"      awaiting {type(awaited).__name__}")
+            lines.append(f"awaiting {type(awaited).__name__}")
             break
-        lines.append(f"      {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
-        awaited = next(
-            (
-                getattr(awaited, a)
-                for a in ("cr_await", "gi_yieldfrom", "ag_await")
-                if getattr(awaited, a, None) is not None
-            ),
-            None,
-        )
+        lines.append(_place(frame))
+        awaited = _first(awaited, _AWAITS)
     return lines
 
 
@@ -48,19 +46,14 @@ def report() -> str:
     lines = ["tasks:"]
     for task in asyncio.all_tasks():
         lines.append(f"  {task.get_name()}")
-        lines.extend(_chain(task.get_coro()))
+        lines.extend(f"      {line}" for line in await_chain(task.get_coro()))
     lines.append("suspended coroutines and async generators:")
     for obj in gc.get_objects():
-        frame = None
-        if isinstance(obj, types.CoroutineType):
-            frame, awaiting = obj.cr_frame, obj.cr_await
-        elif isinstance(obj, types.AsyncGeneratorType):
-            frame, awaiting = obj.ag_frame, obj.ag_await
-        if frame is not None:
-            lines.append(
-                f"  {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}"
-                f" awaiting {type(awaiting).__name__}"
-            )
+        if isinstance(obj, types.CoroutineType | types.AsyncGeneratorType):
+            frame = _first(obj, _FRAMES)
+            if frame is not None:
+                waiting = type(_first(obj, _AWAITS)).__name__
+                lines.append(f"  {_place(frame)} awaiting {waiting}")
     return "\n".join(lines)
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import yaml
 
 VOCABULARY_FILE = Path(__file__).resolve().parent.parent / "data" / "english.yaml"
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-# Words as read to judge the language: a Vietnamese word with its marks is one word.
+# Words of a question or a vocabulary key: a Vietnamese word with its marks is one word.
 _WORDS = re.compile(r"[^\W_]+(?:['’][a-z]+)?")
+_POSSESSIVE = re.compile(r"['’]s$")
 
 # Words that make an English sentence but name nothing (dropped after translation).
 FUNCTION_WORDS = frozenset(
@@ -41,7 +41,7 @@ def vocabulary() -> tuple[dict[str, list[tuple[tuple[str, ...], str]]], frozense
     known: set[str] = set()
     for key, value in raw.items():
         # read like a question's words: "people's committee" is found as "people committee"
-        phrase = tuple(re.sub(r"['’]s$", "", w) for w in _WORD.findall(str(key).lower()))
+        phrase = tuple(_POSSESSIVE.sub("", w) for w in _WORDS.findall(str(key).lower()))
         if phrase:
             table.setdefault(phrase[0], []).append((phrase, str(value or "")))
             known.update(phrase)
@@ -52,7 +52,7 @@ def vocabulary() -> tuple[dict[str, list[tuple[tuple[str, ...], str]]], frozense
 
 def _singular(word: str, known: frozenset[str]) -> str:
     """ "citizens" → "citizen", "baby's" → "baby" when only that is in the vocabulary."""
-    word = re.sub(r"['’]s$", "", word)
+    word = _POSSESSIVE.sub("", word)
     if word in known or len(word) < 4:
         return word
     for plural, single in (("ies", "y"), ("es", ""), ("s", "")):

@@ -213,10 +213,7 @@ def _pairs(sylls: list[Syllable]) -> list[tuple[Syllable, Syllable]]:
     return [
         (a, b)
         for a, b in zip(sylls, sylls[1:], strict=False)
-        if a.text
-        and b.text
-        and not (a.filler and b.filler)
-        and not (a.marked_filler or b.marked_filler)
+        if not (a.filler and b.filler) and not (a.marked_filler or b.marked_filler)
     ]
 
 
@@ -257,18 +254,31 @@ def syllables(text: str) -> list[str]:
     return [s.text for s in _expand(_words(text)) if s.text]
 
 
+def _clauses(sylls: list[Syllable]) -> list[list[Syllable]]:
+    """The syllables clause by clause: no pair and no frame phrase spans a clause's end."""
+    clauses: list[list[Syllable]] = [[]]
+    for syllable in sylls:
+        if syllable.text:
+            clauses[-1].append(syllable)
+        else:
+            clauses.append([])
+    return [clause for clause in clauses if clause]
+
+
 def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
-    """The question's runs of syllables between frame phrases (the frame itself dropped)."""
+    """The question's runs of syllables between frame phrases and clause ends (the frame
+    itself dropped)."""
+    return [_untailed(run) for clause in _clauses(sylls) for run in _unframed(clause)]
+
+
+def _unframed(clause: list[Syllable]) -> list[list[Syllable]]:
+    """A clause's runs of syllables between frame phrases."""
     frames = _frames()
     runs: list[list[Syllable]] = [[]]
     i = 0
-    while i < len(sylls):
-        if not sylls[i].text:  # a clause ends
-            runs.append([])
-            i += 1
-            continue
-        for phrase in () if sylls[i].added else frames.get(sylls[i].text, ()):
-            window = sylls[i : i + len(phrase)]
+    while i < len(clause):
+        for phrase in () if clause[i].added else frames.get(clause[i].text, ()):
+            window = clause[i : i + len(phrase)]
             if tuple(s.text for s in window if not s.added) == phrase and len(window) == len(
                 phrase
             ):
@@ -276,9 +286,9 @@ def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
                 i += len(phrase)
                 break
         else:
-            runs[-1].append(sylls[i])
+            runs[-1].append(clause[i])
             i += 1
-    return [_untailed(run) for run in runs if run]
+    return [run for run in runs if run]
 
 
 def _untailed(run: list[Syllable]) -> list[Syllable]:
@@ -292,13 +302,14 @@ def _untailed(run: list[Syllable]) -> list[Syllable]:
 
 def _tokens_of(sylls: list[Syllable]) -> list[str]:
     """Unigrams without filler words, plus bigrams of adjacent syllables."""
-    unigrams = [s.text for s in sylls if s.text and not s.filler]
+    unigrams = [s.text for s in sylls if not s.filler]
     return unigrams + [f"{a.text}_{b.text}" for a, b in _pairs(sylls)]
 
 
 def tokens(text: str) -> list[str]:
-    """Tokens of an explanation's text: unigrams without filler words, plus bigrams."""
-    return _tokens_of(_expand(_words(text)))
+    """Tokens of an explanation's text: unigrams without filler words, plus bigrams (clause by
+    clause)."""
+    return [t for clause in _clauses(_expand(_words(text))) for t in _tokens_of(clause)]
 
 
 def weighted_question_tokens(text: str) -> dict[str, float]:
