@@ -10,6 +10,7 @@ from bot.services.demo import load_demo
 from bot.services.knowledge import answer_report
 from bot.services.users import create_user
 from tests.conftest import RunningGateway
+from tests.integration.test_case_api import call
 
 PARKING = {
     "title": "Phí trông giữ xe đạp, xe máy tại chợ phường",
@@ -25,16 +26,6 @@ PARKING = {
         "Bảo vệ chợ không đưa vé khi lấy tiền gửi xe thì sao?",
     ],
 }
-
-
-async def call(gw: RunningGateway, token: str, method: str, path: str, body: Any = None) -> Any:
-    async with gw.http.request(
-        method,
-        f"{gw.base_url}/api/v1{path}",
-        headers={"Authorization": f"Bearer {token}"},
-        json=body,
-    ) as resp:
-        return resp.status, await resp.json()
 
 
 async def _officer(gw: RunningGateway) -> str:
