@@ -177,6 +177,14 @@ def place_choice(typed: str, matches: list[Locality], limit: int) -> tuple[str, 
     )
 
 
+@lru_cache(maxsize=1)
+def _keyed() -> tuple[tuple[tuple[str, ...], str, Locality], ...]:
+    """Every place with its name's key words and its province's key, made once."""
+    return tuple(
+        (tuple(_key(loc.name).split()), _key(loc.province_name), loc) for loc in all_localities()
+    )
+
+
 def search(text: str, limit: int = 20) -> list[Locality]:
     """Places for a search box, best first: every place of exactly that name (all seven
     communes called Tân An, each with its province), then places whose name starts with what
@@ -184,27 +192,30 @@ def search(text: str, limit: int = 20) -> list[Locality]:
     after a comma ("tân an, nghệ an") keeps to that province when any place there matches."""
     head, _, tail = text.partition(",")
     exact, close = find(text, limit)
-    key = _key(head)
+    words = tuple(_key(head).split())
     found = list(exact)
-    if key:
-        words = key.split()
-        starting = [
-            loc
-            for loc in all_localities()
-            if loc not in found and _starts(_key(loc.name).split(), words)
-        ]
+    if words:
         province = _key(tail)
-        if province:
-            starting = [loc for loc in starting if _key(loc.province_name) == province] or [
-                loc for loc in starting if loc.level == 1
+        starting = [
+            (name, loc)
+            for name, in_province, loc in _keyed()
+            if loc not in found
+            and _starts(name, words)
+            and (not province or in_province == province)
+        ]
+        if province and not starting:  # no place of that name there: the province itself
+            starting = [
+                (name, loc)
+                for name, _, loc in _keyed()
+                if loc.level == 1 and loc not in found and _starts(name, words)
             ]
-        starting.sort(key=lambda loc: (loc.level, _key(loc.name), loc.province_code))
-        found += starting
+        starting.sort(key=lambda item: (item[1].level, item[0], item[1].province_code))
+        found += [loc for _, loc in starting]
     found += [loc for loc in close if loc not in found]
     return found[:limit]
 
 
-def _starts(name: list[str], typed: list[str]) -> bool:
+def _starts(name: tuple[str, ...], typed: tuple[str, ...]) -> bool:
     """The name's words begin with the typed words, the last one possibly cut short: "tân a"
     starts "Tân An" (folded, as a search box is typed)."""
     if len(typed) > len(name):
