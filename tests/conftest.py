@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import secrets
@@ -32,6 +33,7 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.web.app import create_app
+from connectors.zalo import ZALO_TOKENS
 from tests import sqlite_locks, stuck
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
@@ -440,4 +442,9 @@ async def zalo_gateway(
         **zalo_settings(fake_zalo),
     )
     async with running_gateway(settings, gateway_port) as running:
+        # The token loop's start-up round rotates the seeded pair (its expiry is unknown);
+        # Zalo drops the old access token at once, so a reply sent meanwhile gets -216 and
+        # waits for the outbox. A test starts once that round is over, as a running gateway is.
+        rotation = running.app[ZALO_TOKENS].loop
+        await asyncio.wait_for(rotation.wait_for(lambda s: s.rounds >= 1), 60)
         yield running
