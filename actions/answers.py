@@ -11,8 +11,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import contact_id, entity, intent_of, latest_text, words
 from actions.deps import answer_noop, database, knowledge
+from actions.handoff import ActionRequestHuman, offer_person
 from actions.help import send_help_menu
 from bot.domain.explanations import source_line
+from bot.domain.handoff import HandoffReason
 from bot.services.gaps import log_gap
 from bot.services.knowledge import Doc, Zone, passage
 from bot.services.subscriptions import home_locality
@@ -34,6 +36,24 @@ _QUESTION_WORDS = re.compile(
 def looks_like_question(text: str) -> bool:
     """A question mark or a Vietnamese/English question word."""
     return "?" in text or bool(_QUESTION_WORDS.search(words(text)))
+
+
+def misunderstood_before(tracker: Tracker, domain: DomainDict) -> bool:
+    """Whether the bot's answer to the citizen's previous message was "not understood"."""
+    said = {
+        str(r.get("text")) for r in (domain.get("responses") or {}).get("utter_not_understood", [])
+    }
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                return False
+        elif event.get("event") == "bot" and users == 1:
+            metadata = event.get("metadata") or {}
+            if metadata.get("utter_action") == "utter_not_understood" or event.get("text") in said:
+                return True
+    return False
 
 
 def render(doc: Doc, question: str) -> str:
@@ -83,6 +103,8 @@ class ActionAnswerQuestion(Action):
                 await send_help_menu(dispatcher)
                 return []
             if intent == "nlu_fallback" and not looks_like_question(question):
+                if misunderstood_before(tracker, domain):  # twice in a row: offer a person
+                    return await offer_person(dispatcher, tracker, HandoffReason.MISUNDERSTOOD)
                 dispatcher.utter_message(response="utter_not_understood")
                 await send_help_menu(dispatcher)
                 return []
@@ -132,6 +154,8 @@ class ActionAnswerFeedback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         """Thank, or offer the next steps and record the gap."""
+        if tracker.get_slot("handoff_asked"):  # a typed yes/no to the offer of a person
+            return await ActionRequestHuman().run(dispatcher, tracker, domain)
         question = tracker.get_slot("last_question")
         if intent_of(tracker) == "affirm":
             dispatcher.utter_message(text="Cảm ơn anh/chị đã phản hồi!")

@@ -108,3 +108,34 @@ class EngineClient:
                 return bool(data.get("model_file"))
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return False
+
+    async def understood(self, sender: str) -> dict[int, str]:
+        """What the engine understood of each citizen message of a conversation (the
+        gateway's message id → intent), from its tracker; empty when it cannot say."""
+        try:
+            async with self._session.get(
+                f"{self._base_url}/conversations/{sender}/tracker",
+                params={"token": self._token, "include_events": "ALL"},
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as resp:
+                if resp.status != 200:
+                    return {}
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return {}
+        return intents_by_message(data)
+
+
+def intents_by_message(tracker: Any) -> dict[int, str]:
+    """Our message id → intent name, from a tracker's user events (the gateway sends its
+    message id in each message's metadata)."""
+    found: dict[int, str] = {}
+    events = tracker.get("events") if isinstance(tracker, dict) else None
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict) or event.get("event") != "user":
+            continue
+        ref = (event.get("metadata") or {}).get("message_id")
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if isinstance(ref, int) and isinstance(intent, str):
+            found[ref] = intent
+    return found

@@ -6,8 +6,11 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.handoff import HandoffPolicy
+from bot.domain.office_hours import OfficeHours
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +68,27 @@ class Settings(BaseSettings):
     )
     retry_interval: float = Field(
         default=3.0, description="Seconds between attempts to hand queued messages to the engine."
+    )
+
+    office_hours: str = Field(
+        default="07:30-11:30,13:30-17:00",
+        description="Operators' working hours (Vietnam time) on working days of the holidays "
+        "calendar; an agency may set its own. Outside them a request for a person waits.",
+    )
+    office_saturday_morning: bool = Field(
+        default=False, description="Operators also work Saturday mornings (one-stop desks)."
+    )
+    handoff_expected_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="Within working hours, citizens are told to expect an answer in about "
+        "this many minutes.",
+    )
+    handoff_lease_s: int = Field(
+        default=120,
+        ge=10,
+        description="An operator's claim lasts this long unless their console renews it; "
+        "then the conversation is back in the queue.",
     )
 
     action_token: SecretStr = SecretStr("")
@@ -162,6 +186,19 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = False
+
+    @property
+    def handoff(self) -> HandoffPolicy:
+        """The handoff rules these settings describe."""
+        hours = OfficeHours.parse(self.office_hours, self.office_saturday_morning)
+        return HandoffPolicy(hours, self.handoff_expected_minutes, self.handoff_lease_s)
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        """Refuse hours that do not parse at start-up, with what is wrong."""
+        OfficeHours.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _zalo_secret_fallback(self) -> Settings:

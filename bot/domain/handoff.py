@@ -9,10 +9,12 @@ the bot or *closed*. While a handoff is open within working hours the bot stays 
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from bot.domain.office_hours import opening_text
+from bot.domain.office_hours import OfficeHours, opening_text
 
 
 class HandoffStatus(StrEnum):
@@ -32,6 +34,24 @@ class HandoffReason(StrEnum):
 
     ASKED = "asked"  # typed it, or tapped "Gặp cán bộ"
     MISUNDERSTOOD = "misunderstood"  # the bot did not understand twice in a row
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffPolicy:
+    """The deployment's handoff settings: working hours (an agency may set its own), the
+    answer time citizens are told to expect, and how long a claim lasts unrenewed."""
+
+    hours: OfficeHours
+    expected_minutes: int = 15
+    lease_seconds: int = 120
+    # What time it is for the offer and the request (tests set a working or a closed hour).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def hours_of(self, agency_hours: str) -> OfficeHours:
+        """The agency's own hours when it set them (checked when set), else the default."""
+        if not agency_hours.strip():
+            return self.hours
+        return OfficeHours.parse(agency_hours, self.hours.saturday_morning)
 
 
 def claim_free(

@@ -28,15 +28,19 @@ class Action(StrEnum):
     READ_NOTICES = "read_notices"
     READ_LOCALITIES = "read_localities"  # look up provinces and communes by name
     MANAGE_USERS = "manage_users"
+    HANDLE_CONVERSATIONS = "handle_conversations"  # the handoff queue: claim, reply, return
+    MANAGE_CANNED_REPLIES = "manage_canned_replies"
 
 
 _ALL = frozenset(Role)
 _STAFF = frozenset({Role.ADMIN, Role.OFFICER})
 _ADMIN = frozenset({Role.ADMIN})
+_OPERATORS = frozenset({Role.ADMIN, Role.OPERATOR})
 
 # Operators answer conversations handed over by the bot: they read cases and explanations to
-# tell citizens where things stand, but decide nothing. Country-wide sending reaches every
-# subscriber in the country, so it is the deployment admin's.
+# tell citizens where things stand, but decide nothing; officers work cases, not the queue.
+# Country-wide sending reaches every subscriber in the country, so it is the deployment
+# admin's.
 ALLOWED: Mapping[Action, frozenset[Role]] = MappingProxyType(
     {
         Action.READ_CASES: _ALL,
@@ -52,6 +56,8 @@ ALLOWED: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.READ_NOTICES: _ALL,
         Action.READ_LOCALITIES: _ALL,
         Action.MANAGE_USERS: _ADMIN,
+        Action.HANDLE_CONVERSATIONS: _OPERATORS,
+        Action.MANAGE_CANNED_REPLIES: _OPERATORS,
     }
 )
 
@@ -70,6 +76,8 @@ _WHAT = {
     Action.READ_NOTICES: "xem thông báo hạn xử lý",
     Action.READ_LOCALITIES: "tra cứu địa bàn",
     Action.MANAGE_USERS: "quản lý tài khoản",
+    Action.HANDLE_CONVERSATIONS: "trả lời cuộc trò chuyện chuyển cho cán bộ",
+    Action.MANAGE_CANNED_REPLIES: "sửa câu trả lời mẫu",
 }
 _ROLE_NAMES = {Role.ADMIN: "quản trị", Role.OFFICER: "cán bộ", Role.OPERATOR: "tổng đài viên"}
 

@@ -62,8 +62,10 @@ async def file_case(
     contact_id: int | None,
     petition_days: int = 10,
     now: datetime | None = None,
+    filed_by: str = "citizen",
 ) -> FiledCase:
-    """Create a case from a confirmed draft; refuses personal data without consent."""
+    """Create a case from a confirmed draft; refuses personal data without consent.
+    `filed_by` is the audit trail's actor (an operator filing from a conversation)."""
     now = now or utcnow()
     content = draft.content.strip()
     if not content:
@@ -105,7 +107,7 @@ async def file_case(
                     CaseEvent(
                         case_id=case.id,
                         at=now,
-                        actor="citizen",
+                        actor=filed_by,
                         action="filed",
                         to_status=Status.RECEIVED.value,
                     )

@@ -186,6 +186,8 @@ class MessageFlow:
                         # References only (image URL/file id, coordinates): a petition form
                         # attaches what arrived while it was open.
                         "attachments": message.attachments or [],
+                        # Ours, so an operator's transcript shows what the bot understood.
+                        "message_id": message_id,
                     }
                     channel = self._channels.find(contact.channel)
                     if channel is not None:  # how many choices the actions may offer as buttons

@@ -20,6 +20,7 @@ import structlog
 
 from bot.domain.privacy import ErasureReason
 from bot.services.loops import LoopState, supervise
+from bot.store import contacts
 from bot.store import privacy as store
 from bot.store.db import Database
 from bot.store.models import Conversation, utcnow
@@ -70,7 +71,7 @@ async def forget_form(db: Database, sender: str, messages: int) -> int:
     engine read (the form's, the current one included) with the bot's replies to them, and
     have the engine forget the dialogue after this turn. Returns how many rows were erased."""
     async with db.session() as session:
-        conversation = await store.conversation_by_sender(session, sender)
+        conversation = await contacts.conversation_for_sender(session, sender)
         if conversation is None:
             return 0
         ids = await store.form_messages(session, conversation.id, messages)

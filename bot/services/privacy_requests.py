@@ -17,6 +17,7 @@ from bot.domain.privacy import CaseHeld, DataHeld, Erased, ErasureReason, redact
 from bot.errors import NotFound
 from bot.services.privacy import retention_days
 from bot.services.subscriptions import locality_label
+from bot.store import contacts
 from bot.store import privacy as store
 from bot.store.db import Database
 from bot.store.models import Case, CaseEvent, Contact, Conversation, utcnow
@@ -32,7 +33,7 @@ async def _own_conversation(
 ) -> tuple[Conversation, Contact]:
     """The conversation the engine talks in, if it is this contact's (both ids must agree:
     the sender id is random and only the gateway knows it)."""
-    conversation = await store.conversation_by_sender(session, sender)
+    conversation = await contacts.conversation_for_sender(session, sender)
     contact = await session.get(Contact, contact_id)
     if conversation is None or contact is None or conversation.contact_id != contact_id:
         raise NotFound("Không tìm thấy dữ liệu của anh/chị.", code="contact_not_found")

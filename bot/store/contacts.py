@@ -101,3 +101,11 @@ async def contact_id_for_sender(session: AsyncSession, engine_sender: str) -> in
         select(Conversation.contact_id).where(Conversation.engine_sender == engine_sender)
     )
     return result.scalar_one_or_none()
+
+
+async def conversation_for_sender(session: AsyncSession, engine_sender: str) -> Conversation | None:
+    """The conversation the engine knows by this sender id, if the gateway gave it out."""
+    result = await session.execute(
+        select(Conversation).where(Conversation.engine_sender == engine_sender)
+    )
+    return result.scalar_one_or_none()

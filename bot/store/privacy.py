@@ -56,12 +56,6 @@ class TrackerErasure(Base):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-async def conversation_by_sender(session: AsyncSession, sender: str) -> Conversation | None:
-    """The conversation the engine knows by this sender id."""
-    result = await session.execute(select(Conversation).where(Conversation.engine_sender == sender))
-    return result.scalar_one_or_none()
-
-
 def _read_by_engine(message: Message) -> bool:
     """Whether the flow handed this inbound message to the engine (it skips empty ones)."""
     return bool((message.payload or message.text).strip())

@@ -29,6 +29,7 @@ from bot.web import (
     actions_endpoint,
     api_cases,
     api_explanations,
+    api_handoffs,
     api_localities,
     api_users,
     headers,
@@ -91,7 +92,9 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[DISPATCHER] = Dispatcher(
         db, channels, limiter=RateLimiter(limits), journal_dir=settings.outbox_journal_dir
     )
-    actions.deps.configure(db, KnowledgeBase(), answer_noop=settings.answer_noop)
+    actions.deps.configure(
+        db, KnowledgeBase(), answer_noop=settings.answer_noop, handoff=settings.handoff
+    )
     privacy.configure(db, settings.tracker_db_url, settings.retention_days)
     yield
     await app[FLOW].drain()
@@ -185,6 +188,7 @@ def create_app(settings: Settings) -> web.Application:
     actions_endpoint.setup(app)
     api_cases.setup(app)
     api_explanations.setup(app)
+    api_handoffs.setup(app)
     api_users.setup(app)
     api_localities.setup(app)
     web_channel.setup(app)

@@ -30,6 +30,8 @@ EXPECTED: dict[str, set[str]] = {
     "read_notices": {"admin", "officer", "operator"},
     "read_localities": {"admin", "officer", "operator"},
     "manage_users": {"admin"},
+    "handle_conversations": {"admin", "operator"},
+    "manage_canned_replies": {"admin", "operator"},
 }
 
 
