@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import ChannelRegistry
@@ -80,10 +81,17 @@ async def request(
         agency = await primary_agency(session)
         hours = policy.hours_of(agency.office_hours)
         handoff = Handoff(
-            conversation_id=conversation.id, agency_id=agency.id, reason=reason, requested_at=now
+            conversation_id=conversation.id,
+            agency_id=agency.id,
+            reason=reason,
+            requested_at=now,
+            asked_in_id=await handoffs.newest_inbound(session, conversation.id),
         )
-        session.add(handoff)
-        await session.flush()
+        try:
+            async with session.begin_nested():  # one open request per conversation (index)
+                session.add(handoff)
+        except IntegrityError:
+            return texts.already_text()
         log.info("handoff_requested", handoff_id=handoff.id, reason=reason.value)
         if not hours.is_open(now):  # the bot goes on helping until someone claims it
             return texts.waiting_text(hours.next_opening(now), now)
@@ -237,16 +245,21 @@ async def renew(
         return await handoffs.renew(session, actor.user_id, until, now)
 
 
-async def _held(session: AsyncSession, actor: Actor, handoff_id: int, now: datetime) -> Handoff:
-    """The handoff, if the actor holds a live claim on it (else 409 `not_claimed`)."""
+async def _held(
+    session: AsyncSession, actor: Actor, handoff_id: int, now: datetime, policy: HandoffPolicy
+) -> Handoff:
+    """The handoff, if the actor holds the claim (else 409 `not_claimed`). A lease that ran
+    out while nobody else took the conversation is taken again, in the same one UPDATE."""
     handoff = await _load(session, actor, handoff_id)
     if handoff.status not in OPEN:
         raise Conflict("Cuộc trò chuyện đã kết thúc.", code="handoff_ended")
-    live = handoff.lease_until is not None and handoff.lease_until > now
-    if handoff.status is not HandoffStatus.CLAIMED or handoff.claimed_by_id != actor.user_id:
+    holder = handoff.claimed_by_id
+    if handoff.status is not HandoffStatus.CLAIMED or holder is None or holder != actor.user_id:
         raise Conflict("Hãy nhận cuộc trò chuyện trước khi trả lời.", code="not_claimed")
-    if not live:
-        raise Conflict("Quyền trả lời đã hết hạn; hãy nhận lại.", code="not_claimed")
+    until = now + timedelta(seconds=policy.lease_seconds)
+    if not await handoffs.take(session, handoff.id, holder, until, now):
+        raise Conflict("Cán bộ khác đã nhận cuộc trò chuyện này.", code="not_claimed")
+    await session.refresh(handoff)
     return handoff
 
 
@@ -270,13 +283,12 @@ async def reply(
             code="text_too_long",
         )
     async with db.session() as session:
-        handoff = await _held(session, actor, handoff_id, now)
+        handoff = await _held(session, actor, handoff_id, now, policy)
         user = await _user(session, actor)
         message = await _tell(
             session, channels, handoff.conversation_id, text, "operator", user.id, now
         )
         handoff.first_response_at = handoff.first_response_at or now
-        handoff.lease_until = now + timedelta(seconds=policy.lease_seconds)
         return Line(
             id=message.id,
             at=now,
@@ -295,6 +307,7 @@ async def finish(
     actor: Actor,
     handoff_id: int,
     status: HandoffStatus,
+    policy: HandoffPolicy,
     now: datetime | None = None,
 ) -> HandoffView:
     """Return the conversation to the bot, or close it; the citizen is told which."""
@@ -308,7 +321,7 @@ async def finish(
         # A waiting one may be ended by any operator of the agency (the citizen said they no
         # longer need anyone); a claimed one only by its holder, or an admin.
         if handoff.status is HandoffStatus.CLAIMED and not actor.sees_every_agency:
-            await _held(session, actor, handoff_id, now)
+            await _held(session, actor, handoff_id, now, policy)
         handoff.status = status
         handoff.ended_at = now
         handoff.ended_by_id = actor.user_id
@@ -328,14 +341,15 @@ async def open_case(
     actor: Actor,
     handoff_id: int,
     draft: CaseDraft,
+    policy: HandoffPolicy,
     petition_days: int,
 ) -> FiledCase:
     """File a case for the citizen from the conversation (the operator holds it). The case
     keeps the conversation's contact, so its updates reach the citizen's chat, and the
     citizen gets its code as after filing it themselves."""
     now = utcnow()
-    async with db.session(read_only=True) as session:
-        handoff = await _held(session, actor, handoff_id, now)
+    async with db.session() as session:
+        handoff = await _held(session, actor, handoff_id, now, policy)
         conversation = await session.get(Conversation, handoff.conversation_id)
         assert conversation is not None
         contact_id = conversation.contact_id

@@ -32,6 +32,7 @@ class HandoffView:
     ended_at: datetime | None
     case_code: str | None
     last_message_id: int | None
+    asked_in_id: int | None
     last_text: str = ""
 
     def as_json(self) -> dict[str, Any]:
@@ -110,6 +111,7 @@ def view(row: Any, last_texts: dict[int, str]) -> HandoffView:
         ended_at=handoff.ended_at,
         case_code=case_code,
         last_message_id=last_id,
+        asked_in_id=handoff.asked_in_id,
         last_text=last_texts.get(last_id, "") if last_id else "",
     )
 
@@ -118,3 +120,16 @@ def author(message: Message, operator: str | None) -> str:
     if message.direction is Direction.IN:
         return "citizen"
     return f"operator:{operator}" if operator is not None else "bot"
+
+
+def case_draft(lines: list[Line], asked_in: int | None) -> dict[str, Any]:
+    """What a case opened from the conversation starts with: the citizen's words after they
+    asked for a person (or, if none, their last ones) and what they attached."""
+    citizen = [line for line in lines if line.direction is Direction.IN]
+    said = [line for line in citizen if asked_in is None or line.id > asked_in] or citizen[-3:]
+    texts = [line.text.strip() for line in said if line.text.strip()]
+    return {
+        "kind": "petition",
+        "content": "\n".join(texts),
+        "attachments": [item for line in said for item in line.attachments],
+    }

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -60,7 +60,8 @@ async def take(
             status=HandoffStatus.CLAIMED,
             claimed_by_id=user_id,
             lease_until=until,
-            claimed_at=func.coalesce(Handoff.claimed_at, now),
+            # Typed, so SQLite stores it in UTC like every other time.
+            claimed_at=func.coalesce(Handoff.claimed_at, literal(now, Handoff.claimed_at.type)),
         )
     )
     return bool(getattr(result, "rowcount", 0))
@@ -184,3 +185,13 @@ async def changes(session: AsyncSession, agency_id: int | None) -> tuple[Any, ..
         .where(*scope)
     )
     return (*handoffs, ended, newest)
+
+
+async def newest_inbound(session: AsyncSession, conversation_id: int) -> int | None:
+    """The id of the citizen's newest message in the conversation."""
+    newest = await session.scalar(
+        select(func.max(Message.id)).where(
+            Message.conversation_id == conversation_id, Message.direction == Direction.IN
+        )
+    )
+    return int(newest) if newest is not None else None

@@ -4,6 +4,7 @@ bot handed over — the console uses the same services."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -14,6 +15,7 @@ from bot.domain.permissions import Action
 from bot.gateway import CHANNELS, DB, ENGINE, SETTINGS, json_response, read_json
 from bot.services import canned, handoff
 from bot.services.cases import CaseDraft
+from bot.services.handoff_views import case_draft
 from bot.web.params import actor, number
 
 
@@ -38,6 +40,8 @@ class CaseBody(BaseModel):
     location: str = Field(default="", max_length=300)
     anonymous: bool = False
     consent: bool = False
+    # References the citizen sent in the conversation (as `case_draft` lists them).
+    attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
 
 
 class CannedBody(BaseModel):
@@ -65,7 +69,12 @@ async def get_handoff(request: web.Request) -> web.Response:
     view, lines, sender = await handoff.details(request.app[DB], caller, _id(request))
     intents = await request.app[ENGINE].understood(sender)
     shown = [replace(line, intent=intents.get(line.id)) for line in lines]
-    return json_response({**view.as_json(), "transcript": [line.as_json() for line in shown]})
+    body = {
+        **view.as_json(),
+        "transcript": [line.as_json() for line in shown],
+        "case_draft": case_draft(lines, view.asked_in_id),
+    }
+    return json_response(body)
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -101,8 +110,9 @@ async def send(request: web.Request) -> web.Response:
 
 async def _finish(request: web.Request, status: HandoffStatus) -> web.Response:
     caller = await actor(request, Action.HANDLE_CONVERSATIONS)
+    app = request.app
     view = await handoff.finish(
-        request.app[DB], request.app[CHANNELS], caller, _id(request), status
+        app[DB], app[CHANNELS], caller, _id(request), status, app[SETTINGS].handoff
     )
     return json_response(view.as_json())
 
@@ -121,13 +131,15 @@ async def open_case(request: web.Request) -> web.Response:
     """POST /api/v1/handoffs/{id}/case: file a case for the citizen from the conversation."""
     caller = await actor(request, Action.HANDLE_CONVERSATIONS)
     body = await read_json(request, CaseBody)
-    draft = CaseDraft(**body.model_dump())
+    fields = body.model_dump(exclude={"attachments"})
+    draft = CaseDraft(**fields, attachments=tuple(body.attachments))
     filed = await handoff.open_case(
         request.app[DB],
         request.app[CHANNELS],
         caller,
         _id(request),
         draft,
+        request.app[SETTINGS].handoff,
         request.app[SETTINGS].petition_days,
     )
     due = filed.due_at.isoformat() if filed.due_at else None

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,25 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bench.seed import add_subscribers
+from bot.domain.deadlines import VN_TZ
+from bot.domain.handoff import HandoffPolicy, HandoffReason
+from bot.domain.office_hours import OfficeHours
 from bot.gateway import DB
+from bot.services import handoff
 from bot.services.demo import load_demo
 from bot.services.users import create_user
+from bot.store import contacts
 from bot.store import explanations as store_explanations
 from bot.store.audit import ApiCall
 from bot.store.db import Database
-from bot.store.models import Agency, Broadcast, Delivery, Explanation, User, utcnow
+from bot.store.models import Agency, Broadcast, Delivery, Explanation, Handoff, User, utcnow
 from tests.conftest import RunningGateway
 from tests.integration.test_broadcast import NEWS
 from tests.integration.test_case_api import _file, call
 from tests.unit.test_permissions import EXPECTED
 
 DEMO = "ubnd-phuong-demo"
+WORKING_HOUR = datetime(2026, 11, 25, 9, 0, tzinfo=VN_TZ)  # a Wednesday morning
 
 
 @dataclass
@@ -41,6 +47,8 @@ class World:
     slug: str  # an explanation of the agency, for one commune
     broadcast_id: int
     spare: str  # a user whose token may be revoked
+    handoff: int  # a conversation waiting for a person
+    other_handoff: int  # another one (closed while waiting)
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,66 @@ ENDPOINTS = [
         "manage_users",
         lambda w: f"/users/{w.spare}/revoke",
     ),
+    Endpoint("GET", "/api/v1/handoffs", "handle_conversations", lambda w: "/handoffs"),
+    Endpoint(
+        "GET", "/api/v1/handoffs/{id}", "handle_conversations", lambda w: f"/handoffs/{w.handoff}"
+    ),
+    Endpoint("POST", "/api/v1/handoffs/renew", "handle_conversations", lambda w: "/handoffs/renew"),
+    Endpoint(
+        "POST",
+        "/api/v1/handoffs/{id}/claim",
+        "handle_conversations",
+        lambda w: f"/handoffs/{w.handoff}/claim",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/handoffs/{id}/messages",
+        "handle_conversations",
+        lambda w: f"/handoffs/{w.handoff}/messages",
+        ok=201,
+        body=lambda w: {"text": "Chào anh/chị, tôi là cán bộ tiếp nhận."},
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/handoffs/{id}/case",
+        "handle_conversations",
+        lambda w: f"/handoffs/{w.handoff}/case",
+        ok=201,
+        body=lambda w: {"kind": "petition", "content": "Đèn đường ngõ 5 hỏng đã một tuần."},
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/handoffs/{id}/return",
+        "handle_conversations",
+        lambda w: f"/handoffs/{w.handoff}/return",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/handoffs/{id}/close",
+        "handle_conversations",
+        lambda w: f"/handoffs/{w.other_handoff}/close",
+    ),
+    Endpoint("GET", "/api/v1/canned-replies", "handle_conversations", lambda w: "/canned-replies"),
+    Endpoint(
+        "POST",
+        "/api/v1/canned-replies",
+        "manage_canned_replies",
+        lambda w: "/canned-replies",
+        ok=201,
+        body=lambda w: {"title": "Chào", "text": "Chào anh/chị, cán bộ xin trả lời như sau:"},
+    ),
 ]
+
+
+async def _handoff(db: Database, who: str) -> int:
+    """A web chat visitor who asked for a person on a working morning; the handoff's id."""
+    async with db.session() as session:
+        contact = await contacts.add_contact(session, "web", who)
+        sender = (await contacts.current_conversation(session, contact.id)).engine_sender
+    policy = HandoffPolicy(OfficeHours.parse())
+    await handoff.request(db, sender, HandoffReason.ASKED, policy, WORKING_HOUR)
+    async with db.session() as session:
+        return int(await session.scalar(select(func.max(Handoff.id))) or 0)
 
 
 async def _staff(db: Database) -> dict[str, str]:
@@ -149,7 +216,8 @@ async def _world(gw: RunningGateway) -> tuple[World, dict[str, str]]:
         gw, tokens["officer"], "POST", "/explanations", _news("Tin đầu", ["w:70"])
     )
     assert status == 201, published
-    world = World(code, published["slug"], published["broadcast"]["id"], "du-phong")
+    first, second = await _handoff(db, "web-1"), await _handoff(db, "web-2")
+    world = World(code, published["slug"], published["broadcast"]["id"], "du-phong", first, second)
     return world, tokens
 
 
