@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain.actors import Actor
 from bot.domain.delivery import DeliveryStatus
 from bot.domain.explanations import source_line
-from bot.errors import NotFound
+from bot.errors import Forbidden, NotFound
 from bot.store import broadcasts as store
 from bot.store.db import Database
 from bot.store.explanations import topic_names
@@ -103,15 +103,15 @@ async def broadcast_report(
     db: Database, broadcast_id: int, viewer: Actor | None = None
 ) -> BroadcastReport:
     """Counts by status, failures by reason, and when sending started and ended; staff of
-    another agency than the explanation's get "not found", as for an unknown id."""
+    another agency than the explanation's are refused (403 `other_agency`)."""
     async with db.session() as session:
         broadcast = await session.get(Broadcast, broadcast_id)
-        if broadcast is not None and viewer is not None and not viewer.sees_every_agency:
-            explanation = await session.get(Explanation, broadcast.explanation_id)
-            if explanation is None or explanation.agency_id != viewer.agency_id:
-                broadcast = None
         if broadcast is None:
             raise NotFound("Không tìm thấy đợt gửi.", code="broadcast_not_found")
+        if viewer is not None and not viewer.sees_every_agency:
+            explanation = await session.get(Explanation, broadcast.explanation_id)
+            if explanation is None or explanation.agency_id != viewer.agency_id:
+                raise Forbidden("Đợt gửi thuộc cơ quan khác.", code="other_agency")
         by_status = await store.count_by_status(session, broadcast_id)
         reasons = await store.failure_reasons(session, broadcast_id)
         first, last = await store.sending_span(session, broadcast_id)

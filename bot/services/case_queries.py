@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import codes
 from bot.domain.actors import Actor
 from bot.domain.cases import OPEN_STATUSES, Kind, Status, status_label
-from bot.errors import NotFound
+from bot.errors import Forbidden, NotFound
 from bot.store.cases import case_by_code
 from bot.store.db import Database
 from bot.store.models import Agency, Case, CaseEvent, Rating, User, utcnow
@@ -196,8 +196,10 @@ async def get_case(db: Database, code_text: str, actor: Actor) -> CaseView:
     """One case with its audit trail, within the actor's agency."""
     async with db.session() as session:
         case = await case_by_code(session, code_text)
-        if case is None or not actor.may_see(case.agency_id):
+        if case is None:
             raise NotFound("Không tìm thấy hồ sơ.", code="case_not_found")
+        if not actor.may_see(case.agency_id):
+            raise Forbidden("Hồ sơ thuộc cơ quan khác.", code="other_agency")
         return await case_view(session, case, with_events=True)
 
 

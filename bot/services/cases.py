@@ -138,8 +138,10 @@ async def transition_case(
         require(actor, Action.CHANGE_CASES)
     async with db.session() as session:
         case = await case_by_code(session, code_text, lock=True)
-        if case is None or not actor.may_see(case.agency_id):
+        if case is None:
             raise NotFound("Không tìm thấy hồ sơ.", code="case_not_found")
+        if not actor.may_see(case.agency_id):
+            raise Forbidden("Hồ sơ thuộc cơ quan khác.", code="other_agency")
         if target is Status.WITHDRAWN and not actor.may_withdraw:
             raise Forbidden("Chỉ người gửi mới rút được yêu cầu.", code="citizen_only")
         state = CaseState(case.kind, case.status, case.due_at, case.extensions)
@@ -209,8 +211,10 @@ async def assign_case(db: Database, code_text: str, username: str, actor: Actor)
     require(actor, Action.ASSIGN_CASES)
     async with db.session() as session:
         case = await case_by_code(session, code_text, lock=True)
-        if case is None or not actor.may_see(case.agency_id):
+        if case is None:
             raise NotFound("Không tìm thấy hồ sơ.", code="case_not_found")
+        if not actor.may_see(case.agency_id):
+            raise Forbidden("Hồ sơ thuộc cơ quan khác.", code="other_agency")
         user = (
             await session.execute(select(User).where(User.username == username))
         ).scalar_one_or_none()

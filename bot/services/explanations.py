@@ -221,8 +221,11 @@ async def send_again(db: Database, slug: str, actor: Actor) -> Published:
     return Published(slug, version, broadcast_id, recipients, questions=questions)
 
 
-async def get_version(db: Database, slug: str, version: int | None = None) -> dict[str, Any]:
-    """The current version of an explanation, or an older one by number."""
+async def get_version(
+    db: Database, slug: str, version: int | None = None, viewer: Actor | None = None
+) -> dict[str, Any]:
+    """The current version of an explanation, or an older one by number; staff see their
+    own agency's (403 `other_agency` otherwise), admins every one."""
     async with db.session() as session:
         row = (
             await versions.numbered_version(session, slug, version)
@@ -231,6 +234,8 @@ async def get_version(db: Database, slug: str, version: int | None = None) -> di
         )
         if row is None:
             raise NotFound("Không tìm thấy bài giải trình.", code="explanation_not_found")
+        if viewer is not None and not viewer.may_see(row.agency_id):
+            raise Forbidden(OTHER_AGENCY, code="other_agency")
         return {
             "slug": row.slug,
             "version": row.version,

@@ -122,7 +122,7 @@ async def _load(session: AsyncSession, actor: Actor, handoff_id: int) -> Handoff
     if handoff is None:
         raise NotFound("Không có cuộc trò chuyện này.", code="handoff_not_found")
     if not actor.may_see(handoff.agency_id):
-        raise Forbidden("Cuộc trò chuyện thuộc cơ quan khác.", code="forbidden")
+        raise Forbidden("Cuộc trò chuyện thuộc cơ quan khác.", code="other_agency")
     return handoff
 
 

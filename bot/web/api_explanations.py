@@ -137,10 +137,13 @@ async def send_broadcast(request: web.Request) -> web.Response:
 
 async def get_explanation(request: web.Request) -> web.Response:
     """GET /api/v1/explanations/{slug}[/versions/{version}]"""
-    await actor(request, Action.READ_EXPLANATIONS)
+    caller = await actor(request, Action.READ_EXPLANATIONS)
     version = request.match_info.get("version")
     body = await explanations.get_version(
-        request.app[DB], request.match_info["slug"], number(version, 0) if version else None
+        request.app[DB],
+        request.match_info["slug"],
+        number(version, 0) if version else None,
+        viewer=caller,
     )
     return json_response(body)
 

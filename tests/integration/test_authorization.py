@@ -311,16 +311,19 @@ async def test_an_officer_of_another_agency_cannot_publish_over_or_resend_a_slug
     assert status == 403 and answer["error"]["code"] == "other_agency", answer
     assert await _versions(db, slug) == [(1, a_id)], "nothing stored"
     assert await _counts(db) == before, "nothing broadcast"
-    status, current = await call(gw, officer_b, "GET", f"/explanations/{slug}")
-    assert status == 200 and current["title"] == NEWS["title"]
+    for path in (f"/explanations/{slug}", f"/explanations/{slug}/versions/1"):
+        status, answer = await call(gw, officer_b, "GET", path)
+        assert status == 403 and answer["error"]["code"] == "other_agency", answer
+        status, current = await call(gw, officer_a, "GET", path)
+        assert status == 200 and current["title"] == NEWS["title"], current
 
     status, own = await call(gw, officer_b, "POST", "/explanations", {**body, "title": "Tin B"})
     assert status == 201 and await _versions(db, own["slug"]) == [(1, b_id)]
 
-    # A broadcast report is its agency's too: another agency's id reads as unknown.
+    # A broadcast report is its agency's too.
     report = f"/broadcasts/{published['broadcast']['id']}"
     status, answer = await call(gw, officer_b, "GET", report)
-    assert status == 404 and answer["error"]["code"] == "broadcast_not_found", answer
+    assert status == 403 and answer["error"]["code"] == "other_agency", answer
     status, answer = await call(gw, officer_a, "GET", report)
     assert status == 200 and answer["recipients"] == 1, answer
 

@@ -105,7 +105,17 @@ async def test_officers_only_see_their_agency(offline_gateway: RunningGateway) -
     async with db.session() as session:
         session.add(Agency(slug="so-khac", name="Sở khác"))
     other = await create_user(db, "officer2", "officer", "so-khac")
-    assert (await call(offline_gateway, other, "GET", f"/cases/{code}"))[0] == 404
+    status, refused = await call(offline_gateway, other, "GET", f"/cases/{code}")
+    assert status == 403 and refused["error"]["code"] == "other_agency", refused
+    for change in ({"to": "accepted"},):
+        status, refused = await call(
+            offline_gateway, other, "POST", f"/cases/{code}/transition", change
+        )
+        assert status == 403 and refused["error"]["code"] == "other_agency", refused
+    status, refused = await call(
+        offline_gateway, other, "POST", f"/cases/{code}/assign", {"username": "officer2"}
+    )
+    assert status == 403 and refused["error"]["code"] == "other_agency", refused
     status, body = await call(offline_gateway, other, "GET", "/cases")
     assert status == 200 and body["total"] == 0
     status, body = await call(offline_gateway, token, "GET", "/cases")
