@@ -31,6 +31,7 @@ from bot.web import (
     api_explanations,
     api_localities,
     api_users,
+    console,
     headers,
 )
 from bot.web.audit import audit_middleware
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> web.Application:
     api_explanations.setup(app)
     api_users.setup(app)
     api_localities.setup(app)
+    console.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
     zalo.setup(app)
