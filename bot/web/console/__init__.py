@@ -5,7 +5,8 @@ and htmx for the parts of a page that change.
 How to add a page (docs/architecture.md, "The console"):
 
 1. a handler that starts with `staff = await require_staff(request, Action.X)` (from
-   `bot.web.console.session`) and renders a template extending `base.html`;
+   `bot.web.console.session`) and returns `render(request, "x.html", {...})` (from
+   `bot.web.console.render`), a template that extends `base.html`;
 2. its routes in a module's `setup(console)`, listed in `_PAGES` below;
 3. its link in `NAV` (`bot/web/console/views.py`), shown to the roles that may do `X`.
 """
@@ -13,7 +14,6 @@ How to add a page (docs/architecture.md, "The console"):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import aiohttp_jinja2
 import aiohttp_session
@@ -23,28 +23,14 @@ from aiohttp import web
 from bot.gateway import SETTINGS
 from bot.web.console import auth_pages, case_pages, pages
 from bot.web.console.guard import LOGIN_THROTTLE, csrf_check, error_pages, login_throttle
-from bot.web.console.session import CSRF, PREFIX, STAFF, Staff, cookie_storage
-from bot.web.console.views import FILTERS, GLOBALS, NAV
+from bot.web.console.session import PREFIX, cookie_storage
+from bot.web.console.views import FILTERS, GLOBALS
 
 HERE = Path(__file__).parent
 # The console's own application (mounted under PREFIX), for tests and later pages.
 CONSOLE: web.AppKey[web.Application] = web.AppKey("console", web.Application)
 # Modules whose setup(console) mounts pages.
 _PAGES = (auth_pages, case_pages, pages)
-
-
-async def _context(request: web.Request) -> dict[str, Any]:
-    """What every template sees: who is logged in, the links they may follow, the CSRF token
-    (hidden field `csrf` of every form, and htmx's header through hx-headers on <body>)."""
-    staff: Staff | None = request.get(STAFF)
-    nav = [e for e in NAV if staff and (e.action is None or staff.may(e.action))]
-    return {
-        "request": request,
-        "staff": staff,
-        "nav": nav,
-        "prefix": PREFIX,
-        "csrf_token": request.get(CSRF, ""),
-    }
 
 
 async def _to_console(_request: web.Request) -> web.Response:
@@ -63,7 +49,6 @@ def setup(app: web.Application) -> None:
         console,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"], default_for_string=True, default=True),
-        context_processors=[_context],
         undefined=jinja2.StrictUndefined,
         default_helpers=False,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from bot.domain.roles import Role
@@ -10,6 +9,7 @@ from bot.errors import InvalidInput, NotFound, Unauthorized
 from bot.gateway import DB
 from bot.services import passwords
 from bot.web.console.guard import limit_login
+from bot.web.console.render import render
 from bot.web.console.session import (
     LOGIN,
     PREFIX,
@@ -64,7 +64,7 @@ async def login_page(request: web.Request) -> web.Response:
     elif request.query.get("da-dat-mat-khau"):
         notice = PASSWORD_SET
     context = {"notice": notice, "error": "", "username": "", "title": "Đăng nhập"}
-    return aiohttp_jinja2.render_template("login.html", request, context)
+    return render(request, "login.html", context)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -79,7 +79,7 @@ async def login(request: web.Request) -> web.Response:
         )
     except Unauthorized as exc:
         context = {"notice": "", "error": exc.message, "username": username, "title": "Đăng nhập"}
-        return aiohttp_jinja2.render_template("login.html", request, context, status=401)
+        return render(request, "login.html", context, status=401)
     await start_session(request, signed_in)
     raise web.HTTPSeeOther(_next(request, home_of(signed_in.actor.role)))
 
@@ -94,7 +94,7 @@ async def set_password_page(request: web.Request) -> web.Response:
     """GET /console/dat-mat-khau/{token}: the form, while the link is valid."""
     username = await passwords.link_owner(request.config_dict[DB], request.match_info["token"])
     context = {"username": username, "error": "", "title": "Đặt mật khẩu"}
-    return aiohttp_jinja2.render_template("set_password.html", request, context)
+    return render(request, "set_password.html", context)
 
 
 async def set_password(request: web.Request) -> web.Response:
@@ -110,7 +110,7 @@ async def set_password(request: web.Request) -> web.Response:
         await passwords.use_password_link(db, token, form.get("password", ""))
     except InvalidInput as exc:
         context = {"username": username, "error": exc.message, "title": "Đặt mật khẩu"}
-        return aiohttp_jinja2.render_template("set_password.html", request, context, status=400)
+        return render(request, "set_password.html", context, status=400)
     await end_session(request)
     raise web.HTTPSeeOther(f"{LOGIN}?da-dat-mat-khau=1")
 
@@ -120,7 +120,7 @@ async def password_page(request: web.Request) -> web.Response:
     await require_staff(request)
     done = PASSWORD_CHANGED if request.query.get("xong") else ""
     context = {"error": "", "notice": done, "title": "Đổi mật khẩu"}
-    return aiohttp_jinja2.render_template("password.html", request, context)
+    return render(request, "password.html", context)
 
 
 async def change_password(request: web.Request) -> web.Response:
@@ -139,7 +139,7 @@ async def change_password(request: web.Request) -> web.Response:
         )
     except InvalidInput as exc:
         context = {"error": exc.message, "notice": "", "title": "Đổi mật khẩu"}
-        return aiohttp_jinja2.render_template("password.html", request, context, status=400)
+        return render(request, "password.html", context, status=400)
     await restart_session(request, started)
     raise web.HTTPSeeOther(f"{PREFIX}/mat-khau?xong=1")
 

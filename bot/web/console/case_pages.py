@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from bot.domain.cases import Kind, Status
@@ -20,6 +19,7 @@ from bot.services import case_queries
 from bot.services import cases as case_service
 from bot.services.case_queries import CaseFilter, CaseView
 from bot.services.users import list_users
+from bot.web.console.render import render
 from bot.web.console.session import PREFIX, Staff, require_staff
 from bot.web.console.views import KIND_NAMES, STAFF_STATUS, steps_for
 from bot.web.params import member, number
@@ -74,7 +74,7 @@ async def case_list(request: web.Request) -> web.Response:
         "deadlines": DEADLINES,
         "now": datetime.now(UTC),
     }
-    return aiohttp_jinja2.render_template("cases.html", request, context)
+    return render(request, "cases.html", context)
 
 
 async def _officers(request: web.Request, view: CaseView) -> list[str]:
@@ -108,7 +108,7 @@ async def _case_page(
         "done": request.query.get("xong", ""),
         "now": datetime.now(UTC),
     }
-    return aiohttp_jinja2.render_template("case.html", request, context, status=status)
+    return render(request, "case.html", context, status=status)
 
 
 def _link(attachment: Any) -> dict[str, str]:

@@ -10,7 +10,6 @@ import hmac
 import math
 from collections.abc import Awaitable, Callable
 
-import aiohttp_jinja2
 import structlog
 from aiohttp import web
 from aiohttp_session import get_session
@@ -19,6 +18,7 @@ from bot.domain.throttle import MemoryThrottle, Rule, Throttle, client_address, 
 from bot.errors import Forbidden, GiaitrinhError, RateLimited
 from bot.gateway import SETTINGS
 from bot.settings import Settings
+from bot.web.console.render import render
 from bot.web.console.session import CSRF, PREFIX, csrf_token, current_staff
 
 log = structlog.get_logger(__name__)
@@ -89,7 +89,7 @@ async def error_page(request: web.Request, status: int, message: str) -> web.Res
         with contextlib.suppress(GiaitrinhError):
             await current_staff(request)
     context = {"title": TITLES.get(status, "Lỗi"), "message": message, "status": status}
-    return aiohttp_jinja2.render_template("error.html", request, context, status=status)
+    return render(request, "error.html", context, status=status)
 
 
 @web.middleware

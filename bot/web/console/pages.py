@@ -3,7 +3,6 @@ it), the published explanations, the questions the bot could not answer, and the
 
 from __future__ import annotations
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from bot.domain.permissions import Action
@@ -11,6 +10,7 @@ from bot.gateway import DB
 from bot.services.explanations import current_explanations
 from bot.services.gaps import gap_groups
 from bot.services.users import list_users
+from bot.web.console.render import render
 from bot.web.console.session import ROLE_NAMES as STAFF_ROLE_NAMES
 from bot.web.console.session import require_staff
 
@@ -18,7 +18,7 @@ from bot.web.console.session import require_staff
 async def queue(request: web.Request) -> web.Response:
     """GET /console/hang-cho: every staff member's (the handoff work replaces this page)."""
     await require_staff(request)
-    return aiohttp_jinja2.render_template("queue.html", request, {"title": "Hàng chờ"})
+    return render(request, "queue.html", {"title": "Hàng chờ"})
 
 
 async def explanations(request: web.Request) -> web.Response:
@@ -26,7 +26,7 @@ async def explanations(request: web.Request) -> web.Response:
     await require_staff(request, Action.READ_EXPLANATIONS)
     items = await current_explanations(request.config_dict[DB])
     context = {"title": "Bài giải trình", "items": items}
-    return aiohttp_jinja2.render_template("explanations.html", request, context)
+    return render(request, "explanations.html", context)
 
 
 async def gaps(request: web.Request) -> web.Response:
@@ -35,7 +35,7 @@ async def gaps(request: web.Request) -> web.Response:
     staff = await require_staff(request, Action.READ_GAPS)
     groups = await gap_groups(request.config_dict[DB], staff.actor)
     context = {"title": "Câu hỏi chưa trả lời", "groups": groups}
-    return aiohttp_jinja2.render_template("gaps.html", request, context)
+    return render(request, "gaps.html", context)
 
 
 async def accounts(request: web.Request) -> web.Response:
@@ -43,7 +43,7 @@ async def accounts(request: web.Request) -> web.Response:
     await require_staff(request, Action.MANAGE_USERS)
     users = await list_users(request.config_dict[DB])
     context = {"title": "Tài khoản", "users": users, "roles": STAFF_ROLE_NAMES}
-    return aiohttp_jinja2.render_template("accounts.html", request, context)
+    return render(request, "accounts.html", context)
 
 
 def setup(console: web.Application) -> None:

@@ -38,8 +38,9 @@ COOKIE = "giaitrinh_console"
 PREFIX = "/console"
 LOGIN = f"{PREFIX}/dang-nhap"
 # Request keys: the logged-in staff member and the session's CSRF token, for templates.
-STAFF = "console_staff"
-CSRF = "console_csrf"
+STAFF: web.RequestKey[Staff] = web.RequestKey("console_staff")
+CSRF: web.RequestKey[str] = web.RequestKey("console_csrf")
+EXPIRED_NOW: web.RequestKey[bool] = web.RequestKey("console_expired")
 
 ROLE_NAMES = {Role.ADMIN: "Quản trị", Role.OFFICER: "Cán bộ", Role.OPERATOR: "Tổng đài viên"}
 EXPIRED = "Phiên làm việc đã hết hạn hoặc đã kết thúc. Vui lòng đăng nhập lại."
@@ -136,11 +137,11 @@ async def current_staff(request: web.Request) -> Staff | None:
     found = None if idle or too_old else await session_user(request.config_dict[DB], user_id, began)
     if found is None:
         _end(session)
-        request["console_expired"] = True
+        request[EXPIRED_NOW] = True
         return None
     session["seen"] = now
     request[STAFF] = Staff(*found)
-    return request[STAFF]  # type: ignore[no-any-return]
+    return request[STAFF]
 
 
 async def require_staff(request: web.Request, action: Action | None = None) -> Staff:
@@ -148,7 +149,7 @@ async def require_staff(request: web.Request, action: Action | None = None) -> S
     None): not logged in → the log-in page; not allowed → the 403 page."""
     staff = await current_staff(request)
     if staff is None:
-        raise _to_login(request, expired=bool(request.get("console_expired")))
+        raise _to_login(request, expired=bool(request.get(EXPIRED_NOW)))
     if action is not None:
         require(staff.actor, action)
     return staff
