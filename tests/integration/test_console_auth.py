@@ -9,9 +9,9 @@ import json
 import os
 import sys
 import time
-from http.cookies import SimpleCookie
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
