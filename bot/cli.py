@@ -81,6 +81,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         engine.wait_ready()
         print("", flush=True)
         print(f"  Web chat:  http://{host}:{port}/", flush=True)
+        print(f"  Console:   http://{host}:{port}/console/", flush=True)
         print(f"  Health:    http://{host}:{port}/healthz", flush=True)
         print(f"  Engine:    {settings.rasa_url} (API token in this process only)", flush=True)
         print("  Press Ctrl-C to stop both.", flush=True)
