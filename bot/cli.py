@@ -7,11 +7,13 @@ import asyncio
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot import cli_users
+from bot.cli_common import on_database
 from bot.domain.actors import Actor
 from bot.domain.roles import Role
 from bot.logging import configure_logging
@@ -19,8 +21,6 @@ from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from bot.store.db import Database
-
-T = TypeVar("T")
 
 
 def _cli_actor(author: str) -> Actor:
@@ -81,6 +81,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         engine.wait_ready()
         print("", flush=True)
         print(f"  Web chat:  http://{host}:{port}/", flush=True)
+        print(f"  Console:   http://{host}:{port}/console/", flush=True)
         print(f"  Health:    http://{host}:{port}/healthz", flush=True)
         print(f"  Engine:    {settings.rasa_url} (API token in this process only)", flush=True)
         print("  Press Ctrl-C to stop both.", flush=True)
@@ -153,36 +154,13 @@ def _telegram_set_webhook(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _on_database(
-    settings: Settings, work: Callable[[Database], Awaitable[T]], show: Callable[[T], None]
-) -> int:
-    """Run `work` on the database and show its result; a domain error is one line and exit 2."""
-    from bot.errors import GiaitrinhError
-    from bot.store.db import Database
-
-    async def run() -> T:
-        db = Database(settings.database_url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        result = asyncio.run(run())
-    except GiaitrinhError as exc:
-        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
-        return 2
-    show(result)
-    return 0
-
-
 def _print_json(
     settings: Settings, work: Callable[[Database], Awaitable[dict[str, Any]]], indent: int | None
 ) -> int:
     """Run `work` on the database, print its JSON; a domain error is one line and exit 2."""
     import json
 
-    return _on_database(
+    return on_database(
         settings, work, lambda result: print(json.dumps(result, ensure_ascii=False, indent=indent))
     )
 
@@ -239,54 +217,7 @@ def _answer(settings: Settings, args: argparse.Namespace) -> int:
     def show(report: AnswerReport) -> None:
         print(report.json_text() if args.json else "\n".join(report.lines()))
 
-    return _on_database(settings, lambda db: answer_report(db, args.question), show)
-
-
-def _show_token(heading: str) -> Callable[[str], None]:
-    def show(token: str) -> None:
-        print(heading)
-        print(token)
-
-    return show
-
-
-def _user_create(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.services.users import create_user
-
-    async def work(db: Database) -> str:
-        return await create_user(
-            db, args.username, args.role, args.agency, args.name or "", settings.token_ttl_days
-        )
-
-    heading = (
-        f"user {args.username} ({args.role}) created; API token "
-        f"(shown once, valid {settings.token_ttl_days} days):"
-    )
-    return _on_database(settings, work, _show_token(heading))
-
-
-def _user_token(settings: Settings, args: argparse.Namespace) -> int:
-    """A fresh token for a user (the old one stops working)."""
-    from bot.services.users import issue_token
-
-    async def work(db: Database) -> str:
-        return await issue_token(db, args.username, settings.token_ttl_days)
-
-    heading = (
-        f"new API token of {args.username} (shown once, valid {settings.token_ttl_days} days; "
-        "the previous one no longer works):"
-    )
-    return _on_database(settings, work, _show_token(heading))
-
-
-def _user_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    """Take a user's token away at once (a leaked token, someone who left)."""
-    from bot.services.users import revoke_token
-
-    async def work(db: Database) -> None:
-        await revoke_token(db, args.username)
-
-    return _on_database(settings, work, lambda _: print(f"API token of {args.username} revoked"))
+    return on_database(settings, lambda db: answer_report(db, args.question), show)
 
 
 def _privacy_purge(settings: Settings, _args: argparse.Namespace) -> int:
@@ -333,20 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = demo_sub.add_parser("load", help="load the demo agency and explanations")
     load.set_defaults(func=_demo_load)
 
-    user = sub.add_parser("user", help="agency staff accounts")
-    user_sub = user.add_subparsers(dest="user_command", required=True)
-    create = user_sub.add_parser("create", help="create a user and print its API token")
-    create.add_argument("username")
-    create.add_argument("--role", choices=[r.value for r in Role], default=Role.OFFICER.value)
-    create.add_argument("--agency", help="agency slug (required for officers and operators)")
-    create.add_argument("--name", help="display name")
-    create.set_defaults(func=_user_create)
-    token = user_sub.add_parser("token", help="issue a fresh API token (the old one stops working)")
-    token.add_argument("username")
-    token.set_defaults(func=_user_token)
-    revoke = user_sub.add_parser("revoke", help="revoke a user's API token")
-    revoke.add_argument("username")
-    revoke.set_defaults(func=_user_revoke)
+    cli_users.add_commands(sub)
 
     expl = sub.add_parser("explanation", help="policy explanations")
     expl_sub = expl.add_subparsers(dest="explanation_command", required=True)

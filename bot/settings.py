@@ -211,6 +211,26 @@ class Settings(BaseSettings):
                 self.zalo_app_secret_key = old
         return self
 
+    # The agency console (/console): sessions and log-in limits.
+    console_session_key: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "Key that encrypts console session cookies: 32 random bytes, base64 "
+            "(openssl rand -base64 32). "
+            "Unset: a key per process, so sessions end at each restart."
+        ),
+    )
+    console_idle_minutes: float = Field(
+        default=30.0, gt=0, description="A console session unused this long ends."
+    )
+    console_session_hours: float = Field(
+        default=12.0, gt=0, description="A console session ends this long after log-in anyway."
+    )
+    console_logins_per_user_per_min: float = Field(default=5.0, gt=0)
+    console_logins_per_user_burst: int = Field(default=10, ge=1)
+    console_logins_per_ip_per_min: float = Field(default=20.0, gt=0)
+    console_logins_per_ip_burst: int = Field(default=40, ge=1)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -58,4 +58,5 @@ build_env .venv "$PY311" "$(stamp requirements/gateway.lock pyproject.toml)" \
   sh -c '.venv/bin/pip install --quiet --no-deps -r requirements/gateway.lock && .venv/bin/pip install --quiet --no-deps --no-build-isolation -e .'
 build_env .venv-rasa "$PY310" "$(stamp requirements/rasa.lock)" \
   .venv-rasa/bin/pip install --quiet --no-deps -r requirements/rasa.lock
+bash scripts/vendor.sh
 echo "==> environments ready (.venv: $(.venv/bin/python -V), .venv-rasa: $(.venv-rasa/bin/python -V))"

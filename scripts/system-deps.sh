@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, when missing: Chromium (browser tests),
 # PostgreSQL (the suite runs on SQLite and PostgreSQL; the tests start their own server) and
-# curl (the README's API examples are run as written).
+# curl (the README's API examples are run as written); npm installs the console's browser
+# libraries (scripts/vendor.sh, run by the set-up).
 set -euo pipefail
+# Arguments name a subset (`system-deps.sh npm`, for the set-up of `make run`); none: all.
+only=" $* "
+want() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
+want chromium && { command -v chromium >/dev/null 2>&1 || missing+=(chromium); }
+want postgresql && { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql); }
+want curl && { command -v curl >/dev/null 2>&1 || missing+=(curl); }
+want npm && { command -v npm >/dev/null 2>&1 || missing+=(npm); }
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   SUDO=""

@@ -70,6 +70,15 @@ PETITION_LABELS: dict[Status, str] = {
 }
 
 
+def next_statuses(kind: Kind, status: Status) -> frozenset[Status]:
+    """The statuses a case may move to from here (what the console offers; `decide` still
+    checks reasons and the one extension)."""
+    allowed = _ALLOWED[status]
+    if kind is Kind.PETITION and status is Status.RECEIVED:
+        allowed = allowed | {Status.IN_PROGRESS, Status.ANSWERED}
+    return allowed
+
+
 def status_label(kind: Kind, status: Status) -> str:
     """What a citizen reads for this status of this kind of case."""
     return (PETITION_LABELS if kind is Kind.PETITION else STATUS_LABELS)[status]
@@ -114,10 +123,7 @@ def decide(
     Raises InvalidTransition with a reason a person can act on.
     """
     note = note.strip()
-    allowed = _ALLOWED[state.status]
-    if state.kind is Kind.PETITION and state.status is Status.RECEIVED:
-        allowed = allowed | {Status.IN_PROGRESS, Status.ANSWERED}
-    if to not in allowed:
+    if to not in next_statuses(state.kind, state.status):
         raise InvalidTransition(
             f"Không thể chuyển từ '{state.status.value}' sang '{to.value}'.",
             code="invalid_transition",

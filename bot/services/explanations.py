@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,7 @@ from bot.store import explanations as versions
 from bot.store.agencies import agency_by_slug
 from bot.store.broadcasts import due_for_planning
 from bot.store.db import Database
-from bot.store.models import Broadcast, Explanation, utcnow
+from bot.store.models import Agency, Broadcast, Explanation, utcnow
 from nlu.text import fold
 
 log = structlog.get_logger(__name__)
@@ -250,3 +251,33 @@ async def get_version(
             "questions": row.questions,
             "published_at": row.published_at.isoformat(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ExplanationItem:
+    """A published explanation in a list (the console's): its current version only."""
+
+    slug: str
+    version: int
+    title: str
+    summary: str
+    agency: str
+    published_at: datetime
+
+
+async def current_explanations(db: Database, limit: int = 200) -> list[ExplanationItem]:
+    """The current version of each published explanation, newest first (staff read them all,
+    as citizens do)."""
+    query = (
+        select(Explanation, Agency.name)
+        .join(Agency, Agency.id == Explanation.agency_id)
+        .where(Explanation.is_current.is_(True))
+        .order_by(Explanation.published_at.desc(), Explanation.id.desc())
+        .limit(limit)
+    )
+    async with db.session() as session:
+        rows = (await session.execute(query)).all()
+    return [
+        ExplanationItem(e.slug, e.version, e.title, e.summary, agency, e.published_at)
+        for e, agency in rows
+    ]

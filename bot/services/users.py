@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -109,3 +110,37 @@ async def actor_for_token(db: Database, token: str, now: datetime | None = None)
             "Mã truy cập đã hết hạn; xin quản trị viên cấp mã mới.", code="token_expired"
         )
     return Actor(name=user.username, role=user.role, user_id=user.id, agency_id=user.agency_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAccount:
+    """A staff account as the console's account list shows it (no secret, no hash)."""
+
+    username: str
+    display_name: str
+    role: Role
+    agency: str
+    agency_id: int | None
+    has_password: bool
+    disabled: bool
+
+
+async def list_users(db: Database, agency_id: int | None = None) -> list[StaffAccount]:
+    """Staff accounts by username: all of them, or one agency's (and the admins of none)."""
+    query = select(User, Agency.name).outerjoin(Agency, Agency.id == User.agency_id)
+    if agency_id is not None:
+        query = query.where(User.agency_id == agency_id)
+    async with db.session() as session:
+        rows = (await session.execute(query.order_by(User.username))).all()
+    return [
+        StaffAccount(
+            username=user.username,
+            display_name=user.display_name or user.username,
+            role=user.role,
+            agency=agency or "",
+            agency_id=user.agency_id,
+            has_password=user.password_hash is not None,
+            disabled=user.disabled_at is not None,
+        )
+        for user, agency in rows
+    ]

@@ -32,6 +32,7 @@ from bot.web import (
     api_handoffs,
     api_localities,
     api_users,
+    console,
     headers,
 )
 from bot.web.audit import audit_middleware
@@ -191,6 +192,7 @@ def create_app(settings: Settings) -> web.Application:
     api_handoffs.setup(app)
     api_users.setup(app)
     api_localities.setup(app)
+    console.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
     zalo.setup(app)

@@ -1,0 +1,203 @@
+"""Console pages over real HTTP on both databases: every role × page cell of the role table,
+agency scoping (by URL and by API alike), the case list's filters and paging, and refusals of
+the status machine shown on the case page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from bot.domain.actors import Actor
+from bot.domain.cases import Kind, Status
+from bot.domain.roles import Role
+from bot.gateway import DB
+from bot.services.case_queries import get_case
+from bot.services.users import issue_token
+from bot.web.console import CONSOLE
+from tests.conftest import RunningGateway
+from tests.console import STAFF, Browser, citizen_case, staff_world
+from tests.integration.test_case_api import call
+from tests.unit.test_permissions import EXPECTED
+
+ADMIN = Actor("test", Role.ADMIN)
+ALL = {"admin", "officer", "operator"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A console route, who may use it, and a request that succeeds when allowed."""
+
+    method: str
+    route: str
+    roles: set[str]
+    path: Callable[[str], str]  # from a case code
+    form: dict[str, str] | None = None
+
+
+PAGES = [
+    Cell("GET", "/hang-cho", ALL, lambda c: "/console/hang-cho"),
+    Cell("GET", "/ho-so", EXPECTED["read_cases"], lambda c: "/console/ho-so"),
+    Cell("GET", "/ho-so/{code}", EXPECTED["read_cases"], lambda c: f"/console/ho-so/{c}"),
+    Cell(
+        "POST",
+        "/ho-so/{code}/chuyen",
+        EXPECTED["change_cases"],
+        lambda c: f"/console/ho-so/{c}/chuyen",
+        form={"to": "accepted"},
+    ),
+    Cell(
+        "POST",
+        "/ho-so/{code}/giao",
+        EXPECTED["assign_cases"],
+        lambda c: f"/console/ho-so/{c}/giao",
+        form={"username": STAFF["officer"]},
+    ),
+    Cell(
+        "GET", "/bai-giai-trinh", EXPECTED["read_explanations"], lambda c: "/console/bai-giai-trinh"
+    ),
+    Cell(
+        "GET",
+        "/cau-hoi-chua-tra-loi",
+        EXPECTED["read_gaps"],
+        lambda c: "/console/cau-hoi-chua-tra-loi",
+    ),
+    Cell("GET", "/tai-khoan", EXPECTED["manage_users"], lambda c: "/console/tai-khoan"),
+    Cell("GET", "/mat-khau", ALL, lambda c: "/console/mat-khau"),
+]
+# Pages of anyone (log-in, set-password links) and the redirects: not in the role matrix.
+PUBLIC = {
+    ("GET", "/"),
+    ("GET", "/dang-nhap"),
+    ("POST", "/dang-nhap"),
+    ("POST", "/dang-xuat"),
+    ("GET", "/dat-mat-khau/{token}"),
+    ("POST", "/dat-mat-khau/{token}"),
+    ("POST", "/mat-khau"),  # one's own password: tested in test_console_auth.py
+    ("GET", "/static"),
+}
+
+
+@pytest.fixture
+async def world(offline_gateway: RunningGateway) -> AsyncIterator[RunningGateway]:
+    """Staff of every role (and of another agency), no case yet."""
+    await staff_world(offline_gateway.app[DB])
+    yield offline_gateway
+
+
+def test_every_console_route_is_in_the_matrix(offline_gateway: RunningGateway) -> None:
+    routes = set()
+    for route in offline_gateway.app[CONSOLE].router.routes():
+        if route.method in {"GET", "POST"} and route.resource is not None:
+            canonical = route.resource.canonical.removeprefix("/console") or "/"
+            routes.add((route.method, "/static" if "static" in canonical else canonical))
+    assert routes == {(c.method, c.route) for c in PAGES} | PUBLIC
+
+
+@pytest.mark.parametrize("role", ["admin", "officer", "operator"])
+async def test_each_role_sees_exactly_the_pages_the_table_allows(
+    world: RunningGateway, role: str
+) -> None:
+    browser = Browser(world.base_url)
+    try:
+        await browser.log_in(STAFF[role])
+        wrong = []
+        for cell in PAGES:
+            code = await citizen_case(world)  # a fresh case: each change starts from received
+            if cell.method == "GET":
+                page = await browser.get(cell.path(code))
+            else:
+                await browser.get(f"/console/ho-so/{code}")
+                page = await browser.post(cell.path(code), cell.form or {})
+            allowed = role in cell.roles
+            got = "ok" if page.status == 200 else str(page.status)
+            if got != ("ok" if allowed else "403"):
+                wrong.append(f"{cell.method} {cell.route}: {got} ({page.url})")
+            if not allowed and page.status == 403:
+                assert "không được" in page.text_of("error-message"), page.html[:500]
+        assert not wrong, f"{role}: " + "; ".join(wrong)
+    finally:
+        await browser.close()
+
+
+async def test_an_operator_cannot_decide_a_case(world: RunningGateway) -> None:
+    code = await citizen_case(world)
+    browser = Browser(world.base_url)
+    try:
+        await browser.log_in(STAFF["operator"])
+        page = await browser.get(f"/console/ho-so/{code}")
+        assert page.status == 200 and 'name="to"' not in page.html, "no forms offered"
+        page = await browser.post(f"/console/ho-so/{code}/chuyen", {"to": "refused", "note": "x"})
+        assert page.status == 403, page.url
+        assert page.text_of("error-message").startswith("Tài khoản tổng đài viên không được")
+    finally:
+        await browser.close()
+    assert (await get_case(world.app[DB], code, ADMIN)).status is Status.RECEIVED
+
+
+async def test_another_agencys_case_is_unknown_by_url_as_by_api(world: RunningGateway) -> None:
+    code = await citizen_case(world)
+    browser = Browser(world.base_url)
+    try:
+        await browser.log_in("khac")
+        page = await browser.get(f"/console/ho-so/{code}")
+        assert page.status == 404 and page.text_of("error-message") == "Không tìm thấy hồ sơ."
+        assert "Nguyễn Văn An" not in page.html and "thu hồi đất" not in page.html
+        unknown = await browser.get("/console/ho-so/ZZZZ-ZZZZZ")
+        assert (unknown.status, unknown.text_of("error-message")) == (404, "Không tìm thấy hồ sơ.")
+        page = await browser.post(f"/console/ho-so/{code}/chuyen", {"to": "accepted"})
+        assert page.status == 404
+        listed = await browser.get("/console/ho-so")
+        assert code not in listed.html
+    finally:
+        await browser.close()
+    token = await issue_token(world.app[DB], "khac")
+    status, body = await call(world, token, "GET", f"/cases/{code}")
+    assert (status, body["error"]["code"]) == (404, "case_not_found"), "the API answers the same"
+    assert (await get_case(world.app[DB], code, ADMIN)).status is Status.RECEIVED
+
+
+async def test_the_case_list_filters_and_pages(world: RunningGateway) -> None:
+    codes = [await citizen_case(world, content=f"Phản ánh số {i} về đèn đường") for i in range(22)]
+    petition = await citizen_case(
+        world, kind=Kind.PETITION, content="Rác thải ở chợ", requester_name=""
+    )
+    browser = Browser(world.base_url)
+    try:
+        await browser.log_in(STAFF["officer"])
+        first = await browser.get("/console/ho-so")
+        assert "23 hồ sơ · trang 1/2" in first.html
+        second = await browser.get("/console/ho-so?trang=2")
+        shown = [c for c in [*codes, petition] if c in first.html or c in second.html]
+        assert len(shown) == 23 and not any(c in first.html and c in second.html for c in shown)
+        kind = await browser.get("/console/ho-so?loai=petition")
+        assert "1 hồ sơ" in kind.html and petition in kind.html
+        text = await browser.get("/console/ho-so?q=số 7 về")
+        assert "1 hồ sơ" in text.html and codes[7] in text.html
+        soon = await browser.get("/console/ho-so?han=qua-han")
+        assert "0 hồ sơ" in soon.html
+        received = await browser.get("/console/ho-so?trang-thai=received&han=sap-han")
+        assert received.status == 200
+        bad = await browser.get("/console/ho-so?trang-thai=bay")
+        assert bad.status == 400
+    finally:
+        await browser.close()
+
+
+async def test_a_refused_change_shows_the_reason_and_keeps_the_note(
+    world: RunningGateway,
+) -> None:
+    code = await citizen_case(world)
+    browser = Browser(world.base_url)
+    try:
+        await browser.log_in(STAFF["officer"])
+        await browser.get(f"/console/ho-so/{code}")
+        page = await browser.post(f"/console/ho-so/{code}/chuyen", {"to": "refused", "note": " "})
+        assert page.status == 409 and page.text_of("form-error") == "Từ chối phải nêu lý do."
+        page = await browser.post(
+            f"/console/ho-so/{code}/chuyen", {"to": "closed", "note": "ghi chú giữ lại"}
+        )
+        assert page.status == 409 and "ghi chú giữ lại" in page.html
+    finally:
+        await browser.close()
