@@ -136,25 +136,25 @@ async def test_an_operator_cannot_decide_a_case(world: RunningGateway) -> None:
     assert (await get_case(world.app[DB], code, ADMIN)).status is Status.RECEIVED
 
 
-async def test_another_agencys_case_is_unknown_by_url_as_by_api(world: RunningGateway) -> None:
+async def test_another_agencys_case_is_refused_by_url_as_by_api(world: RunningGateway) -> None:
     code = await citizen_case(world)
     browser = Browser(world.base_url)
     try:
         await browser.log_in("khac")
         page = await browser.get(f"/console/ho-so/{code}")
-        assert page.status == 404 and page.text_of("error-message") == "Không tìm thấy hồ sơ."
+        assert page.status == 403 and page.text_of("error-message") == "Hồ sơ thuộc cơ quan khác."
         assert "Nguyễn Văn An" not in page.html and "thu hồi đất" not in page.html
         unknown = await browser.get("/console/ho-so/ZZZZ-ZZZZZ")
         assert (unknown.status, unknown.text_of("error-message")) == (404, "Không tìm thấy hồ sơ.")
         page = await browser.post(f"/console/ho-so/{code}/chuyen", {"to": "accepted"})
-        assert page.status == 404
+        assert page.status == 403
         listed = await browser.get("/console/ho-so")
         assert code not in listed.html
     finally:
         await browser.close()
     token = await issue_token(world.app[DB], "khac")
     status, body = await call(world, token, "GET", f"/cases/{code}")
-    assert (status, body["error"]["code"]) == (404, "case_not_found"), "the API answers the same"
+    assert (status, body["error"]["code"]) == (403, "other_agency"), "the API answers the same"
     assert (await get_case(world.app[DB], code, ADMIN)).status is Status.RECEIVED
 
 
