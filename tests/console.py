@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import func, select
 from yarl import URL
 
 from bot.domain.cases import Kind
+from bot.domain.deadlines import VN_TZ
+from bot.domain.handoff import HandoffPolicy, HandoffReason
+from bot.domain.office_hours import OfficeHours
 from bot.gateway import DB
+from bot.services import handoff
 from bot.services.cases import CaseDraft, file_case
 from bot.services.demo import load_demo
 from bot.services.passwords import set_password
 from bot.services.users import create_user
 from bot.services.webchat import contact_for
+from bot.store import contacts
 from bot.store.db import Database
-from bot.store.models import Agency
+from bot.store.models import Agency, Handoff
 from tests.conftest import RunningGateway, WebChat
 
 DEMO = "ubnd-phuong-demo"
@@ -135,3 +142,17 @@ async def citizen_case(
     }
     filed = await file_case(db, CaseDraft(**values), contact_id)
     return filed.display_code
+
+
+WORKING_HOUR = datetime(2026, 11, 25, 9, 0, tzinfo=VN_TZ)  # a Wednesday morning
+
+
+async def waiting_handoff(db: Database, who: str) -> int:
+    """A web chat visitor who asked for a person on a working morning; the handoff's id."""
+    async with db.session() as session:
+        contact = await contacts.add_contact(session, "web", who, "Người dân")
+        sender = (await contacts.current_conversation(session, contact.id)).engine_sender
+    policy = HandoffPolicy(OfficeHours.parse())
+    await handoff.request(db, sender, HandoffReason.ASKED, policy, WORKING_HOUR)
+    async with db.session() as session:
+        return int(await session.scalar(select(func.max(Handoff.id))) or 0)

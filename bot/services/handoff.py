@@ -117,6 +117,15 @@ async def queue(db: Database, actor: Actor, now: datetime | None = None) -> list
     return [view(row, last) for row in rows]
 
 
+async def fingerprint(
+    db: Database, actor: Actor, now: datetime | None = None
+) -> tuple[object, ...]:
+    """Changes whenever the actor's queue or one of its open conversations changes (a live
+    console page re-renders then); one cheap read."""
+    async with db.session(read_only=True) as session:
+        return await handoffs.changes(session, _scope(actor), now or utcnow())
+
+
 async def _load(session: AsyncSession, actor: Actor, handoff_id: int) -> Handoff:
     handoff = await session.get(Handoff, handoff_id)
     if handoff is None:

@@ -158,7 +158,7 @@ async def transcript(session: AsyncSession, conversation_id: int, limit: int) ->
     return rows[::-1]
 
 
-async def changes(session: AsyncSession, agency_id: int | None) -> tuple[Any, ...]:
+async def changes(session: AsyncSession, agency_id: int | None, now: datetime) -> tuple[Any, ...]:
     """A fingerprint of the agency's queue and its open conversations: it changes when a
     request arrives or ends, a claim is taken, lapses or moves, or a message comes in or goes
     out in one of them (the console's live view re-renders when it changes)."""
@@ -172,6 +172,7 @@ async def changes(session: AsyncSession, agency_id: int | None) -> tuple[Any, ..
                 func.max(Handoff.id),
                 func.sum(Handoff.claimed_by_id),
                 func.count(Handoff.claimed_by_id),
+                func.count().filter(Handoff.lease_until <= now),
             ).where(*scope)
         )
     ).one()

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +18,20 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bench.seed import add_subscribers
-from bot.domain.deadlines import VN_TZ
-from bot.domain.handoff import HandoffPolicy, HandoffReason
-from bot.domain.office_hours import OfficeHours
 from bot.gateway import DB
-from bot.services import handoff
 from bot.services.demo import load_demo
 from bot.services.users import create_user
-from bot.store import contacts
 from bot.store import explanations as store_explanations
 from bot.store.audit import ApiCall
 from bot.store.db import Database
-from bot.store.models import Agency, Broadcast, Delivery, Explanation, Handoff, User, utcnow
+from bot.store.models import Agency, Broadcast, Delivery, Explanation, User, utcnow
 from tests.conftest import RunningGateway
+from tests.console import waiting_handoff
 from tests.integration.test_broadcast import NEWS
 from tests.integration.test_case_api import _file, call
 from tests.unit.test_permissions import EXPECTED
 
 DEMO = "ubnd-phuong-demo"
-WORKING_HOUR = datetime(2026, 11, 25, 9, 0, tzinfo=VN_TZ)  # a Wednesday morning
 
 
 @dataclass
@@ -186,17 +181,6 @@ ENDPOINTS = [
 ]
 
 
-async def _handoff(db: Database, who: str) -> int:
-    """A web chat visitor who asked for a person on a working morning; the handoff's id."""
-    async with db.session() as session:
-        contact = await contacts.add_contact(session, "web", who)
-        sender = (await contacts.current_conversation(session, contact.id)).engine_sender
-    policy = HandoffPolicy(OfficeHours.parse())
-    await handoff.request(db, sender, HandoffReason.ASKED, policy, WORKING_HOUR)
-    async with db.session() as session:
-        return int(await session.scalar(select(func.max(Handoff.id))) or 0)
-
-
 async def _staff(db: Database) -> dict[str, str]:
     """A token per role: an admin of no agency, an officer and an operator of the demo one."""
     return {
@@ -216,7 +200,7 @@ async def _world(gw: RunningGateway) -> tuple[World, dict[str, str]]:
         gw, tokens["officer"], "POST", "/explanations", _news("Tin đầu", ["w:70"])
     )
     assert status == 201, published
-    first, second = await _handoff(db, "web-1"), await _handoff(db, "web-2")
+    first, second = await waiting_handoff(db, "web-1"), await waiting_handoff(db, "web-2")
     world = World(code, published["slug"], published["broadcast"]["id"], "du-phong", first, second)
     return world, tokens
 

@@ -21,7 +21,7 @@ import jinja2
 from aiohttp import web
 
 from bot.gateway import SETTINGS
-from bot.web.console import auth_pages, case_pages, pages
+from bot.web.console import auth_pages, case_pages, handoff_pages, pages
 from bot.web.console.guard import LOGIN_THROTTLE, csrf_check, error_pages, login_throttle
 from bot.web.console.session import PREFIX, cookie_storage
 from bot.web.console.views import FILTERS, GLOBALS
@@ -30,7 +30,7 @@ HERE = Path(__file__).parent
 # The console's own application (mounted under PREFIX), for tests and later pages.
 CONSOLE: web.AppKey[web.Application] = web.AppKey("console", web.Application)
 # Modules whose setup(console) mounts pages.
-_PAGES = (auth_pages, case_pages, pages)
+_PAGES = (auth_pages, case_pages, handoff_pages, pages)
 
 
 async def _to_console(_request: web.Request) -> web.Response:

@@ -1,5 +1,5 @@
-"""The console's other screens: the queue (a placeholder until the handoff pages replace
-it), the published explanations, the questions the bot could not answer, and the accounts."""
+"""The console's other screens: the published explanations, the questions the bot could not
+answer, and the accounts (the queue is bot/web/console/handoff_pages.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,6 @@ from bot.services.users import list_users
 from bot.web.console.render import render
 from bot.web.console.session import ROLE_NAMES as STAFF_ROLE_NAMES
 from bot.web.console.session import require_staff
-
-
-async def queue(request: web.Request) -> web.Response:
-    """GET /console/hang-cho: every staff member's (the handoff work replaces this page)."""
-    await require_staff(request)
-    return render(request, "queue.html", {"title": "Hàng chờ"})
 
 
 async def explanations(request: web.Request) -> web.Response:
@@ -48,7 +42,6 @@ async def accounts(request: web.Request) -> web.Response:
 
 def setup(console: web.Application) -> None:
     """Mount the screens."""
-    console.router.add_get("/hang-cho", queue)
     console.router.add_get("/bai-giai-trinh", explanations)
     console.router.add_get("/cau-hoi-chua-tra-loi", gaps)
     console.router.add_get("/tai-khoan", accounts)

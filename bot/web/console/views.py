@@ -27,7 +27,7 @@ class NavEntry:
 # The navigation bar, in order. A new page adds its entry here (and its routes in a module
 # mounted by bot/web/console/__init__.py); the handler itself still checks the action.
 NAV: tuple[NavEntry, ...] = (
-    NavEntry("Hàng chờ", "hang-cho", None),
+    NavEntry("Hàng chờ", "hang-cho", Action.HANDLE_CONVERSATIONS),
     NavEntry("Hồ sơ", "ho-so", Action.READ_CASES),
     NavEntry("Bài giải trình", "bai-giai-trinh", Action.READ_EXPLANATIONS),
     NavEntry("Câu hỏi chưa trả lời", "cau-hoi-chua-tra-loi", Action.READ_GAPS),
