@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run test lint nlu-report bench bench-broadcast eval clean
+.PHONY: setup system-deps db demo train run test lint nlu-report bench bench-broadcast eval screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -59,6 +59,12 @@ eval: setup
 	@$(VENV)/python -m bench.answer_path --model "$$(bash scripts/train.sh)"
 	@# Intents on tests/data/nlu/messages.yaml (tune and test parts, long and short messages).
 	@.venv-rasa/bin/python scripts/eval_intents.py --model "$$(bash scripts/train.sh)"
+
+# The console's pictures in docs/console/ (and the README), taken by its browser tests.
+screenshots: setup system-deps
+	@bash scripts/train.sh >/dev/null
+	@mkdir -p docs/console
+	@GIAITRINH_SCREENSHOTS=docs/console $(VENV)/pytest -q tests/e2e/test_handoff_browser.py tests/e2e/test_console_browser.py
 
 clean:
 	rm -rf .venv .venv-rasa models var results

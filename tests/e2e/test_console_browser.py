@@ -14,6 +14,7 @@ from bot.gateway import DB
 from tests.chat import wait_for
 from tests.conftest import RunningGateway
 from tests.console import PASSWORD, STAFF, citizen_case, staff_world
+from tests.e2e.test_handoff_browser import shoot
 from tests.e2e.test_web_chat_browser import RECORD_VIOLATIONS
 
 pytestmark = [
@@ -80,6 +81,7 @@ async def test_an_officer_answers_a_case_and_the_citizen_receives_it(
     await citizen_case(world, content="Một hồ sơ khác, không phải hồ sơ này")
     page, errors, _ = await staff_page(browser, world.base_url)
     await expect(page.locator("#case-list .case-link")).to_have_count(2)
+    await shoot(page, "cases")
 
     # htmx: choosing a filter updates the list (with the CSRF header) without a reload
     await page.fill("#filter-text", "thu hồi đất")
@@ -103,6 +105,7 @@ async def test_an_officer_answers_a_case_and_the_citizen_receives_it(
     await expect(page.locator("#case-status")).to_have_text("Đã trả lời")
     await expect(page.locator("#case-answer")).to_have_text(answer)
     await expect(page.locator("#events li")).to_have_count(5)  # filed, 3 changes, assignment
+    await shoot(page, "case")
 
     message = await wait_for(chat, answer)
     assert code in message["text"], message

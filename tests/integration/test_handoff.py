@@ -10,6 +10,7 @@ from typing import Any
 
 import actions.deps
 from bot.domain.deadlines import VN_TZ
+from bot.domain.office_hours import OfficeHours
 from bot.gateway import DB, SETTINGS
 from bot.services.knowledge import KnowledgeBase
 from bot.services.users import create_user
@@ -25,6 +26,20 @@ SATURDAY_NIGHT = datetime(2026, 11, 28, 20, 0, tzinfo=VN_TZ)
 def at_hour(gw: RunningGateway, moment: datetime) -> None:
     """The bot's clock for offers and requests of a person reads `moment`."""
     policy = replace(gw.app[SETTINGS].handoff, clock=lambda: moment)
+    actions.deps.configure(gw.app[DB], KnowledgeBase(), handoff=policy)
+
+
+class AlwaysOpen(OfficeHours):
+    """Operators at work at any hour (browser tests run on the real clock, day or night)."""
+
+    def is_open(self, moment: datetime) -> bool:
+        """Always."""
+        return True
+
+
+def always_open(gw: RunningGateway) -> None:
+    """The real clock, and a desk that never closes."""
+    policy = replace(gw.app[SETTINGS].handoff, hours=AlwaysOpen(OfficeHours.parse().spans))
     actions.deps.configure(gw.app[DB], KnowledgeBase(), handoff=policy)
 
 

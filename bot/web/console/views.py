@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain import codes
 from bot.domain.actors import Actor
 from bot.domain.cases import Kind, Status, next_statuses, status_label
-from bot.domain.deadlines import vietnam_time
+from bot.domain.deadlines import VN_TZ, vietnam_time
 from bot.domain.permissions import Action
 
 
@@ -91,7 +91,7 @@ def vn_time(moment: datetime | str | None) -> str:
         return ""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return vietnam_time(moment).strftime("%d/%m/%Y %H:%M")
+    return vietnam_time(moment).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
 
 
 def _status(value: Status | str | None) -> str:
