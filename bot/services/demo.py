@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.domain.localities import COUNTRY
 from bot.store.db import Database
 from bot.store.explanations import current_version
-from bot.store.models import Agency, Explanation, Topic
+from bot.store.models import Agency, CannedReply, Explanation, Topic
 
 DEMO_FILE = Path(
     os.environ.get("GIAITRINH_DEMO_FILE")
@@ -51,6 +51,19 @@ async def load_demo(db: Database, path: Path = DEMO_FILE) -> DemoLoadResult:
         agency.locality = spec.get("locality", "")
         agency.contact = spec.get("contact", "")
         await session.flush()
+
+        titles = set(
+            (
+                await session.execute(
+                    select(CannedReply.title).where(CannedReply.agency_id == agency.id)
+                )
+            ).scalars()
+        )
+        for reply in data.get("canned_replies", []):
+            if reply["title"] not in titles:
+                session.add(
+                    CannedReply(agency_id=agency.id, title=reply["title"], text=reply["text"])
+                )
 
         for topic_spec in data.get("topics", []):
             topic = (

@@ -5,6 +5,7 @@ conversation, other agencies kept out, citizens' names shown as text, and the li
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -59,6 +60,21 @@ async def test_a_second_operators_claim_is_refused(desk: RunningGateway) -> None
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_demo_agencys_canned_replies_fill_the_reply_box(desk: RunningGateway) -> None:
+    hid = await waiting_handoff(desk.app[DB], "web-1")
+    browser = await _logged_in(desk, STAFF["operator"])
+    try:
+        await browser.get("/console/hang-cho")
+        page = await browser.post(f"/console/hoi-thoai/{hid}/nhan", {})
+        found = re.search(r'hx-get="(/console/hoi-thoai/\d+/mau/\d+)"[^>]*>Chào<', page.html)
+        assert found, page.html[-3000:]
+        box = await browser.get(found.group(1))
+        assert box.status == 200 and "tôi là cán bộ tiếp nhận của phường" in box.html, box.html
+        assert 'id="reply-text"' in box.html
+    finally:
+        await browser.close()
 
 
 async def test_another_agencys_operator_sees_nothing_of_it(desk: RunningGateway) -> None:
