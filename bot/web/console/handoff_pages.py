@@ -254,11 +254,11 @@ async def _stream(
     streams = request.app[STREAMS]
     streams.add(stop)
     last: tuple[Any, ...] | None = None
-    renewed = 0.0
+    renewed: float | None = None  # when the claims were last renewed (monotonic clock)
     try:
         async with sse_response(request) as events:
             while not stop.is_set() and events.is_connected():
-                if time.monotonic() - renewed > policy.lease_seconds / 3:
+                if renewed is None or time.monotonic() - renewed > policy.lease_seconds / 3:
                     if not await _account_valid(request, staff):
                         await events.send(SESSION_OVER, event="ended")
                         break
