@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot.domain.office_hours import OfficeHours
 from bot.errors import InvalidInput, NotFound
@@ -112,7 +113,10 @@ async def create_agency(db: Database, slug: str, edit: AgencyEdit) -> AgencyRow:
             slug=slug, name=edit.name, contact=edit.contact, office_hours=edit.office_hours
         )
         session.add(agency)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # the same slug created at the same moment
+            raise InvalidInput(f"Đã có cơ quan mã {slug}.", code="agency_exists") from exc
         return _row(agency)
 
 
