@@ -4,7 +4,7 @@ of contact ids (one outbox delivery per recipient), and the delivery report."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.actors import Actor
@@ -80,6 +80,9 @@ class BroadcastReport:
     failed_reasons: dict[str, int] = field(default_factory=dict)
     first_sent_at: str | None = None
     last_sent_at: str | None = None
+    # When it goes (None: at once) and whether its deliveries exist yet (for the console).
+    send_at: datetime | None = None
+    planned: bool = True
 
     def as_json(self) -> dict[str, Any]:
         """JSON for the API and CLI."""
@@ -122,4 +125,6 @@ async def broadcast_report(
             failed_reasons=reasons,
             first_sent_at=first.isoformat() if first else None,
             last_sent_at=last.isoformat() if last else None,
+            send_at=broadcast.send_at,
+            planned=broadcast.planned_at is not None,
         )

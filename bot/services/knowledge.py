@@ -18,6 +18,7 @@ from typing import Any
 import bm25s
 from sqlalchemy import func, select
 
+from bot.domain.explanations import chat_text
 from bot.search.asks import asked, unmet
 from bot.search.excerpts import excerpt
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
@@ -143,7 +144,7 @@ class KnowledgeBase:
                 e.slug,
                 e.title,
                 e.summary,
-                e.body,
+                chat_text(e.body),  # officers write Markdown; chat shows text
                 e.source_document,
                 e.source_url,
                 name,

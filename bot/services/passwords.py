@@ -5,6 +5,7 @@ changed, account disabled) on every request."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.actors import Actor
+from bot.domain.roles import Role
 from bot.errors import InvalidInput, NotFound, Unauthorized
-from bot.services.users import hash_token
+from bot.services.users import create_user, hash_token, revoke_token
 from bot.store.db import Database
 from bot.store.models import User, utcnow
 
@@ -200,3 +202,35 @@ async def disable_user(db: Database, username: str, now: datetime | None = None)
         user.token_expires_at = None
         user.password_token_hash = None
         user.password_token_expires_at = None
+
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+ACCOUNT_ERRORS = {  # the users service's codes, in the admins' language
+    "invalid_role": "Vai trò không hợp lệ.",
+    "unknown_agency": "Không có cơ quan này.",
+    "agency_required": "Cán bộ và tổng đài viên phải thuộc một cơ quan.",
+    "user_exists": "Tên đăng nhập này đã có.",
+}
+
+
+async def create_account(
+    db: Database, username: str, role: Role | str, agency_slug: str, display_name: str
+) -> str:
+    """A staff account created by an admin in the console, and its first set-password link's
+    token (shown once). No password passes through anyone's hands, and it has no API token
+    until one is issued (`giaitrinh user token`): nothing valid that nobody has seen."""
+    username, display_name = username.strip(), display_name.strip()
+    if not USERNAME.match(username):
+        raise InvalidInput(
+            "Tên đăng nhập gồm 2 đến 80 chữ thường không dấu, chữ số, dấu chấm, gạch ngang "
+            "hoặc gạch dưới.",
+            code="invalid_username",
+        )
+    if len(display_name) > 200:
+        raise InvalidInput("Họ tên dài quá 200 ký tự.", code="invalid_name")
+    try:
+        await create_user(db, username, role, agency_slug or None, display_name)
+    except InvalidInput as exc:
+        raise InvalidInput(ACCOUNT_ERRORS.get(exc.code, exc.message), code=exc.code) from exc
+    await revoke_token(db, username)
+    return await issue_password_link(db, username)

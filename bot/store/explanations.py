@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Explanation, Topic
+from bot.store.models import Broadcast, Explanation, Topic
 
 
 async def current_version(
@@ -55,3 +55,27 @@ async def topic_slugs(session: AsyncSession) -> set[str]:
 async def topic_names(session: AsyncSession, slugs: Iterable[str]) -> list[str]:
     """The names of the given topics (for the line saying why a broadcast arrives)."""
     return list((await session.execute(select(Topic.name).where(Topic.slug.in_(slugs)))).scalars())
+
+
+async def every_version(session: AsyncSession, slug: str) -> list[Explanation]:
+    """Every version of a slug, newest first (scheduled ones included)."""
+    query = select(Explanation).where(Explanation.slug == slug).order_by(Explanation.version.desc())
+    return list((await session.execute(query)).scalars())
+
+
+async def broadcasts_of(session: AsyncSession, explanation_ids: Iterable[int]) -> list[Broadcast]:
+    """The broadcasts of these versions, newest first."""
+    query = (
+        select(Broadcast)
+        .where(Broadcast.explanation_id.in_(list(explanation_ids)))
+        .order_by(Broadcast.id.desc())
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def every_topic(session: AsyncSession) -> list[tuple[str, str]]:
+    """Every topic as (slug, name), by name: what a publication may be filed under."""
+    return [
+        (t.slug, t.name)
+        for t in (await session.execute(select(Topic).order_by(Topic.name))).scalars()
+    ]

@@ -14,16 +14,32 @@ from bot.domain.cases import Kind, Status
 from bot.domain.roles import Role
 from bot.gateway import DB
 from bot.services.case_queries import get_case
+from bot.services.explanations import ExplanationSpec, publish
 from bot.services.users import issue_token
 from bot.web.console import CONSOLE
 from tests.conftest import RunningGateway
-from tests.console import STAFF, Browser, citizen_case, staff_world, waiting_handoff
+from tests.console import (
+    DEMO,
+    OTHER,
+    STAFF,
+    Browser,
+    citizen_case,
+    staff_world,
+    waiting_handoff,
+)
 from tests.integration.test_case_api import call
 from tests.unit.test_permissions import EXPECTED
 
 ADMIN = Actor("test", Role.ADMIN)
 ALL = {"admin", "officer", "operator"}
 TALK = EXPECTED["handle_conversations"]
+DRAFT = {
+    "title": "Lịch tiếp công dân tháng 12",
+    "summary": "Tiếp công dân sáng thứ Năm hằng tuần.",
+    "body": "Lãnh đạo phường tiếp công dân **sáng thứ Năm** hằng tuần.",
+    "topics": "datdai",
+    "localities": "p:1",
+}
 
 
 @dataclass(frozen=True)
@@ -40,10 +56,13 @@ class Cell:
 
 @dataclass(frozen=True)
 class Target:
-    """What a cell's request is about: a fresh case and a conversation waiting for a person."""
+    """What a cell's request is about: a fresh case, a conversation waiting for a person, and
+    the demo agency's explanation with its broadcast."""
 
     code: str
     handoff: int
+    slug: str = ""  # an explanation of the demo agency (for p:1, filed under "datdai")
+    broadcast: int = 0  # its broadcast
 
 
 PAGES = [
@@ -102,11 +121,87 @@ PAGES = [
     ),
     Cell(
         "GET",
+        "/bai-giai-trinh/{slug}",
+        EXPECTED["read_explanations"],
+        lambda t: f"/console/bai-giai-trinh/{t.slug}",
+    ),
+    Cell(
+        "POST",
+        "/bai-giai-trinh/{slug}/gui-lai",
+        EXPECTED["broadcast_again"],
+        lambda t: f"/console/bai-giai-trinh/{t.slug}/gui-lai",
+    ),
+    Cell("GET", "/dang-bai", EXPECTED["publish"], lambda t: "/console/dang-bai"),
+    Cell(
+        "POST",
+        "/dang-bai",
+        EXPECTED["publish"],
+        lambda t: "/console/dang-bai",
+        form={**DRAFT, "agency": DEMO},
+    ),
+    Cell(
+        "POST",
+        "/dang-bai/xem-truoc",
+        EXPECTED["publish"],
+        lambda t: "/console/dang-bai/xem-truoc",
+        form=DRAFT,
+    ),
+    Cell(
+        "GET",
+        "/dot-gui/{id}",
+        EXPECTED["read_broadcast_reports"],
+        lambda t: f"/console/dot-gui/{t.broadcast}",
+    ),
+    Cell("GET", "/dia-ban", EXPECTED["read_localities"], lambda t: "/console/dia-ban?q=tân an"),
+    Cell(
+        "GET",
+        "/dia-ban/chon",
+        EXPECTED["read_localities"],
+        lambda t: "/console/dia-ban/chon?localities=p:1&them=w:70",
+    ),
+    Cell(
+        "GET",
         "/cau-hoi-chua-tra-loi",
         EXPECTED["read_gaps"],
         lambda t: "/console/cau-hoi-chua-tra-loi",
     ),
     Cell("GET", "/tai-khoan", EXPECTED["manage_users"], lambda t: "/console/tai-khoan"),
+    Cell(
+        "POST",
+        "/tai-khoan",
+        EXPECTED["manage_users"],
+        lambda t: "/console/tai-khoan",
+        form={"username": "moi", "display_name": "Người Mới", "role": "operator", "agency": DEMO},
+    ),
+    Cell(
+        "POST",
+        "/tai-khoan/{username}/lien-ket",
+        EXPECTED["manage_users"],
+        lambda t: f"/console/tai-khoan/{STAFF['operator']}/lien-ket",
+    ),
+    Cell(
+        "POST",
+        "/tai-khoan/{username}/khoa",
+        EXPECTED["manage_users"],
+        lambda t: "/console/tai-khoan/khac/khoa",
+    ),
+    # Agencies are administered under manage_users too (docs/security.md).
+    Cell("GET", "/co-quan", EXPECTED["manage_users"], lambda t: "/console/co-quan"),
+    Cell(
+        "POST",
+        "/co-quan",
+        EXPECTED["manage_users"],
+        lambda t: "/console/co-quan",
+        form={"slug": "so-moi", "name": "Sở mới", "office_hours": "08:00-12:00"},
+    ),
+    Cell("GET", "/co-quan/{slug}", EXPECTED["manage_users"], lambda t: f"/console/co-quan/{DEMO}"),
+    Cell(
+        "POST",
+        "/co-quan/{slug}",
+        EXPECTED["manage_users"],
+        lambda t: f"/console/co-quan/{OTHER}",
+        form={"name": "Sở khác", "contact": "1900 0000", "office_hours": ""},
+    ),
     Cell("GET", "/mat-khau", ALL, lambda t: "/console/mat-khau"),
 ]
 # Pages of anyone (log-in, set-password links) and the redirects: not in the role matrix.
@@ -122,6 +217,18 @@ PUBLIC = {
 }
 # Live streams (server-sent events): tested apart, they do not end.
 LIVE = {("GET", "/hang-cho/su-kien"), ("GET", "/hoi-thoai/{id}/su-kien")}
+
+
+def spec(form: dict[str, str], **more: str) -> ExplanationSpec:
+    """A console form's publication as the service takes it."""
+    return ExplanationSpec(
+        title=form["title"],
+        body=form["body"],
+        summary=form.get("summary", ""),
+        topics=(form["topics"],) if form.get("topics") else (),
+        localities=(form["localities"],),
+        **more,
+    )
 
 
 @pytest.fixture
@@ -147,12 +254,16 @@ async def test_each_role_sees_exactly_the_pages_the_table_allows(
     browser = Browser(world.base_url)
     try:
         await browser.log_in(STAFF[role])
+        news = await publish(world.app[DB], spec(DRAFT, agency=DEMO), ADMIN)
         wrong = []
         for cell in PAGES:
             # Fresh ones: each change starts from a received case and a waiting conversation.
             code = await citizen_case(world)
             target = Target(
-                code, await waiting_handoff(world.app[DB], f"web-{cell.method}{cell.route}")
+                code,
+                await waiting_handoff(world.app[DB], f"web-{cell.method}{cell.route}"),
+                news.slug,
+                news.broadcast_id,
             )
             if cell.method == "GET":
                 page = await browser.get(cell.path(target))

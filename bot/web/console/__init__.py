@@ -21,7 +21,15 @@ import jinja2
 from aiohttp import web
 
 from bot.gateway import SETTINGS
-from bot.web.console import auth_pages, case_pages, handoff_pages, pages
+from bot.web.console import (
+    admin_pages,
+    auth_pages,
+    case_pages,
+    handoff_pages,
+    pages,
+    place_pages,
+    publish_pages,
+)
 from bot.web.console.guard import LOGIN_THROTTLE, csrf_check, error_pages, login_throttle
 from bot.web.console.session import PREFIX, cookie_storage
 from bot.web.console.views import FILTERS, GLOBALS
@@ -30,7 +38,15 @@ HERE = Path(__file__).parent
 # The console's own application (mounted under PREFIX), for tests and later pages.
 CONSOLE: web.AppKey[web.Application] = web.AppKey("console", web.Application)
 # Modules whose setup(console) mounts pages.
-_PAGES = (auth_pages, case_pages, handoff_pages, pages)
+_PAGES = (
+    auth_pages,
+    case_pages,
+    handoff_pages,
+    pages,
+    publish_pages,
+    place_pages,
+    admin_pages,
+)
 
 
 async def _to_console(_request: web.Request) -> web.Response:

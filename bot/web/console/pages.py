@@ -1,47 +1,59 @@
-"""The console's other screens: the published explanations, the questions the bot could not
-answer, and the accounts (the queue is bot/web/console/handoff_pages.py)."""
+"""The questions the bot could not answer, grouped, with filters (since a day, from a place
+chosen by name), each group a link to the publishing form with its question."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 from aiohttp import web
 
+from bot.domain.deadlines import VN_TZ
 from bot.domain.permissions import Action
+from bot.errors import InvalidInput
 from bot.gateway import DB
-from bot.services.explanations import current_explanations
 from bot.services.gaps import gap_groups
-from bot.services.users import list_users
+from bot.web.console.place_pages import ONE, chips
 from bot.web.console.render import render
-from bot.web.console.session import ROLE_NAMES as STAFF_ROLE_NAMES
 from bot.web.console.session import require_staff
 
 
-async def explanations(request: web.Request) -> web.Response:
-    """GET /console/bai-giai-trinh: what the bot answers from, newest first."""
-    await require_staff(request, Action.READ_EXPLANATIONS)
-    items = await current_explanations(request.config_dict[DB])
-    context = {"title": "Bài giải trình", "items": items}
-    return render(request, "explanations.html", context)
+def _since(text: str) -> datetime | None:
+    """A day typed in the filter (YYYY-MM-DD), from its midnight in Vietnam."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            "Ngày không hợp lệ (dạng năm-tháng-ngày).", code="invalid_filter"
+        ) from exc
+    if day.year < 2000:
+        raise InvalidInput("Ngày không hợp lệ (dạng năm-tháng-ngày).", code="invalid_filter")
+    return datetime.combine(day, time(0), VN_TZ)
 
 
 async def gaps(request: web.Request) -> web.Response:
-    """GET /console/cau-hoi-chua-tra-loi: questions to write explanations for (phone and ID
-    numbers hidden by the service)."""
+    """GET /console/cau-hoi-chua-tra-loi[?tu-ngay=2026-11-01][&dia-ban=w:70]: questions to
+    write explanations for (phone and ID numbers hidden by the service)."""
     staff = await require_staff(request, Action.READ_GAPS)
-    groups = await gap_groups(request.config_dict[DB], staff.actor)
-    context = {"title": "Câu hỏi chưa trả lời", "groups": groups}
+    since_text = request.query.get("tu-ngay", "").strip()
+    place = chips([request.query.get(ONE, "")], staff)[:1]
+    groups = await gap_groups(
+        request.config_dict[DB],
+        staff.actor,
+        since=_since(since_text),
+        locality=place[0].code if place else None,
+    )
+    context = {
+        "title": "Câu hỏi chưa trả lời",
+        "groups": groups,
+        "since": since_text,
+        "chosen": place,
+        "may_publish": staff.may(Action.PUBLISH),
+    }
     return render(request, "gaps.html", context)
 
 
-async def accounts(request: web.Request) -> web.Response:
-    """GET /console/tai-khoan: the staff accounts (created with `giaitrinh user create`)."""
-    await require_staff(request, Action.MANAGE_USERS)
-    users = await list_users(request.config_dict[DB])
-    context = {"title": "Tài khoản", "users": users, "roles": STAFF_ROLE_NAMES}
-    return render(request, "accounts.html", context)
-
-
 def setup(console: web.Application) -> None:
-    """Mount the screens."""
-    console.router.add_get("/bai-giai-trinh", explanations)
+    """Mount the screen."""
     console.router.add_get("/cau-hoi-chua-tra-loi", gaps)
-    console.router.add_get("/tai-khoan", accounts)

@@ -11,6 +11,7 @@ from bot.domain import codes
 from bot.domain.actors import Actor
 from bot.domain.cases import Kind, Status, next_statuses, status_label
 from bot.domain.deadlines import VN_TZ, vietnam_time
+from bot.domain.localities import COUNTRY, by_code
 from bot.domain.permissions import Action
 
 
@@ -32,6 +33,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("Bài giải trình", "bai-giai-trinh", Action.READ_EXPLANATIONS),
     NavEntry("Câu hỏi chưa trả lời", "cau-hoi-chua-tra-loi", Action.READ_GAPS),
     NavEntry("Tài khoản", "tai-khoan", Action.MANAGE_USERS),
+    NavEntry("Cơ quan", "co-quan", Action.MANAGE_USERS),
 )
 
 KIND_NAMES = {Kind.EXPLANATION: "Yêu cầu giải trình", Kind.PETITION: "Phản ánh, kiến nghị"}
@@ -102,6 +104,15 @@ def _kind(value: Kind | str) -> str:
     return KIND_NAMES[Kind(value)]
 
 
+def _places(codes: list[str] | tuple[str, ...]) -> str:
+    """Places as staff read them: "Toàn quốc", or each name with its province."""
+    names = []
+    for code in codes:
+        found = by_code(code)
+        names.append("Toàn quốc" if code == COUNTRY else found.label if found else code)
+    return "; ".join(names)
+
+
 def _citizen_label(kind: Kind, status: Status) -> str:
     return status_label(kind, status)
 
@@ -112,4 +123,4 @@ FILTERS: dict[str, Any] = {
     "kind_name": _kind,
     "case_code": codes.display,
 }
-GLOBALS: dict[str, Any] = {"citizen_label": _citizen_label}
+GLOBALS: dict[str, Any] = {"citizen_label": _citizen_label, "places": _places}
