@@ -19,6 +19,7 @@ from bot.services.users import actor_for_token, create_user, issue_token
 from bot.store.models import Contact, Conversation, Handoff, utcnow
 from tests.conftest import RunningGateway
 from tests.console import DEMO, OTHER, PASSWORD, STAFF, Browser, staff_world, waiting_handoff
+from tests.integration.test_case_api import call
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -90,6 +91,12 @@ async def test_another_agencys_operator_sees_nothing_of_it(desk: RunningGateway)
         assert page.status == 403
     finally:
         await stranger.close()
+    token = await issue_token(desk.app[DB], "tongdai-khac")
+    for method, path in (("GET", f"/handoffs/{hid}"), ("POST", f"/handoffs/{hid}/claim")):
+        status, body = await call(desk, token, method, path)
+        assert (status, body["error"]["code"]) == (403, "other_agency"), (path, body)
+    status, body = await call(desk, token, "GET", "/handoffs")
+    assert status == 200 and body["handoffs"] == [], "the API agrees"
 
 
 async def test_a_citizens_name_is_shown_as_text(desk: RunningGateway) -> None:
