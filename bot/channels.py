@@ -166,6 +166,13 @@ class ChannelRegistry:
         `not_configured`."""
         return self._channels.get(name)
 
+    def pushes(self, name: str) -> bool:
+        """Whether a message to a contact of `name` must be sent (queued for sending); a
+        channel whose page polls (the web chat) has it once it is stored. A channel this
+        process does not serve counts as pushing, so its send fails alone."""
+        channel = self._channels.get(name)
+        return channel is None or channel.capabilities.pushes
+
     def names(self) -> list[str]:
         """Registered channel names (for health output)."""
         return sorted(self._channels)

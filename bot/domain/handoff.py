@@ -1,4 +1,4 @@
-"""Handing a conversation over to a person: its states, who may take it, and what the
+"""Handing a conversation over to a person: its states, its settings, and what the
 citizen is told at each step (Vietnamese, the words every channel uses).
 
 A handoff is *waiting* in the agency's queue until an operator *claims* it; the claim is a
@@ -52,22 +52,6 @@ class HandoffPolicy:
         if not agency_hours.strip():
             return self.hours
         return OfficeHours.parse(agency_hours, self.hours.saturday_morning)
-
-
-def claim_free(
-    status: HandoffStatus,
-    holder: int | None,
-    lease_until: datetime | None,
-    user_id: int,
-    now: datetime,
-) -> bool:
-    """Whether `user_id` may claim: it is waiting, theirs already, or the holder's lease ran
-    out. (The store applies the same rule in one UPDATE, so two claims cannot both win.)"""
-    if status is HandoffStatus.WAITING:
-        return True
-    if status is not HandoffStatus.CLAIMED:
-        return False
-    return holder == user_id or lease_until is None or lease_until <= now
 
 
 def _hotline(contact: str) -> str:

@@ -49,6 +49,7 @@ class FiledCase:
     code: str
     kind: Kind
     due_at: datetime | None
+    id: int | None = None  # the stored case
 
     @property
     def display_code(self) -> str:
@@ -112,7 +113,7 @@ async def file_case(
                         to_status=Status.RECEIVED.value,
                     )
                 )
-            return FiledCase(code=code, kind=draft.kind, due_at=due_at)
+            return FiledCase(code=code, kind=draft.kind, due_at=due_at, id=case.id)
         except IntegrityError:
             continue  # a code collision (1 in 10^12): draw another
     raise RuntimeError("could not allocate a case code")

@@ -254,8 +254,7 @@ class MessageFlow:
         # A channel that cannot push (the web chat polls) has a reply delivered as soon
         # as it is stored; others queue it for _deliver.
         # A channel this process does not serve queues it too: _deliver fails it alone.
-        channel = self._channels.find(recipient.channel)
-        pushes = channel is None or channel.capabilities.pushes
+        pushes = self._channels.pushes(recipient.channel)
         return [
             Message(
                 conversation_id=conversation_id,

@@ -10,11 +10,10 @@ limits, retries and outcomes); the web chat, which polls, has it at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,13 +23,14 @@ from bot.domain.actors import Actor
 from bot.domain.case_texts import filed_text
 from bot.domain.handoff import OPEN, HandoffPolicy, HandoffReason, HandoffStatus
 from bot.domain.messages import ConversationMode, Direction, MessageStatus
+from bot.engine import EngineClient
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.services.cases import CaseDraft, FiledCase, file_case
-from bot.services.handoff_views import HandoffView, Line, author, view
+from bot.services.handoff_views import HandoffView, Line, author, case_draft, view
 from bot.store import contacts, handoffs, outbox
 from bot.store.agencies import primary_agency
 from bot.store.db import Database
-from bot.store.models import Case, Conversation, Handoff, Message, User, utcnow
+from bot.store.models import Conversation, Handoff, Message, User, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -112,9 +112,7 @@ async def queue(db: Database, actor: Actor, now: datetime | None = None) -> list
     claims whose operator left are back in the queue first."""
     async with db.session() as session:
         await handoffs.release_expired(session, now or utcnow())
-        rows = await handoffs.queue(session, _scope(actor))
-        last = await handoffs.texts(session, [row[4] for row in rows if row[4]])
-    return [view(row, last) for row in rows]
+        return [view(row) for row in await handoffs.queue(session, _scope(actor))]
 
 
 async def fingerprint(
@@ -136,17 +134,16 @@ async def _load(session: AsyncSession, actor: Actor, handoff_id: int) -> Handoff
 
 
 async def details(
-    db: Database, actor: Actor, handoff_id: int
-) -> tuple[HandoffView, list[Line], str]:
-    """One handoff, its conversation's transcript (oldest first) and its engine sender id
-    (to look up what the bot understood)."""
+    db: Database, actor: Actor, handoff_id: int, engine: EngineClient | None = None
+) -> tuple[HandoffView, list[Line]]:
+    """One handoff and its conversation's transcript (oldest first); with the engine, each
+    citizen message carries the intent the bot understood (read from its tracker)."""
     async with db.session(read_only=True) as session:
         handoff = await _load(session, actor, handoff_id)
-        row = await handoffs.one(session, handoff.id)
-        assert row is not None
-        shown = view(row, await handoffs.texts(session, [row[4]] if row[4] else []))
+        shown = await _view_of(session, handoff.id)
         conversation = await session.get(Conversation, handoff.conversation_id)
         assert conversation is not None
+        sender = conversation.engine_sender
         lines = [
             Line(
                 id=message.id,
@@ -162,7 +159,10 @@ async def details(
                 session, handoff.conversation_id, TRANSCRIPT_LIMIT
             )
         ]
-    return shown, lines, conversation.engine_sender
+    if engine is not None:
+        intents = await engine.understood(sender)
+        lines = [replace(line, intent=intents.get(line.id)) for line in lines]
+    return shown, lines
 
 
 async def _tell(
@@ -177,8 +177,7 @@ async def _tell(
     """Store a message to the citizen and hand it to the outbox (the web chat, which
     polls, has it as soon as it is stored)."""
     conversation, contact = await contacts.conversation_with_contact(session, conversation_id)
-    channel = channels.find(contact.channel)
-    pushes = channel is None or channel.capabilities.pushes
+    pushes = channels.pushes(contact.channel)
     message = Message(
         conversation_id=conversation.id,
         direction=Direction.OUT,
@@ -235,11 +234,15 @@ async def claim(
     return await _one(db, handoff_id)
 
 
+async def _view_of(session: AsyncSession, handoff_id: int) -> HandoffView:
+    row = await handoffs.one(session, handoff_id)
+    assert row is not None, handoff_id
+    return view(row)
+
+
 async def _one(db: Database, handoff_id: int) -> HandoffView:
     async with db.session(read_only=True) as session:
-        row = await handoffs.one(session, handoff_id)
-        assert row is not None
-        return view(row, await handoffs.texts(session, [row[4]] if row[4] else []))
+        return await _view_of(session, handoff_id)
 
 
 async def renew(
@@ -353,8 +356,9 @@ async def open_case(
     policy: HandoffPolicy,
     petition_days: int,
 ) -> FiledCase:
-    """File a case for the citizen from the conversation (the operator holds it). The case
-    keeps the conversation's contact, so its updates reach the citizen's chat, and the
+    """File a case for the citizen from the conversation (the operator holds it), with what
+    the citizen attached in it since asking (the conversation's, not the caller's word). The
+    case keeps the conversation's contact, so its updates reach the citizen's chat, and the
     citizen gets its code as after filing it themselves."""
     now = utcnow()
     async with db.session() as session:
@@ -362,12 +366,19 @@ async def open_case(
         conversation = await session.get(Conversation, handoff.conversation_id)
         assert conversation is not None
         contact_id = conversation.contact_id
+    shown, lines = await details(db, actor, handoff_id)
+    attachments = tuple(case_draft(lines, shown.asked_in_id)["attachments"])
     filed = await file_case(
-        db, draft, contact_id, petition_days, now=now, filed_by=f"user:{actor.name}"
+        db,
+        replace(draft, attachments=attachments),
+        contact_id,
+        petition_days,
+        now=now,
+        filed_by=f"user:{actor.name}",
     )
     async with db.session() as session:
         handoff = await _load(session, actor, handoff_id)
-        handoff.case_id = await session.scalar(select(Case.id).where(Case.code == filed.code))
+        handoff.case_id = filed.id
         said = filed_text(filed.code, filed.kind, filed.due_at, draft.anonymous)
         await _tell(session, channels, handoff.conversation_id, said, "case", actor.user_id, now)
     log.info("handoff_case_opened", handoff_id=handoff_id)

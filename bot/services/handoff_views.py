@@ -31,7 +31,6 @@ class HandoffView:
     first_response_at: datetime | None
     ended_at: datetime | None
     case_code: str | None
-    last_message_id: int | None
     asked_in_id: int | None
     last_text: str = ""
 
@@ -92,8 +91,9 @@ def _seconds(start: datetime | None, end: datetime | None) -> int | None:
     return None if start is None or end is None else int((end - start).total_seconds())
 
 
-def view(row: Any, last_texts: dict[int, str]) -> HandoffView:
-    handoff, contact, holder, case_code, last_id = row
+def view(row: Any) -> HandoffView:
+    """A row of `bot.store.handoffs.queue` / `one` as the console and the API show it."""
+    handoff, contact, holder, case_code, last_said = row
     return HandoffView(
         id=handoff.id,
         status=handoff.status,
@@ -110,13 +110,13 @@ def view(row: Any, last_texts: dict[int, str]) -> HandoffView:
         first_response_at=handoff.first_response_at,
         ended_at=handoff.ended_at,
         case_code=case_code,
-        last_message_id=last_id,
         asked_in_id=handoff.asked_in_id,
-        last_text=last_texts.get(last_id, "") if last_id else "",
+        last_text=last_said or "",
     )
 
 
 def author(message: Message, operator: str | None) -> str:
+    """Who wrote a message: "citizen", "bot", or "operator:<name>"."""
     if message.direction is Direction.IN:
         return "citizen"
     return f"operator:{operator}" if operator is not None else "bot"

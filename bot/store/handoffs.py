@@ -43,7 +43,7 @@ async def take(
     session: AsyncSession, handoff_id: int, user_id: int, until: datetime, now: datetime
 ) -> bool:
     """Claim for `user_id` in one UPDATE: it succeeds only if the handoff is waiting, already
-    theirs, or its holder's lease ran out (the rule of bot.domain.handoff.claim_free)."""
+    theirs, or its holder's lease ran out, so of two claims at once only one can win."""
     result = await session.execute(
         update(Handoff)
         .where(
@@ -101,15 +101,17 @@ _HOLDER = aliased(User)
 
 
 def _listing(agency_id: int | None) -> Any:
-    last_in = (
-        select(func.max(Message.id))
+    last_said = (
+        select(Message.text)
         .where(
             Message.conversation_id == Handoff.conversation_id, Message.direction == Direction.IN
         )
+        .order_by(Message.id.desc())
+        .limit(1)
         .scalar_subquery()
     )
     query = (
-        select(Handoff, Contact, _HOLDER.display_name, Case.code, last_in)
+        select(Handoff, Contact, _HOLDER.display_name, Case.code, last_said)
         .join(Conversation, Conversation.id == Handoff.conversation_id)
         .join(Contact, Contact.id == Conversation.contact_id)
         .outerjoin(_HOLDER, _HOLDER.id == Handoff.claimed_by_id)
@@ -122,7 +124,7 @@ def _listing(agency_id: int | None) -> Any:
 
 async def queue(session: AsyncSession, agency_id: int | None) -> Sequence[Row[Any]]:
     """Open handoffs (of one agency, or all): waiting ones first, oldest first; each row is
-    (handoff, contact, holder's name, case code, id of the citizen's last message)."""
+    (handoff, contact, holder's name, case code, the citizen's last message)."""
     waiting_first = (Handoff.status != HandoffStatus.WAITING).label("claimed")
     query = _listing(agency_id).where(Handoff.status.in_(OPEN))
     return (await session.execute(query.order_by(waiting_first, Handoff.id))).all()
@@ -131,16 +133,6 @@ async def queue(session: AsyncSession, agency_id: int | None) -> Sequence[Row[An
 async def one(session: AsyncSession, handoff_id: int) -> Row[Any] | None:
     """One handoff with what the queue shows of it."""
     return (await session.execute(_listing(None).where(Handoff.id == handoff_id))).first()
-
-
-async def texts(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, str]:
-    """The texts of these messages (a preview of each queue entry's last message)."""
-    if not message_ids:
-        return {}
-    rows = await session.execute(
-        select(Message.id, Message.text).where(Message.id.in_(message_ids))
-    )
-    return {row.id: row.text for row in rows}
 
 
 async def transcript(session: AsyncSession, conversation_id: int, limit: int) -> Sequence[Row[Any]]:
@@ -160,8 +152,9 @@ async def transcript(session: AsyncSession, conversation_id: int, limit: int) ->
 
 async def changes(session: AsyncSession, agency_id: int | None, now: datetime) -> tuple[Any, ...]:
     """A fingerprint of the agency's queue and its open conversations: it changes when a
-    request arrives or ends, a claim is taken, lapses or moves, or a message comes in or goes
-    out in one of them (the console's live view re-renders when it changes)."""
+    request arrives or ends (the count, or the newest id when one ends as another comes), a
+    claim is taken, lapses or moves, or a message comes in or goes out in one of them (the
+    console's live view re-renders when it changes)."""
     scope: list[ColumnElement[bool]] = [Handoff.status.in_(OPEN)]
     if agency_id is not None:
         scope.append(Handoff.agency_id == agency_id)
@@ -176,16 +169,12 @@ async def changes(session: AsyncSession, agency_id: int | None, now: datetime) -
             ).where(*scope)
         )
     ).one()
-    ended_scope: list[ColumnElement[bool]] = [Handoff.status.not_in(OPEN)]
-    if agency_id is not None:
-        ended_scope.append(Handoff.agency_id == agency_id)
-    ended = await session.scalar(select(func.count()).select_from(Handoff).where(*ended_scope))
     newest = await session.scalar(
         select(func.max(Message.id))
         .join(Handoff, Handoff.conversation_id == Message.conversation_id)
         .where(*scope)
     )
-    return (*handoffs, ended, newest)
+    return (*handoffs, newest)
 
 
 async def newest_inbound(session: AsyncSession, conversation_id: int) -> int | None:

@@ -3,9 +3,6 @@ bot handed over — the console uses the same services."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -40,8 +37,8 @@ class CaseBody(BaseModel):
     location: str = Field(default="", max_length=300)
     anonymous: bool = False
     consent: bool = False
-    # References the citizen sent in the conversation (as `case_draft` lists them).
-    attachments: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    # What the citizen attached in the conversation goes with the case by itself (the
+    # `attachments` of `case_draft` are for showing; any sent back here are ignored).
 
 
 class CannedBody(BaseModel):
@@ -66,12 +63,11 @@ async def get_handoff(request: web.Request) -> web.Response:
     """GET /api/v1/handoffs/{id}: the handoff and its conversation's transcript, bot turns
     with the intent the bot understood."""
     caller = await actor(request, Action.HANDLE_CONVERSATIONS)
-    view, lines, sender = await handoff.details(request.app[DB], caller, _id(request))
-    intents = await request.app[ENGINE].understood(sender)
-    shown = [replace(line, intent=intents.get(line.id)) for line in lines]
+    app = request.app
+    view, lines = await handoff.details(app[DB], caller, _id(request), app[ENGINE])
     body = {
         **view.as_json(),
-        "transcript": [line.as_json() for line in shown],
+        "transcript": [line.as_json() for line in lines],
         "case_draft": case_draft(lines, view.asked_in_id),
     }
     return json_response(body)
@@ -131,8 +127,7 @@ async def open_case(request: web.Request) -> web.Response:
     """POST /api/v1/handoffs/{id}/case: file a case for the citizen from the conversation."""
     caller = await actor(request, Action.HANDLE_CONVERSATIONS)
     body = await read_json(request, CaseBody)
-    fields = body.model_dump(exclude={"attachments"})
-    draft = CaseDraft(**fields, attachments=tuple(body.attachments))
+    draft = CaseDraft(**body.model_dump())
     filed = await handoff.open_case(
         request.app[DB],
         request.app[CHANNELS],

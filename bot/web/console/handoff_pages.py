@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -90,10 +89,9 @@ async def queue(request: web.Request) -> web.Response:
 
 
 async def _transcript(request: web.Request, staff: Staff, handoff_id: int) -> dict[str, Any]:
-    view, lines, sender = await handoff.details(request.config_dict[DB], staff.actor, handoff_id)
-    intents = await request.config_dict[ENGINE].understood(sender)
-    shown = [replace(line, intent=intents.get(line.id)) for line in lines]
-    return {"h": view, "lines": shown, "intent_names": INTENT_NAMES}
+    app = request.config_dict
+    view, lines = await handoff.details(app[DB], staff.actor, handoff_id, app[ENGINE])
+    return {"h": view, "lines": lines, "intent_names": INTENT_NAMES}
 
 
 def _timings(view: HandoffView, now: datetime) -> dict[str, str]:
@@ -182,7 +180,7 @@ async def close(request: web.Request) -> web.Response:
 
 async def open_case(request: web.Request) -> web.Response:
     """POST /console/hoi-thoai/{id}/ho-so: file a case for the citizen from the conversation
-    (with what they attached in it)."""
+    (the service adds what they attached in it)."""
     staff = await require_staff(request, Action.HANDLE_CONVERSATIONS)
     app = request.config_dict
     form = await _form(request)
@@ -190,8 +188,6 @@ async def open_case(request: web.Request) -> web.Response:
         kind = Kind(form.get("kind", ""))
     except ValueError as exc:
         raise InvalidInput("Chọn loại hồ sơ.", code="invalid_kind") from exc
-    view, lines, _ = await handoff.details(app[DB], staff.actor, _id(request))
-    attachments = case_draft(lines, view.asked_in_id)["attachments"]
     draft = CaseDraft(
         kind=kind,
         subject=form.get("subject", "")[:2000],
@@ -199,7 +195,6 @@ async def open_case(request: web.Request) -> web.Response:
         requester_name=form.get("requester_name", "")[:200],
         requester_contact=form.get("requester_contact", "")[:300],
         location=form.get("location", "")[:300],
-        attachments=tuple(attachments),
         consent=form.get("consent") == "yes",
     )
     filed = await handoff.open_case(
