@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import codes
@@ -23,7 +22,8 @@ from bot.services.notices import notice_officers
 from bot.store.agencies import primary_agency
 from bot.store.cases import case_by_code
 from bot.store.db import Database
-from bot.store.models import Case, CaseEvent, Delivery, User, utcnow
+from bot.store.models import Case, CaseEvent, Delivery, utcnow
+from bot.store.users import by_username
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +216,7 @@ async def assign_case(db: Database, code_text: str, username: str, actor: Actor)
             raise NotFound("Không tìm thấy hồ sơ.", code="case_not_found")
         if not actor.may_see(case.agency_id):
             raise Forbidden("Hồ sơ thuộc cơ quan khác.", code="other_agency")
-        user = (
-            await session.execute(select(User).where(User.username == username))
-        ).scalar_one_or_none()
+        user = await by_username(session, username)
         if user is None or (user.agency_id != case.agency_id and user.role is not Role.ADMIN):
             raise InvalidInput("Không có cán bộ này trong cơ quan.", code="unknown_officer")
         case.assigned_to_id = user.id

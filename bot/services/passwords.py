@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.actors import Actor
 from bot.domain.roles import Role
 from bot.errors import InvalidInput, NotFound, Unauthorized
-from bot.services.users import create_user, hash_token, revoke_token
+from bot.services.users import create_user, hash_token, named_user, revoke_token
 from bot.store.db import Database
 from bot.store.models import User, utcnow
+from bot.store.users import by_username
 
 LINK_TTL = timedelta(hours=24)
 MIN_LENGTH = 10
@@ -77,12 +78,6 @@ def _actor(user: User) -> Actor:
     return Actor(name=user.username, role=user.role, user_id=user.id, agency_id=user.agency_id)
 
 
-async def _by_name(session: AsyncSession, username: str) -> User | None:
-    return (
-        await session.execute(select(User).where(User.username == username))
-    ).scalar_one_or_none()
-
-
 async def _store_password(user: User, password: str, now: datetime) -> None:
     """A new password ends every session started before `now`, and any pending link."""
     user.password_hash = await _hash(password)
@@ -95,9 +90,7 @@ async def set_password(db: Database, username: str, password: str) -> None:
     """Give a user a password (the CLI); their other sessions end."""
     check_new_password(password)
     async with db.session() as session:
-        user = await _by_name(session, username)
-        if user is None:
-            raise NotFound(f"Không có tài khoản {username}.", code="user_not_found")
+        user = await named_user(session, username)
         await _store_password(user, password, utcnow())
 
 
@@ -107,7 +100,7 @@ async def log_in(
     """Check a username and password; rehash when argon2's parameters changed since."""
     now = now or utcnow()
     async with db.session() as session:
-        user = await _by_name(session, username)
+        user = await by_username(session, username)
         stored = user.password_hash if user is not None else None
         ok = await _verify(stored or _DUMMY_HASH, password)
         if user is None or stored is None or not ok or user.disabled_at is not None:
@@ -153,9 +146,7 @@ async def issue_password_link(db: Database, username: str, now: datetime | None 
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     async with db.session() as session:
-        user = await _by_name(session, username)
-        if user is None:
-            raise NotFound(f"Không có tài khoản {username}.", code="user_not_found")
+        user = await named_user(session, username)
         user.password_token_hash = hash_token(token)
         user.password_token_expires_at = now + LINK_TTL
     return token
@@ -193,9 +184,7 @@ async def disable_user(db: Database, username: str, now: datetime | None = None)
     """Someone left: no log-in, no session, no API token from now on."""
     now = now or utcnow()
     async with db.session() as session:
-        user = await _by_name(session, username)
-        if user is None:
-            raise NotFound(f"Không có tài khoản {username}.", code="user_not_found")
+        user = await named_user(session, username)
         user.disabled_at = now
         user.sessions_valid_after = now
         user.api_token_hash = None

@@ -16,6 +16,7 @@ from bot.domain.roles import Role
 from bot.errors import InvalidInput, NotFound, Unauthorized
 from bot.store.db import Database
 from bot.store.models import Agency, User, utcnow
+from bot.store.users import by_username
 
 TOKEN_TTL_DAYS = 90  # the default of the `token_ttl_days` setting
 
@@ -62,7 +63,7 @@ async def create_user(
             agency_id = agency.id
         elif role is not Role.ADMIN:
             raise InvalidInput("officers and operators belong to an agency", code="agency_required")
-        if (await session.execute(select(User).where(User.username == username))).first():
+        if await by_username(session, username) is not None:
             raise InvalidInput(f"user {username} exists", code="user_exists")
         user = User(
             username=username, display_name=display_name or username, role=role, agency_id=agency_id
@@ -72,10 +73,9 @@ async def create_user(
     return token
 
 
-async def _user(session: AsyncSession, username: str) -> User:
-    user = (
-        await session.execute(select(User).where(User.username == username))
-    ).scalar_one_or_none()
+async def named_user(session: AsyncSession, username: str) -> User:
+    """The account with this username (404 `user_not_found` when there is none)."""
+    user = await by_username(session, username)
     if user is None:
         raise NotFound(f"Không có tài khoản {username}.", code="user_not_found")
     return user
@@ -84,13 +84,13 @@ async def _user(session: AsyncSession, username: str) -> User:
 async def issue_token(db: Database, username: str, token_ttl_days: int = TOKEN_TTL_DAYS) -> str:
     """A fresh API token for an existing user (shown once); the old one stops working."""
     async with db.session() as session:
-        return _new_token(await _user(session, username), token_ttl_days)
+        return _new_token(await named_user(session, username), token_ttl_days)
 
 
 async def revoke_token(db: Database, username: str) -> None:
     """Take a user's API token away (a leaked token, someone who left): 401 from now on."""
     async with db.session() as session:
-        user = await _user(session, username)
+        user = await named_user(session, username)
         user.api_token_hash = None
         user.token_expires_at = None
 
