@@ -9,7 +9,7 @@ from bot.errors import InvalidInput, NotFound, Unauthorized
 from bot.gateway import DB
 from bot.services import passwords
 from bot.web.console.guard import limit_login
-from bot.web.console.render import render
+from bot.web.console.render import form_fields, render
 from bot.web.console.session import (
     LOGIN,
     PREFIX,
@@ -40,11 +40,6 @@ def _next(request: web.Request, fallback: str) -> str:
     return fallback
 
 
-async def _form(request: web.Request) -> dict[str, str]:
-    """The posted form's text fields (the CSRF middleware has already read it)."""
-    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-
-
 async def index(request: web.Request) -> web.Response:
     """/console/: the staff member's home page."""
     staff = await require_staff(request)
@@ -70,7 +65,7 @@ async def login_page(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     """POST /console/dang-nhap: every attempt spends from the username's and the address's
     allowance; a wrong name, password or disabled account all read the same."""
-    form = await _form(request)
+    form = await form_fields(request)
     username = form.get("username", "").strip()
     await limit_login(request, username)
     try:
@@ -102,7 +97,7 @@ async def set_password(request: web.Request) -> web.Response:
     ends; the staff member logs in with the new password."""
     db = request.config_dict[DB]
     token = request.match_info["token"]
-    form = await _form(request)
+    form = await form_fields(request)
     username = await passwords.link_owner(db, token)
     try:
         if form.get("password", "") != form.get("again", ""):
@@ -127,7 +122,7 @@ async def change_password(request: web.Request) -> web.Response:
     """POST /console/mat-khau: the current password again, the new one twice; the other
     sessions of the account end, this one goes on."""
     staff = await require_staff(request)
-    form = await _form(request)
+    form = await form_fields(request)
     user_id = staff.actor.user_id
     try:
         if form.get("password", "") != form.get("again", ""):

@@ -20,7 +20,6 @@ from typing import Any
 import aiohttp_jinja2
 import structlog
 from aiohttp import web
-from aiohttp_session import get_session
 from aiohttp_sse import sse_response
 
 from bot.domain.cases import Kind
@@ -31,9 +30,8 @@ from bot.gateway import CHANNELS, DB, ENGINE, SETTINGS
 from bot.services import canned, handoff
 from bot.services.cases import CaseDraft
 from bot.services.handoff_views import HandoffView, Line, case_draft
-from bot.services.passwords import session_user
-from bot.web.console.render import render
-from bot.web.console.session import CSRF, PREFIX, Staff, require_staff
+from bot.web.console.render import form_fields, render
+from bot.web.console.session import CSRF, PREFIX, Staff, require_staff, session_lasts
 from bot.web.params import number
 
 log = structlog.get_logger(__name__)
@@ -143,16 +141,11 @@ async def claim(request: web.Request) -> web.Response:
     raise _to_conversation(_id(request))
 
 
-async def _form(request: web.Request) -> dict[str, str]:
-    data = await request.post()
-    return {key: value for key, value in data.items() if isinstance(value, str)}
-
-
 async def send_reply(request: web.Request) -> web.Response:
     """POST /console/hoi-thoai/{id}/tra-loi: the operator's message to the citizen."""
     staff = await require_staff(request, Action.HANDLE_CONVERSATIONS)
     app = request.config_dict
-    text = (await _form(request)).get("text", "")
+    text = (await form_fields(request)).get("text", "")
     await handoff.reply(
         app[DB], app[CHANNELS], staff.actor, _id(request), text, app[SETTINGS].handoff
     )
@@ -183,7 +176,7 @@ async def open_case(request: web.Request) -> web.Response:
     (the service adds what they attached in it)."""
     staff = await require_staff(request, Action.HANDLE_CONVERSATIONS)
     app = request.config_dict
-    form = await _form(request)
+    form = await form_fields(request)
     try:
         kind = Kind(form.get("kind", ""))
     except ValueError as exc:
@@ -223,20 +216,6 @@ async def canned_text(request: web.Request) -> web.Response:
 # -- live parts -------------------------------------------------------------------------------
 
 
-async def _account_valid(request: web.Request, staff: Staff) -> bool:
-    """Whether the session's account may still work (not disabled, password unchanged, the
-    session not too old). Watching a live page counts as activity: idle time does not end it."""
-    session = await get_session(request)
-    started = session.get("started")
-    if staff.actor.user_id is None or not isinstance(started, str):
-        return False
-    began = datetime.fromisoformat(started)
-    hours = request.config_dict[SETTINGS].console_session_hours
-    if time.time() - began.timestamp() > hours * 3600:
-        return False
-    return await session_user(request.config_dict[DB], staff.actor.user_id, began) is not None
-
-
 async def _stream(
     request: web.Request, event: str, render_part: Callable[[Staff], Awaitable[str]]
 ) -> web.StreamResponse:
@@ -254,7 +233,7 @@ async def _stream(
         async with sse_response(request) as events:
             while not stop.is_set() and events.is_connected():
                 if renewed is None or time.monotonic() - renewed > policy.lease_seconds / 3:
-                    if not await _account_valid(request, staff):
+                    if not await session_lasts(request):
                         await events.send(SESSION_OVER, event="ended")
                         break
                     await handoff.renew(db, staff.actor, policy)

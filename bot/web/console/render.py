@@ -30,3 +30,8 @@ def render(
         **context,
     }
     return aiohttp_jinja2.render_template(template, request, values, status=status)
+
+
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """The posted form's text fields (the CSRF middleware has already read it)."""
+    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}

@@ -126,15 +126,10 @@ async def current_staff(request: web.Request) -> Staff | None:
         staff: Staff = request[STAFF]
         return staff
     session = await get_session(request)
-    user_id, started, seen = session.get("uid"), session.get("started"), session.get("seen")
-    if not isinstance(user_id, int) or not isinstance(started, str):
+    if not isinstance(session.get("uid"), int) or not isinstance(session.get("started"), str):
         return None
-    settings = request.config_dict[SETTINGS]
     now = time.time()
-    began = datetime.fromisoformat(started)
-    idle = not isinstance(seen, float | int) or now - seen > settings.console_idle_minutes * 60
-    too_old = now - began.timestamp() > settings.console_session_hours * 3600
-    found = None if idle or too_old else await session_user(request.config_dict[DB], user_id, began)
+    found = await _account(request, session, now, idle_ends=True)
     if found is None:
         _end(session)
         request[EXPIRED_NOW] = True
@@ -142,6 +137,29 @@ async def current_staff(request: web.Request) -> Staff | None:
     session["seen"] = now
     request[STAFF] = Staff(*found)
     return request[STAFF]
+
+
+async def _account(
+    request: web.Request, session: Session, now: float, idle_ends: bool
+) -> tuple[Actor, str] | None:
+    """The session's account while the session lasts: not idle too long (when idle time
+    counts), not older than the absolute limit, and still valid on the server."""
+    user_id, started, seen = session.get("uid"), session.get("started"), session.get("seen")
+    if not isinstance(user_id, int) or not isinstance(started, str):
+        return None
+    settings = request.config_dict[SETTINGS]
+    began = datetime.fromisoformat(started)
+    idle = not isinstance(seen, float | int) or now - seen > settings.console_idle_minutes * 60
+    if (idle_ends and idle) or now - began.timestamp() > settings.console_session_hours * 3600:
+        return None
+    return await session_user(request.config_dict[DB], user_id, began)
+
+
+async def session_lasts(request: web.Request) -> bool:
+    """For a live page's stream: whether its session may still work. Watching counts as
+    activity, so idle time does not end it; the account's state and the session's age do."""
+    session = await get_session(request)
+    return await _account(request, session, time.time(), idle_ends=False) is not None
 
 
 async def require_staff(request: web.Request, action: Action | None = None) -> Staff:
