@@ -107,15 +107,13 @@ async def create_agency(db: Database, slug: str, edit: AgencyEdit) -> AgencyRow:
         )
     edit = _checked(edit)
     async with db.session() as session:
-        if await agency_by_slug(session, slug) is not None:
-            raise InvalidInput(f"Đã có cơ quan mã {slug}.", code="agency_exists")
         agency = Agency(
             slug=slug, name=edit.name, contact=edit.contact, office_hours=edit.office_hours
         )
         session.add(agency)
         try:
             await session.flush()
-        except IntegrityError as exc:  # the same slug created at the same moment
+        except IntegrityError as exc:  # the slug is taken (or being taken at this moment)
             raise InvalidInput(f"Đã có cơ quan mã {slug}.", code="agency_exists") from exc
         return _row(agency)
 
