@@ -56,17 +56,67 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
 
 
+class Category(StrEnum):
+    """Why a message goes out, as platforms with message kinds need to know (Zalo sends
+    each category outside the citizen's reply window as a different kind, or not at all)."""
+
+    CONVERSATION = "conversation"  # a reply in a conversation the citizen is having
+    TRANSACTION = "transaction"  # news of something the citizen started (their case)
+    PROMOTION = "promotion"  # news the citizen subscribed to (a broadcast)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """The same message laid out for platforms that show structured messages (Zalo's
+    transaction and promotion templates): a title, paragraphs, key/value rows, a closing
+    line. A channel without them sends the message's text, which says the same."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    rows: tuple[tuple[str, str], ...] = ()
+    footer: str = ""
+    buttons: tuple[Button, ...] = ()  # the card's own (few) buttons
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored form (deliveries.card, broadcasts.card)."""
+        return {
+            "title": self.title,
+            "lines": list(self.lines),
+            "rows": [list(row) for row in self.rows],
+            "footer": self.footer,
+            "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Card | None:
+        """A stored card (None stays None)."""
+        if not data:
+            return None
+        return cls(
+            title=str(data.get("title", "")),
+            lines=tuple(str(line) for line in data.get("lines") or ()),
+            rows=tuple((str(k), str(v)) for k, v in data.get("rows") or ()),
+            footer=str(data.get("footer", "")),
+            buttons=tuple(
+                Button(str(b["title"]), str(b["payload"])) for b in data.get("buttons") or ()
+            ),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """A message to a citizen, before the channel renders it.
 
     `ref` is the stored message's id when there is one: a channel whose buttons cannot carry
     a long payload sends button_ref(ref, index) instead, and the gateway resolves it.
+    `category` and `card` let a platform with message kinds pick one (see `Route`).
     """
 
     text: str
     buttons: tuple[Button, ...] = ()
     ref: int | None = None
+    category: Category = Category.CONVERSATION
+    card: Card | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +127,7 @@ class Recipient:
     channel_user_id: str
     last_inbound_at: datetime | None = None  # the citizen's last message to us
     sent_since_inbound: int = 0  # our messages since then
+    last_inbound_ref: str | None = None  # that message's platform id (a reply quotes it)
 
 
 BUTTON_REF = re.compile(r"^#b(\d+)\.(\d+)$")
@@ -102,6 +153,27 @@ class DeliveryOutcome(StrEnum):
     RETRY = "retry"  # transient: try again later (network, rate limit)
     FAILED = "failed"  # permanent for this message (bad request)
     UNREACHABLE = "unreachable"  # the user blocked us or cannot be messaged now
+    # The platform's rules do not let it go now (quota spent, message kind not enabled,
+    # reply window closed): kept, with the reason, for later or for when the citizen writes.
+    DEFERRED = "deferred"
+
+
+class DeferReason(StrEnum):
+    """Why a message waits; a deferred result's reason starts with one of these and ':'."""
+
+    QUOTA = "quota"  # the monthly quota of the message kind is spent
+    KIND_DISABLED = "kind_disabled"  # the agency's account may not send this kind
+    WINDOW = "window"  # only a reply is allowed, and the reply window is closed
+
+
+def deferred(reason: DeferReason, detail: str) -> DeliveryResult:
+    """A send the platform's rules hold back, with a reason reports can group by."""
+    return DeliveryResult(DeliveryOutcome.DEFERRED, f"{reason.value}: {detail}")
+
+
+def defer_reason(reason: str) -> str:
+    """The group of a deferred delivery's reason ("quota", "window"...)."""
+    return reason.split(":", 1)[0].strip() or "deferred"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +187,35 @@ class DeliveryResult:
     # True when the request may have reached the platform (a read timeout): a message
     # sent at most once is then not retried.
     ambiguous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaClaim:
+    """A send that draws on a monthly quota counted in the database (across processes):
+    the pool's name, its monthly limit, and how many of its last units this claim must leave
+    to more important messages (case updates are served before broadcasts)."""
+
+    pool: str
+    limit: int
+    keep: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a channel would send a message now: as which of its message kinds, against which
+    quota (None: free), or not now (`defer`, a deferred result)."""
+
+    kind: str = ""
+    quota: QuotaClaim | None = None
+    defer: DeliveryResult | None = None
+    taken: bool = False  # the caller took the quota unit for this send
+
+    def with_quota_taken(self) -> Route:
+        """This route, its quota unit taken (the dispatcher's, in the database)."""
+        return Route(self.kind, self.quota, self.defer, taken=True)
+
+
+FREE = Route()  # one kind of message, no quota: every channel but Zalo
 
 
 def not_configured(channel: str) -> DeliveryResult:
@@ -133,6 +234,9 @@ class Capabilities:
     # True when sending depends on the citizen's last message (Zalo's interaction window):
     # the dispatcher then looks up the conversation before sending.
     window: bool = False
+    # True when the platform reports received / seen for a sent message (Zalo's receipt
+    # events): the dispatcher keeps each sent delivery's platform message id.
+    receipts: bool = False
 
 
 class Channel(Protocol):
@@ -141,8 +245,15 @@ class Channel(Protocol):
     name: str
     capabilities: Capabilities
 
-    async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
-        """Deliver one message; never raises for platform errors, returns the outcome."""
+    def route(self, recipient: Recipient, message: OutboundMessage) -> Route:
+        """How this message would go now (kind, quota, or deferred); pure, no I/O."""
+        ...
+
+    async def send(
+        self, recipient: Recipient, message: OutboundMessage, route: Route | None = None
+    ) -> DeliveryResult:
+        """Deliver one message (along `route` when the caller already took its quota);
+        never raises for platform errors, returns the outcome."""
         ...
 
 

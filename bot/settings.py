@@ -151,6 +151,28 @@ class Settings(BaseSettings):
     )
     zalo_reply_window_h: int = Field(default=48, description="Free replies after a user's message.")
     zalo_reply_window_max: int = Field(default=8, description="Replies allowed in that window.")
+    # Outside the reply window (docs/zalo.md): which message kinds the agency's OA may send,
+    # and its monthly quota of them, counted in the database across processes.
+    zalo_message_kinds: str = Field(
+        default="transaction,promotion",
+        description="Kinds enabled on the OA beyond the reply window: transaction, promotion.",
+    )
+    zalo_quota_month: int = Field(
+        default=1000,
+        ge=0,
+        description="Messages beyond the reply window per month (transaction + promotion).",
+    )
+    zalo_quota_reserve: int = Field(
+        default=100,
+        ge=0,
+        description="The last units of the monthly quota kept for case updates (not broadcasts).",
+    )
+    zalo_transaction_template: str = Field(
+        default="transaction_event", description="template_type of case updates."
+    )
+    zalo_banner_url: str = Field(
+        default="", description="Image shown at the top of transaction and promotion messages."
+    )
 
     answer_noop: bool = Field(
         default=False,

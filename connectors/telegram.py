@@ -25,6 +25,7 @@ from telegram import Bot, InlineKeyboardMarkup, Update, User
 from telegram.error import RetryAfter, TelegramError
 
 from bot.channels import (
+    FREE,
     Attachment,
     Capabilities,
     DeliveryOutcome,
@@ -32,6 +33,7 @@ from bot.channels import (
     InboundMessage,
     OutboundMessage,
     Recipient,
+    Route,
     button_ref,
     topic_link_payload,
 )
@@ -77,7 +79,13 @@ class TelegramChannel:
             rows.append([{"text": button.title[:64], "callback_data": data[:64]}])
         return {"inline_keyboard": rows}
 
-    async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
+    def route(self, recipient: Recipient, message: OutboundMessage) -> Route:
+        """One kind of message, no quota."""
+        return FREE
+
+    async def send(
+        self, recipient: Recipient, message: OutboundMessage, route: Route | None = None
+    ) -> DeliveryResult:
         """Text cut at 4,096 characters on sentence ends; buttons under the last piece.
 
         sendMessage is called straight over aiohttp (one JSON request, no object model):

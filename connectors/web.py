@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, Field
 
 from bot.channels import (
+    FREE,
     Button,
     Capabilities,
     DeliveryOutcome,
@@ -23,6 +24,7 @@ from bot.channels import (
     InboundMessage,
     OutboundMessage,
     Recipient,
+    Route,
 )
 from bot.errors import InvalidInput, NotFound
 from bot.gateway import DB, FLOW, SETTINGS, json_response, read_json
@@ -55,7 +57,13 @@ class WebChannel:
     name = webchat.CHANNEL
     capabilities = Capabilities(max_text_length=4000, max_buttons=10, pushes=False)
 
-    async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
+    def route(self, recipient: Recipient, message: OutboundMessage) -> Route:
+        """One kind of message, no quota."""
+        return FREE
+
+    async def send(
+        self, recipient: Recipient, message: OutboundMessage, route: Route | None = None
+    ) -> DeliveryResult:
         """Stored is delivered: the page polls /api/web/messages."""
         return DeliveryResult(DeliveryOutcome.SENT)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.channels import Button, Card
 from bot.domain import codes
 from bot.domain.cases import OPEN_STATUSES, Kind, Status, status_label
 from bot.domain.deadlines import VN_TZ
@@ -56,6 +57,37 @@ def citizen_update_text(
     if to is Status.CLOSED:
         return f"{head}. Cảm ơn anh/chị."
     return f"{head}."
+
+
+def case_update_card(
+    code: str,
+    to: Status,
+    due_at: datetime | None,
+    note: str = "",
+    *,
+    kind: Kind = Kind.EXPLANATION,
+) -> Card:
+    """The same update laid out as a card (a Zalo transaction message, when the citizen has
+    not written for a while): code, status and deadline as a table, what came with the
+    change, and a button that opens the conversation on this case."""
+    shown = codes.display(code)
+    rows = [("Mã hồ sơ", shown), ("Trạng thái", status_label(kind, to))]
+    if to in OPEN_STATUSES and due_at is not None:
+        rows.append((deadline_name(kind, to), f"{due_at.astimezone(VN_TZ):%d/%m/%Y}"))
+    lines: tuple[str, ...] = ()
+    if to is Status.ANSWERED:
+        lines = ("Cơ quan đã trả lời:", note)
+    elif to is Status.REFUSED:
+        lines = (f"Lý do: {note}",)
+    elif to is Status.EXTENDED:
+        lines = (f"Lý do gia hạn: {note}",)
+    return Card(
+        title=f"Cập nhật hồ sơ {shown}",
+        lines=lines,
+        rows=tuple(rows),
+        footer="Bấm “Xem hồ sơ” để xem chi tiết, đánh giá hoặc trao đổi tiếp với cơ quan.",
+        buttons=(Button("Xem hồ sơ", f'/check_status{{"case_code":"{shown}"}}'),),
+    )
 
 
 def rating_buttons(code: str) -> list[dict[str, str]]:

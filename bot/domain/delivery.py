@@ -11,9 +11,11 @@ reads it twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from bot.channels import DeliveryOutcome, DeliveryResult
+from bot.channels import Category, DeferReason, DeliveryOutcome, DeliveryResult, defer_reason
+from bot.domain.quota import period
 
 MAX_ATTEMPTS = 8  # a transient failure on the 8th attempt is final
 MAX_BACKOFF = 300.0  # seconds: exponential backoff never waits longer
@@ -21,6 +23,9 @@ MAX_BACKOFF = 300.0  # seconds: exponential backoff never waits longer
 # (unless the platform said how long to wait); it has not been through the outbox yet.
 REPLY_RETRY_WAIT = 5.0
 IN_DOUBT = "worker stopped while sending; not resent (sent at most once)"
+# A deferred delivery that nothing but the citizen's next message can release (a closed
+# reply window, a message kind the agency's account may not send) waits until then.
+WHEN_THEY_WRITE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class DeliveryKind(StrEnum):
@@ -33,8 +38,10 @@ class DeliveryKind(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """pending → sending (claimed) → sent | failed | blocked | pending (retry later);
-    unknown: the worker died mid-send and the kind is sent at most once (broadcasts)."""
+    """pending → sending (claimed) → sent | failed | blocked | pending (retry later) |
+    deferred (the platform's rules hold it back: quota, message kind, reply window; pending
+    again when the quota resets or when the citizen writes); unknown: the worker died
+    mid-send and the kind is sent at most once (broadcasts)."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -42,9 +49,19 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"
     UNKNOWN = "unknown"
+    DEFERRED = "deferred"
 
 
 AT_MOST_ONCE = frozenset({DeliveryKind.BROADCAST})
+# Deliveries addressed to one citizen personally: a deferred one goes out, before anything
+# else, as soon as that citizen writes again (a broadcast waits for the quota instead).
+PERSONAL = frozenset({DeliveryKind.REPLY, DeliveryKind.CASE_UPDATE, DeliveryKind.OPERATOR})
+CATEGORIES: dict[DeliveryKind, Category] = {
+    DeliveryKind.REPLY: Category.CONVERSATION,
+    DeliveryKind.OPERATOR: Category.CONVERSATION,
+    DeliveryKind.CASE_UPDATE: Category.TRANSACTION,
+    DeliveryKind.BROADCAST: Category.PROMOTION,
+}
 
 
 class SendVerdict(StrEnum):
@@ -97,7 +114,17 @@ def decide(result: DeliveryResult, kind: DeliveryKind, attempts: int) -> Decisio
         return Decision(DeliveryStatus.FAILED)
     if outcome is DeliveryOutcome.UNREACHABLE:
         return Decision(DeliveryStatus.BLOCKED)
+    if outcome is DeliveryOutcome.DEFERRED:
+        return Decision(DeliveryStatus.DEFERRED)
     return Decision(DeliveryStatus.FAILED)
+
+
+def deferred_until(reason: str, now: datetime) -> datetime:
+    """When a deferred delivery is tried again by itself: a spent quota when it resets (the
+    1st of next month, Vietnam time); anything else only when the citizen writes."""
+    if defer_reason(reason) == DeferReason.QUOTA.value:
+        return period(now).resets_at
+    return WHEN_THEY_WRITE
 
 
 def send_verdict(result: DeliveryResult) -> SendVerdict:

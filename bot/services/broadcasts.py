@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.channels import Button, Card, defer_reason
 from bot.domain.actors import Actor
 from bot.domain.delivery import DeliveryStatus
 from bot.domain.explanations import source_line
@@ -34,6 +35,23 @@ def broadcast_text(explanation: Explanation, topic_names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def broadcast_card(explanation: Explanation, topic_names: list[str]) -> Card:
+    """The same message as a card (a Zalo promotion message beyond the reply window): the
+    title, the summary, the source, why it arrives and how to stop, and two buttons that
+    open the conversation (ask about it, stop receiving)."""
+    source = source_line(explanation.source_document, explanation.source_url)
+    why = ", ".join(f"“{name}”" for name in topic_names) or "chính sách mới"
+    return Card(
+        title=explanation.title,
+        lines=tuple(line for line in (explanation.summary, source) if line),
+        footer=f"Anh/chị nhận tin này vì đã đăng ký nhận tin về {why}. {STOP_LINE}",
+        buttons=(
+            Button("Xem giải trình", explanation.title[:200]),
+            Button("Hủy nhận tin", "/unsubscribe"),
+        ),
+    )
+
+
 async def plan_in_batches(db: Database, broadcast_id: int, batch: int = PLAN_BATCH) -> int:
     """Write a broadcast's deliveries range of contact ids by range, each range in its own
     transaction that also moves `planned_upto`: a big broadcast never holds the database's
@@ -52,6 +70,7 @@ async def plan_in_batches(db: Database, broadcast_id: int, batch: int = PLAN_BAT
         if not broadcast.text:
             names = await topic_names(session, explanation.topics or [])
             broadcast.text = broadcast_text(explanation, names)
+            broadcast.card = broadcast_card(explanation, names).as_json()
         top = await store.last_contact_id(session)
         # A second broadcast of the same version skips whoever had the first.
         resend = await store.sent_before(session, explanation.id, broadcast_id)
@@ -78,6 +97,10 @@ class BroadcastReport:
     recipients: int
     by_status: dict[DeliveryStatus, int] = field(default_factory=dict)
     failed_reasons: dict[str, int] = field(default_factory=dict)
+    # Held back by the platform's rules, by reason ("quota", "kind_disabled", "window").
+    deferred_reasons: dict[str, int] = field(default_factory=dict)
+    received: int = 0  # the platform's receipts (Zalo): delivered to the phone
+    seen: int = 0  # and opened
     first_sent_at: str | None = None
     last_sent_at: str | None = None
     # When it goes (None: at once) and whether its deliveries exist yet (for the console).
@@ -96,7 +119,11 @@ class BroadcastReport:
             "blocked": count(DeliveryStatus.BLOCKED, 0),
             # The worker stopped mid-send: maybe delivered, never resent (at most once).
             "unknown": count(DeliveryStatus.UNKNOWN, 0),
+            "deferred": count(DeliveryStatus.DEFERRED, 0),
+            "received": self.received,
+            "seen": self.seen,
             "failed_reasons": self.failed_reasons,
+            "deferred_reasons": self.deferred_reasons,
             "first_sent_at": self.first_sent_at,
             "last_sent_at": self.last_sent_at,
         }
@@ -105,8 +132,9 @@ class BroadcastReport:
 async def broadcast_report(
     db: Database, broadcast_id: int, viewer: Actor | None = None
 ) -> BroadcastReport:
-    """Counts by status, failures by reason, and when sending started and ended; staff of
-    another agency than the explanation's are refused (403 `other_agency`)."""
+    """Counts by status, failures and deferrals by reason, receipts (received, seen), and
+    when sending started and ended; staff of another agency than the explanation's are
+    refused (403 `other_agency`)."""
     async with db.session() as session:
         broadcast = await session.get(Broadcast, broadcast_id)
         if broadcast is None:
@@ -118,11 +146,18 @@ async def broadcast_report(
         by_status = await store.count_by_status(session, broadcast_id)
         reasons = await store.failure_reasons(session, broadcast_id)
         first, last = await store.sending_span(session, broadcast_id)
+        deferred: dict[str, int] = {}
+        for reason, n in (await store.deferred_reasons(session, broadcast_id)).items():
+            deferred[defer_reason(reason)] = deferred.get(defer_reason(reason), 0) + n
+        received, seen = await store.receipts(session, broadcast_id)
         return BroadcastReport(
             broadcast.id,
             broadcast.recipients,
             by_status=by_status,
             failed_reasons=reasons,
+            deferred_reasons=deferred,
+            received=received,
+            seen=seen,
             first_sent_at=first.isoformat() if first else None,
             last_sent_at=last.isoformat() if last else None,
             send_at=broadcast.send_at,

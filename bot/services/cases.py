@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain import codes
 from bot.domain.actors import Actor
-from bot.domain.case_texts import citizen_update_text, rating_buttons
+from bot.domain.case_texts import case_update_card, citizen_update_text, rating_buttons
 from bot.domain.cases import CaseState, Kind, Status, decide, initial_due_at
 from bot.domain.delivery import DeliveryKind
 from bot.domain.permissions import Action, require
@@ -187,6 +187,9 @@ async def transition_case(
                         case.code, target, case.due_at, decision.note, kind=case.kind
                     ),
                     buttons=rating_buttons(case.code) if target is Status.ANSWERED else [],
+                    card=case_update_card(
+                        case.code, target, case.due_at, decision.note, kind=case.kind
+                    ).as_json(),
                     next_attempt_at=now,
                     created_at=now,
                 )

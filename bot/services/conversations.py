@@ -26,11 +26,12 @@ from bot.channels import (
     Recipient,
     not_configured,
 )
-from bot.domain.delivery import DeliveryKind, DeliveryStatus, decide
+from bot.domain.delivery import WHEN_THEY_WRITE, DeliveryKind, DeliveryStatus, decide
 from bot.domain.messages import ConversationMode, Direction, MessageStatus
 from bot.engine import EngineClient
 from bot.errors import EngineRefused, EngineUnavailable
 from bot.services import privacy
+from bot.services.dispatch import Dispatcher
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.store import contacts, messages, outbox
@@ -101,6 +102,9 @@ class MessageFlow:
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[bool]] = set()
         self.retry_loop = LoopState("engine_retry")
+        # What the platform's rules held back for a citizen goes out when they write, one
+        # by one in order and before the bot's answer (no chat spacing: they just wrote).
+        self._waiting = Dispatcher(db, channels, concurrency=1, lanes=1)
 
     # -- steps 1-2: store first, once ------------------------------------------------------
 
@@ -157,6 +161,7 @@ class MessageFlow:
         a message refused that many times is set aside as failed and the next one goes on.
         """
         async with self._lock(conversation_id):
+            await self._deliver_waiting(conversation_id)
             while True:
                 async with self._db.session() as session:
                     message = await messages.next_pending(session, conversation_id)
@@ -214,6 +219,15 @@ class MessageFlow:
                     session.add_all(rows)
                 await self._deliver(rows, recipient)
                 await privacy.after_turn(self._db, conversation_id)
+
+    async def _deliver_waiting(self, conversation_id: int) -> None:
+        """Deliveries deferred for this citizen (a case update beyond the spent quota, a reply
+        after the window closed) go now that they wrote, before anything else is answered."""
+        async with self._db.session(read_only=True) as session:
+            contact_id = await outbox.waiting_for(session, conversation_id)
+        if contact_id is not None:
+            sent = await self._waiting.deliver_waiting(contact_id)
+            log.info("waiting_deliveries_sent", conversation_id=conversation_id, count=sent)
 
     async def _refused(self, message_id: int, recipient: Recipient, reason: str) -> bool:
         """Count one refusal of a message; at `engine_max_attempts` set it aside as failed
@@ -310,6 +324,16 @@ class MessageFlow:
                 if decision.status is DeliveryStatus.PENDING:  # stays queued until then
                     due = now + timedelta(seconds=decision.wait)
                     outbox.queue_reply(session, stored, contact.id, due)
+                    continue
+                if decision.status is DeliveryStatus.DEFERRED:  # until the citizen writes
+                    outbox.queue_reply(
+                        session,
+                        stored,
+                        contact.id,
+                        WHEN_THEY_WRITE,
+                        DeliveryStatus.DEFERRED,
+                        stored.error,
+                    )
                     continue
                 stored.status = MessageStatus.FAILED
                 if decision.unreachable:

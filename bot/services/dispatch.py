@@ -12,31 +12,41 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import (
     Button,
+    Card,
     ChannelRegistry,
+    DeferReason,
     DeliveryOutcome,
     DeliveryResult,
     OutboundMessage,
+    QuotaClaim,
     Recipient,
+    Route,
+    deferred,
     not_configured,
 )
-from bot.domain.delivery import DeliveryStatus, decide, send_verdict
+from bot.domain.delivery import CATEGORIES, DeliveryStatus, decide, deferred_until, send_verdict
+from bot.domain.quota import period
 from bot.domain.ratelimit import RateLimiter
-from bot.services import outbox
+from bot.services import outbox, quota_use
 from bot.services.explanations import release_scheduled
 from bot.services.journal import Journal
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.services.workers import host_of, new_worker_id
 from bot.store import outbox as store
+from bot.store import quotas
 from bot.store.contacts import recipient_for
 from bot.store.db import Database
 from bot.store.models import Contact, utcnow
@@ -44,14 +54,28 @@ from bot.store.outbox import Claimed, Unsent
 
 log = structlog.get_logger(__name__)
 
+# How a wave takes its rows: (session, wave id) -> the rows it now holds.
+Claim = Callable[[AsyncSession, str], Awaitable[list[Claimed]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A claimed delivery ready to go: its message and the way its channel sends it."""
+
+    item: Claimed
+    recipient: Recipient
+    message: OutboundMessage
+    route: Route
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """One send and what came of it."""
+    """One send (or one held back by the platform's rules) and what came of it."""
 
     item: Claimed
     recipient: Recipient
     result: DeliveryResult
+    route: Route | None = None
 
 
 class Dispatcher:
@@ -78,7 +102,8 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         # One lane at a time in the database (SQLite has one writer anyway); the others send.
         self._db_turn = asyncio.Lock()
-        self._texts: dict[int, str] = {}  # broadcast id -> its message
+        # broadcast id -> its message (text, card)
+        self._broadcasts: dict[int, tuple[str, dict[str, Any] | None]] = {}
         self.worker = new_worker_id()
         self._waves = itertools.count(1)  # claims are "<worker>/<wave>"
         self._host = host_of(self.worker)
@@ -95,38 +120,63 @@ class Dispatcher:
     # -- one round --------------------------------------------------------------------------
 
     async def dispatch_once(self, now: datetime | None = None) -> int:
-        """Claim one wave, send it, record it; returns how many rows were claimed."""
-        now = now or utcnow()
+        """Claim one wave of due rows, send it, record it; returns how many were claimed."""
+        at = now or utcnow()
+        return await self._wave(
+            lambda session, wave: store.claim(
+                session, at, wave, self._batch, self._lease, not self._db.is_sqlite
+            )
+        )
+
+    async def deliver_waiting(self, contact_id: int) -> int:
+        """Send what waits for this contact personally (deferred case updates, replies,
+        operator messages), oldest first: they just wrote, so the reply window is open.
+        Returns how many rows were taken."""
+        return await self._wave(
+            lambda session, wave: store.claim_waiting(
+                session, contact_id, wave, utcnow(), self._lease
+            )
+        )
+
+    async def _wave(self, claim: Claim) -> int:
+        """Claim rows for a new wave, send them, record every outcome; returns how many."""
         # Claiming and reserving chats happen under the lock, so a later wave never
         # overtakes an earlier one in a chat; sending overlaps with other lanes' database work.
         wave = f"{self.worker}/{next(self._waves)}"
         async with self._db_turn:
             async with self._db.session() as session:
-                claimed = await store.claim(
-                    session, now, wave, self._batch, self._lease, not self._db.is_sqlite
-                )
+                claimed = await claim(session, wave)
                 recipients = await self._recipients(session, claimed) if claimed else {}
             if not claimed:
                 return 0
-            ready: list[tuple[Claimed, Recipient]] = []
-            deferred: list[tuple[int, float]] = []
-            unsendable: list[Sent] = []  # no such channel here: fails alone, with its reason
-            for item in claimed:
-                recipient = recipients[item.contact_id]
-                if self._channels.find(recipient.channel) is None:
-                    unsendable.append(Sent(item, recipient, not_configured(recipient.channel)))
-                    continue
-                wait = self._limiter.reserve_chat(recipient.channel, recipient.channel_user_id)
-                if wait > 0:
-                    deferred.append((item.id, wait))
-                else:
-                    ready.append((item, recipient))
-            if deferred:
-                await self._defer(wave, deferred)
-        results = unsendable + await self._send_all(ready)
+            outgoing, held = await self._prepare(wave, claimed, recipients)
+        results = held + await self._send_all(outgoing)
         async with self._db_turn:
             await self._record(wave, results)
         return len(claimed)
+
+    async def _prepare(
+        self, wave: str, claimed: list[Claimed], recipients: dict[int, Recipient]
+    ) -> tuple[list[Outgoing], list[Sent]]:
+        """What of a claimed wave goes now: rows of a channel this process does not serve
+        fail alone; rows whose chat must wait go back to the queue; the rest are routed."""
+        ready: list[tuple[Claimed, Recipient]] = []
+        waits: list[tuple[int, float]] = []
+        unsendable: list[Sent] = []  # no such channel here: fails alone, with its reason
+        for item in claimed:
+            recipient = recipients[item.contact_id]
+            if self._channels.find(recipient.channel) is None:
+                unsendable.append(Sent(item, recipient, not_configured(recipient.channel)))
+                continue
+            wait = self._limiter.reserve_chat(recipient.channel, recipient.channel_user_id)
+            if wait > 0:
+                waits.append((item.id, wait))
+            else:
+                ready.append((item, recipient))
+        if waits:
+            await self._defer(wave, waits)
+        outgoing, held = await self._plan(ready)
+        return outgoing, unsendable + held
 
     async def _recipients(
         self, session: AsyncSession, claimed: list[Claimed]
@@ -143,10 +193,62 @@ class Dispatcher:
                 recipients[contact_id] = await recipient_for(session, contact)
             else:
                 recipients[contact_id] = Recipient(channel_name, user_id)
-        missing = {i.broadcast_id for i in claimed if i.broadcast_id} - set(self._texts)
+        missing = {i.broadcast_id for i in claimed if i.broadcast_id} - set(self._broadcasts)
         if missing:
-            self._texts.update(await store.broadcast_texts(session, missing))
+            self._broadcasts.update(await store.broadcast_messages(session, missing))
         return recipients
+
+    def _message(self, item: Claimed) -> OutboundMessage:
+        """The delivery as a message (a broadcast's text and card come from the broadcast)."""
+        text, card = item.text, item.card
+        if item.broadcast_id is not None:
+            shared_text, shared_card = self._broadcasts.get(item.broadcast_id, ("", None))
+            text, card = text or shared_text, card or shared_card
+        buttons = (
+            tuple(Button(b["title"], b["payload"]) for b in item.buttons) if item.buttons else ()
+        )
+        return OutboundMessage(
+            text=text,
+            buttons=buttons,
+            ref=item.message_id,
+            category=CATEGORIES[item.kind],
+            card=Card.from_json(card),
+        )
+
+    async def _plan(
+        self, ready: list[tuple[Claimed, Recipient]]
+    ) -> tuple[list[Outgoing], list[Sent]]:
+        """How each row goes (its channel's route); rows the platform's rules hold back are
+        deferred without a send, and rows that draw on a monthly quota get their units from
+        the database in one statement per quota (case updates, which leave no reserve, first);
+        whatever gets none waits for the quota to reset."""
+        outgoing: list[Outgoing] = []
+        held: list[Sent] = []
+        wanting: dict[QuotaClaim, list[Outgoing]] = defaultdict(list)
+        for item, recipient in ready:
+            message = self._message(item)
+            route = self._channels.get(recipient.channel).route(recipient, message)
+            if route.defer is not None:
+                held.append(Sent(item, recipient, route.defer))
+            elif route.quota is None:
+                outgoing.append(Outgoing(item, recipient, message, route))
+            else:
+                wanting[route.quota].append(Outgoing(item, recipient, message, route))
+        if not wanting:
+            return outgoing, held
+        term = period(utcnow())
+        async with self._db.session() as session:
+            for claim in sorted(wanting, key=lambda c: c.keep):
+                rows = wanting[claim]
+                granted = await quotas.take(
+                    session, claim.pool, term.key, len(rows), claim.limit, claim.keep
+                )
+                outgoing += [replace(o, route=o.route.with_quota_taken()) for o in rows[:granted]]
+                spent = deferred(
+                    DeferReason.QUOTA, f"monthly quota spent ({claim.limit} in {term.key})"
+                )
+                held += [Sent(o.item, o.recipient, spent, o.route) for o in rows[granted:]]
+        return outgoing, held
 
     async def _defer(self, wave: str, deferred: list[tuple[int, float]]) -> None:
         """Rows whose chat must wait go back to the queue untouched (not an attempt)."""
@@ -154,32 +256,28 @@ class Dispatcher:
         async with self._db.session() as session:
             await store.defer(session, wave, [(i, now + timedelta(seconds=w)) for i, w in deferred])
 
-    async def _send_all(self, ready: list[tuple[Claimed, Recipient]]) -> list[Sent]:
+    async def _send_all(self, ready: list[Outgoing]) -> list[Sent]:
         """A fixed set of senders work through the wave (no task per delivery); each lane
         gets its share of the concurrency, so about `concurrency` requests are in flight."""
         results: list[Sent] = []
         queue = iter(ready)
 
         async def sender() -> None:
-            for item, recipient in queue:
-                results.append(await self._send(item, recipient))
+            for outgoing in queue:
+                results.append(await self._send(outgoing))
 
         senders = max(1, min(len(ready), self._concurrency // self._lanes))
         await asyncio.gather(*(sender() for _ in range(senders)))
         return results
 
-    async def _send(self, item: Claimed, recipient: Recipient) -> Sent:
-        text = item.text or self._texts.get(item.broadcast_id or 0, "")
-        buttons = (
-            tuple(Button(b["title"], b["payload"]) for b in item.buttons) if item.buttons else ()
-        )
-        message = OutboundMessage(text=text, buttons=buttons, ref=item.message_id)
+    async def _send(self, outgoing: Outgoing) -> Sent:
+        item, recipient = outgoing.item, outgoing.recipient
         channel = self._channels.get(recipient.channel)
         await self._limiter.acquire_overall(recipient.channel)
         if self._journal is not None:
             self._journal.started(item.id)
         try:
-            result = await channel.send(recipient, message)
+            result = await channel.send(recipient, outgoing.message, outgoing.route)
         except Exception as exc:  # a channel must not raise; if it does, say so
             log.exception("channel_send_raised", channel=recipient.channel)
             result = DeliveryResult(DeliveryOutcome.RETRY, type(exc).__name__, ambiguous=True)
@@ -187,7 +285,7 @@ class Dispatcher:
             self._limiter.chat_done(recipient.channel, recipient.channel_user_id)
         if self._journal is not None:
             self._journal.finished(item.id, send_verdict(result))
-        return Sent(item, recipient, result)
+        return Sent(item, recipient, result, outgoing.route)
 
     async def _record(self, wave: str, results: list[Sent]) -> None:
         """Every outcome of a wave in one transaction, each as the delivery policy decides;
@@ -196,14 +294,21 @@ class Dispatcher:
         unsent: list[Unsent] = []
         unreachable: set[int] = set()
         replies: list[int] = []
+        external_ids: list[tuple[int, str]] = []
         for s in results:
             result, item = s.result, s.item
             decision = decide(result, item.kind, item.attempts)
             if decision.status is DeliveryStatus.SENT:
                 if item.message_id is not None:
                     replies.append(item.message_id)
+                if result.external_id and self._receipts(s.recipient.channel):
+                    external_ids.append((item.id, result.external_id))
                 continue
             reason = (result.reason or result.outcome.value)[:500]
+            if decision.status is DeliveryStatus.DEFERRED:  # held back: not an attempt
+                at = deferred_until(reason, now)
+                unsent.append(Unsent(item.id, decision.status, at, reason, item.message_id, False))
+                continue
             next_at = now + timedelta(seconds=decision.wait)  # now, unless tried again
             unsent.append(Unsent(item.id, decision.status, next_at, reason, item.message_id))
             if decision.unreachable:
@@ -216,11 +321,16 @@ class Dispatcher:
                     outcome=decision.status,
                 )
         async with self._db.session() as session:
-            await store.record_wave(session, wave, now, unsent, replies)
+            await store.record_wave(session, wave, now, unsent, replies, external_ids)
+            await quota_use.settle(session, [(r.route, r.result) for r in results], now)
             for contact_id in sorted(unreachable):
                 contact = await session.get(Contact, contact_id)
                 if contact is not None:
                     await set_reachable(session, contact, False)
+
+    def _receipts(self, channel_name: str) -> bool:
+        channel = self._channels.find(channel_name)
+        return channel is not None and channel.capabilities.receipts
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -236,13 +346,15 @@ class Dispatcher:
         total = sum(await asyncio.gather(*(lane() for _ in range(self._lanes))))
         if self._journal is not None:
             self._journal.reset()  # nothing in flight, every outcome recorded
-        self._texts.clear()  # broadcast texts are read again next time (one query)
+        self._broadcasts.clear()  # broadcast messages are read again next time (one query)
         return total
 
     async def round(self) -> None:
-        """One round of the background loop: recover orphans, release scheduled
-        explanations whose time came, drain the outbox."""
+        """One round of the background loop: recover orphans, wake deferred rows whose
+        quota reset, release scheduled explanations whose time came, drain the outbox."""
         await self.recover(utcnow())
+        async with self._db.session() as session:  # quotas that reset: deferred rows go again
+            await store.wake_deferred(session, utcnow())
         await release_scheduled(self._db)
         await self.drain()
         self._limiter.forget_idle()

@@ -230,6 +230,28 @@ async def failure_reasons(session: AsyncSession, broadcast_id: int) -> dict[str,
     return {str(reason): int(n) for reason, n in reasons}
 
 
+async def deferred_reasons(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    """Deferred deliveries counted by their full reason (the service groups them)."""
+    reasons = await session.execute(
+        select(Delivery.error, func.count())
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.status == DeliveryStatus.DEFERRED)
+        .group_by(Delivery.error)
+    )
+    return {str(reason or ""): int(n) for reason, n in reasons}
+
+
+async def receipts(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:
+    """How many of a broadcast's messages the platform says were received, and seen."""
+    received, seen = (
+        await session.execute(
+            select(func.count(Delivery.received_at), func.count(Delivery.seen_at)).where(
+                Delivery.broadcast_id == broadcast_id
+            )
+        )
+    ).one()
+    return int(received or 0), int(seen or 0)
+
+
 async def sending_span(
     session: AsyncSession, broadcast_id: int
 ) -> tuple[datetime | None, datetime | None]:

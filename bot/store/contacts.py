@@ -70,12 +70,18 @@ async def conversation_with_contact(
 
 async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
     """The contact as a channel sees it, with what sending-window rules need: when they
-    last wrote and how many messages were sent to them since."""
-    last_inbound_id = await session.scalar(
-        select(func.max(Message.id))
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.contact_id == contact.id, Message.direction == Direction.IN)
-    )
+    last wrote (and that message's platform id, which a reply quotes) and how many messages
+    were sent to them since."""
+    last_inbound = (
+        await session.execute(
+            select(Message.id, Message.external_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.contact_id == contact.id, Message.direction == Direction.IN)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+    ).first()
+    last_inbound_id, last_ref = last_inbound if last_inbound is not None else (None, None)
     sent = await session.scalar(
         select(func.count())
         .select_from(Message)
@@ -92,6 +98,7 @@ async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
         contact.channel_user_id,
         last_inbound_at=contact.last_seen_at,
         sent_since_inbound=int(sent or 0),
+        last_inbound_ref=last_ref,
     )
 
 

@@ -25,12 +25,13 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain.delivery import IN_DOUBT, DeliveryKind, DeliveryStatus
+from bot.domain.delivery import IN_DOUBT, PERSONAL, DeliveryKind, DeliveryStatus
 from bot.domain.messages import Direction, MessageStatus
 from bot.store.models import (
     Broadcast,
@@ -45,6 +46,9 @@ from bot.store.types import UTCDateTime
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 CHUNK = 500  # ids per IN (...) list when settling orphans
+# Spelled as the partial index ix_deliveries_deferred_contact is (a bound parameter would
+# keep SQLite from using it).
+IS_DEFERRED = text("deliveries.status = 'deferred'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class Claimed:
     attempts: int
     message_id: int | None
     broadcast_id: int | None
+    card: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +75,19 @@ class Unsent:
     next_attempt_at: datetime
     error: str
     message_id: int | None  # the reply row it carries, if any
+    attempt: bool = True  # False: held back by the platform's rules, not an attempt
 
 
-def queue_reply(session: AsyncSession, message: Message, contact_id: int, due: datetime) -> None:
-    """Hand an immediate reply the channel refused for now to the outbox (once per reply)."""
+def queue_reply(
+    session: AsyncSession,
+    message: Message,
+    contact_id: int,
+    due: datetime,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
+    error: str | None = None,
+) -> None:
+    """Hand an immediate reply the channel refused for now to the outbox (once per reply):
+    pending (tried again at `due`) or deferred (until the citizen writes)."""
     session.add(
         Delivery(
             contact_id=contact_id,
@@ -83,6 +97,8 @@ def queue_reply(session: AsyncSession, message: Message, contact_id: int, due: d
             buttons=message.buttons,
             message_id=message.id,
             next_attempt_at=due,
+            status=status,
+            error=error,
         )
     )
 
@@ -126,10 +142,80 @@ async def claim(
                 table.c.attempts,
                 table.c.message_id,
                 table.c.broadcast_id,
+                table.c.card,
             )
         )
     ).all()
     return [Claimed(*row) for row in sorted(rows)]
+
+
+async def claim_waiting(
+    session: AsyncSession, contact_id: int, wave: str, now: datetime, lease: timedelta
+) -> list[Claimed]:
+    """Take the deferred deliveries addressed to this contact personally (case updates,
+    replies, operator messages), oldest first: the citizen just wrote, so they go now."""
+    table = DELIVERIES
+    personal = [k.value for k in PERSONAL]
+    waiting = (
+        select(table.c.id)
+        .where(table.c.contact_id == contact_id, IS_DEFERRED, table.c.kind.in_(personal))
+        .scalar_subquery()
+    )
+    connection = await session.connection()
+    rows = (
+        await connection.execute(
+            update(table)
+            .where(table.c.id.in_(waiting), table.c.status == DeliveryStatus.DEFERRED)
+            .values(
+                status=DeliveryStatus.SENDING,
+                claimed_until=now + lease,
+                claimed_by=wave,
+                attempts=table.c.attempts + 1,
+            )
+            .returning(
+                table.c.id,
+                table.c.contact_id,
+                table.c.kind,
+                table.c.text,
+                table.c.buttons,
+                table.c.attempts,
+                table.c.message_id,
+                table.c.broadcast_id,
+                table.c.card,
+            )
+        )
+    ).all()
+    return [Claimed(*row) for row in sorted(rows)]
+
+
+async def waiting_for(session: AsyncSession, conversation_id: int) -> int | None:
+    """The conversation's contact when something deferred waits for them personally."""
+    table = DELIVERIES
+    contact_id = await session.scalar(
+        select(Conversation.contact_id).where(
+            Conversation.id == conversation_id,
+            exists().where(
+                table.c.contact_id == Conversation.contact_id,
+                IS_DEFERRED,
+                table.c.kind.in_([k.value for k in PERSONAL]),
+            ),
+        )
+    )
+    return int(contact_id) if contact_id is not None else None
+
+
+async def wake_deferred(session: AsyncSession, now: datetime) -> int:
+    """Deferred deliveries whose time came (a quota that reset) are due again."""
+    connection = await session.connection()
+    result = await connection.execute(
+        update(DELIVERIES)
+        .where(
+            DELIVERIES.c.status == DeliveryStatus.DEFERRED,
+            DELIVERIES.c.next_attempt_at <= now,
+        )
+        .values(status=DeliveryStatus.PENDING, error=None)
+    )
+    return int(result.rowcount or 0)
 
 
 async def contacts(session: AsyncSession, ids: Iterable[int]) -> Sequence[Row[Any]]:
@@ -140,10 +226,14 @@ async def contacts(session: AsyncSession, ids: Iterable[int]) -> Sequence[Row[An
     return rows.all()
 
 
-async def broadcast_texts(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
-    """The message of each broadcast (its deliveries do not copy it)."""
-    rows = await session.execute(select(Broadcast.id, Broadcast.text).where(Broadcast.id.in_(ids)))
-    return {broadcast_id: text for broadcast_id, text in rows.all()}
+async def broadcast_messages(
+    session: AsyncSession, ids: Iterable[int]
+) -> dict[int, tuple[str, dict[str, Any] | None]]:
+    """The message (text and card) of each broadcast (its deliveries do not copy it)."""
+    rows = await session.execute(
+        select(Broadcast.id, Broadcast.text, Broadcast.card).where(Broadcast.id.in_(ids))
+    )
+    return {broadcast_id: (text, card) for broadcast_id, text, card in rows.all()}
 
 
 async def defer(session: AsyncSession, wave: str, rows: list[tuple[int, datetime]]) -> None:
@@ -169,9 +259,11 @@ async def record_wave(
     now: datetime,
     unsent: list[Unsent],
     sent_replies: list[int],
+    external_ids: Sequence[tuple[int, str]] = (),
 ) -> None:
     """Every outcome of a wave: the rows that were not sent one by one (few), then all rows
-    still 'sending' in this wave, which were sent, at once (history copy included)."""
+    still 'sending' in this wave, which were sent, at once (history copy included); then
+    the platform's ids of sent messages whose receipts will come."""
     table = DELIVERIES
     # Only rows this wave still holds: a row recovered meanwhile is not touched.
     held = and_(table.c.claimed_by == wave, table.c.status == DeliveryStatus.SENDING)
@@ -180,16 +272,28 @@ async def record_wave(
         await connection.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"), held)
-            .values(claimed_until=None, claimed_by=None),
+            .values(
+                claimed_until=None,
+                claimed_by=None,
+                attempts=table.c.attempts - bindparam("b_undo"),
+            ),
             [
                 {
                     "b_id": u.delivery_id,
                     "status": u.status,
                     "next_attempt_at": u.next_attempt_at,
                     "error": u.error,
+                    "b_undo": 0 if u.attempt else 1,
                 }
                 for u in unsent
             ],
+        )
+    if external_ids:  # before the rows stop being held by this wave
+        await connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), held)
+            .values(external_id=bindparam("b_external")),
+            [{"b_id": i, "b_external": x[:64]} for i, x in external_ids],
         )
     await copy_to_history(session, and_(held, table.c.message_id.is_(None)))
     await connection.execute(
@@ -212,7 +316,8 @@ async def record_wave(
     failed_messages = [
         {"b_id": u.message_id, "error": u.error}
         for u in unsent
-        if u.status is not DeliveryStatus.PENDING and u.message_id is not None
+        if u.status not in (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
+        and u.message_id is not None
     ]
     if failed_messages:
         await connection.execute(
@@ -303,7 +408,8 @@ async def settle(
 
 
 async def status_counts(session: AsyncSession, now: datetime) -> dict[str, Any]:
-    """What is due and how long the oldest has waited, what is being sent, what is in doubt."""
+    """What is due and how long the oldest has waited, what is being sent, what is in doubt,
+    what waits for a quota or for the citizen."""
     due, oldest = (
         await session.execute(
             select(func.count(), func.min(Delivery.next_attempt_at)).where(
@@ -313,7 +419,11 @@ async def status_counts(session: AsyncSession, now: datetime) -> dict[str, Any]:
     ).one()
     rows = await session.execute(
         select(Delivery.status, func.count())
-        .where(Delivery.status.in_([DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]))
+        .where(
+            Delivery.status.in_(
+                [DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN, DeliveryStatus.DEFERRED]
+            )
+        )
         .group_by(Delivery.status)
     )
     by_status = {str(status): int(n) for status, n in rows.all()}
@@ -322,6 +432,8 @@ async def status_counts(session: AsyncSession, now: datetime) -> dict[str, Any]:
         "oldest_due_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
         "sending": int(by_status.get(DeliveryStatus.SENDING, 0)),
         "unknown": int(by_status.get(DeliveryStatus.UNKNOWN, 0)),
+        # Held back by a platform's rules (quota, message kind, reply window).
+        "deferred": int(by_status.get(DeliveryStatus.DEFERRED, 0)),
     }
 
 

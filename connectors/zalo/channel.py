@@ -1,15 +1,14 @@
-"""Sending on Zalo: consultation (reply) messages through the OA API, within Zalo's rules.
+"""Sending on Zalo through the OA API, as the kind of message Zalo's rules allow now.
 
-A reply is only attempted inside the user's window (a message from them in the last
-`zalo_reply_window_h` hours, at most `zalo_reply_window_max` replies since); text is cut at
-Zalo's limit, buttons go with the last piece; Zalo's error codes become delivery outcomes
-through one table, and an expired token is refreshed once and the send retried.
+Which kind (a reply quoting the user's last message, a transaction or a promotion template,
+or not now) is decided by `connectors.zalo.kinds.route`; a reply's text is cut at Zalo's
+limit, buttons go with the last piece; Zalo's error codes become delivery outcomes through
+one table, and an expired token is refreshed once and the send retried.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,13 +16,17 @@ import aiohttp
 
 from bot.channels import (
     Capabilities,
+    DeferReason,
     DeliveryOutcome,
     DeliveryResult,
     OutboundMessage,
     Recipient,
+    Route,
+    deferred,
 )
 from bot.settings import Settings
 from connectors.render import split_text
+from connectors.zalo import kinds
 from connectors.zalo.events import CHANNEL
 from connectors.zalo.tokens import HTTP_TIMEOUT, ZaloTokens
 
@@ -36,7 +39,8 @@ class Meaning(StrEnum):
 
     REFRESH = "refresh"  # the access token: refresh it once and try again
     UNREACHABLE = "unreachable"
-    NOT_ALLOWED = "not_allowed"  # Zalo's sending rules forbid it now
+    WINDOW = "window"  # Zalo says the reply window is closed: wait for the user
+    QUOTA = "quota"  # the OA's quota is spent: wait for the next month
     RETRY = "retry"
     FAILED = "failed"
 
@@ -46,11 +50,8 @@ ZALO_ERRORS: dict[int, tuple[Meaning, str]] = {
     -216: (Meaning.REFRESH, "access token is invalid"),
     -124: (Meaning.REFRESH, "access token has expired"),
     -213: (Meaning.UNREACHABLE, "user has not followed the OA or has blocked it"),
-    -230: (
-        Meaning.NOT_ALLOWED,
-        "user has not interacted with the OA recently (reply window closed)",
-    ),
-    -211: (Meaning.RETRY, "out of quota"),
+    -230: (Meaning.WINDOW, "user has not interacted with the OA recently"),
+    -211: (Meaning.QUOTA, "out of quota"),
     -32: (Meaning.RETRY, "rate limit exceeded"),
     -201: (Meaning.FAILED, "invalid parameters"),
     -210: (Meaning.FAILED, "parameter exceeds its limit"),
@@ -60,18 +61,23 @@ ZALO_ERRORS: dict[int, tuple[Meaning, str]] = {
 OUTCOMES: dict[Meaning, DeliveryOutcome] = {
     Meaning.REFRESH: DeliveryOutcome.RETRY,
     Meaning.UNREACHABLE: DeliveryOutcome.UNREACHABLE,
-    Meaning.NOT_ALLOWED: DeliveryOutcome.FAILED,
     Meaning.RETRY: DeliveryOutcome.RETRY,
     Meaning.FAILED: DeliveryOutcome.FAILED,
+}
+DEFERRALS = {Meaning.WINDOW: DeferReason.WINDOW, Meaning.QUOTA: DeferReason.QUOTA}
+PATHS = {
+    kinds.CS: "/v3.0/oa/message/cs",
+    kinds.TRANSACTION: "/v3.0/oa/message/transaction",
+    kinds.PROMOTION: "/v3.0/oa/message/promotion",
 }
 
 
 class ZaloChannel:
-    """Consultation (reply) messages through the OA API, within Zalo's sending rules."""
+    """Replies, transaction and promotion messages through the OA API, within Zalo's rules."""
 
     name = CHANNEL
     capabilities = Capabilities(
-        max_text_length=MAX_TEXT, max_buttons=MAX_BUTTONS, pushes=True, window=True
+        max_text_length=MAX_TEXT, max_buttons=MAX_BUTTONS, pushes=True, window=True, receipts=True
     )
 
     def __init__(self, http: aiohttp.ClientSession, tokens: ZaloTokens, settings: Settings) -> None:
@@ -79,31 +85,36 @@ class ZaloChannel:
         self._tokens = tokens
         self._settings = settings
 
-    def _allowed(self, recipient: Recipient) -> str | None:
-        """Why the platform's rules forbid this reply now, or None when it may be sent."""
-        window = timedelta(hours=self._settings.zalo_reply_window_h)
-        last = recipient.last_inbound_at
-        if last is None or datetime.now(UTC) - last > window:
-            hours = self._settings.zalo_reply_window_h
-            return f"not_allowed: no message from the user in the last {hours} h"
-        if recipient.sent_since_inbound >= self._settings.zalo_reply_window_max:
-            return (
-                f"not_allowed: {self._settings.zalo_reply_window_max} replies already sent "
-                "since the user's last message"
-            )
-        return None
+    def route(self, recipient: Recipient, message: OutboundMessage) -> Route:
+        """A reply inside the window, else the kind the message's category may use (with
+        the quota it draws on), else deferred with the reason."""
+        return kinds.route(recipient, message, self._settings)
 
-    async def send(self, recipient: Recipient, message: OutboundMessage) -> DeliveryResult:
-        """Send text pieces (buttons with the last one); refresh the token once if Zalo asks."""
-        refusal = self._allowed(recipient)
-        if refusal:
-            return DeliveryResult(DeliveryOutcome.FAILED, refusal)
+    async def send(
+        self, recipient: Recipient, message: OutboundMessage, route: Route | None = None
+    ) -> DeliveryResult:
+        """Send along `route` (the dispatcher passes the one it took quota for); without
+        one, only what needs no quota goes (a reply in the window), the rest is deferred."""
+        route = route or self.route(recipient, message)
+        if route.defer is not None:
+            return route.defer
+        if route.kind != kinds.CS:
+            if route.quota is not None and not route.taken:
+                return deferred(DeferReason.QUOTA, "no quota was taken for this send")
+            template = kinds.template(route.kind, message, self._settings)
+            return await self._post(
+                route.kind,
+                {"recipient": {"user_id": recipient.channel_user_id}, "message": template},
+            )
         pieces = split_text(message.text, MAX_TEXT) or [" "]
+        quoted = kinds.quotable(recipient.last_inbound_ref)
         for number, piece in enumerate(pieces, start=1):
             body: dict[str, Any] = {
                 "recipient": {"user_id": recipient.channel_user_id},
                 "message": {"text": piece},
             }
+            if quoted:  # a reply to the user's message, not a proactive one
+                body["message"]["quote_message_id"] = quoted
             if number == len(pieces) and message.buttons:
                 body["message"]["attachment"] = {
                     "type": "template",
@@ -114,16 +125,16 @@ class ZaloChannel:
                         ]
                     },
                 }
-            result = await self._post(body)
+            result = await self._post(kinds.CS, body)
             if result.outcome is not DeliveryOutcome.SENT:
                 return result
         return result
 
-    async def _post(self, body: dict[str, Any], retried: bool = False) -> DeliveryResult:
+    async def _post(self, kind: str, body: dict[str, Any], retried: bool = False) -> DeliveryResult:
         token = await self._tokens.access_token()
         try:
             async with self._http.post(
-                f"{self._settings.zalo_api_base.rstrip('/')}/v3.0/oa/message/cs",
+                f"{self._settings.zalo_api_base.rstrip('/')}{PATHS[kind]}",
                 headers={"access_token": token},
                 json=body,
                 timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT),
@@ -143,7 +154,7 @@ class ZaloChannel:
         reason = f"zalo {code}: {reason}"
         if meaning is Meaning.REFRESH and not retried:
             await self._tokens.refresh_if_due(force=True)
-            return await self._post(body, retried=True)
-        if meaning is Meaning.NOT_ALLOWED:
-            reason = f"not_allowed: {reason}"
+            return await self._post(kind, body, retried=True)
+        if meaning in DEFERRALS:
+            return deferred(DEFERRALS[meaning], f"{kind}: {reason}")
         return DeliveryResult(OUTCOMES[meaning], reason)

@@ -12,6 +12,8 @@ from bot.channels import Attachment, InboundMessage, topic_link_payload
 
 CHANNEL = "zalo"
 FOLLOW, UNFOLLOW = "follow", "unfollow"
+RECEIVED, SEEN = "user_received_message", "user_seen_message"
+MAX_RECEIPT_IDS = 100
 MAX_ID = 64  # Zalo's ids are about 20 digits; contacts and messages keep up to 128 characters
 
 
@@ -126,3 +128,17 @@ def follow_welcome(event: dict[str, Any], user_id: str) -> InboundMessage | None
                 payload=payload,
             )
     return None
+
+
+def receipt(event: dict[str, Any]) -> tuple[bool, list[str]] | None:
+    """(seen, the OA's message ids) for a receipt event, None for other events. Received
+    names one message (`message.msg_id`); seen may name several (`message.msg_ids`)."""
+    name = event_name(event)
+    if name not in {RECEIVED, SEEN}:
+        return None
+    message = _object(event.get("message"))
+    listed = message.get("msg_ids") or []
+    if not isinstance(listed, list) or len(listed) > MAX_RECEIPT_IDS:
+        raise ValueError("msg_ids is not a list of at most 100 ids")
+    ids = [_id(value) for value in [message.get("msg_id"), *listed]]
+    return name == SEEN, sorted({i for i in ids if i})

@@ -7,7 +7,7 @@ from bot.store.models.base import Base, utcnow
 from bot.store.models.cases import Case, CaseEvent, OfficerNotice, Rating
 from bot.store.models.handoff import CannedReply, Handoff
 from bot.store.models.knowledge import Broadcast, Explanation, QuestionGap, Subscription
-from bot.store.models.outbox import Delivery, ZaloToken
+from bot.store.models.outbox import Delivery, PlatformQuota, ZaloToken
 from bot.store.models.people import Agency, Contact, Conversation, Message, Topic, User
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Handoff",
     "Message",
     "OfficerNotice",
+    "PlatformQuota",
     "QuestionGap",
     "Rating",
     "Subscription",

@@ -80,6 +80,8 @@ class Broadcast(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     # The message every recipient gets (deliveries of a broadcast do not copy it).
     text: Mapped[str] = mapped_column(Text, default="")
+    # The same message laid out for structured messages (bot.channels.Card).
+    card: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     # When to send (the explanation's publish time); planned_at is set once the
     # deliveries exist, so a scheduled broadcast is planned for the subscribers of that day.
     send_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.delivery import DeliveryKind, DeliveryStatus
 from bot.store.models.base import Base, utcnow
 from bot.store.types import StrEnumType
+
+_DEFERRED = text("status = 'deferred'")
+_WITH_EXTERNAL_ID = text("external_id IS NOT NULL")
 
 
 class Delivery(Base):
@@ -22,6 +25,20 @@ class Delivery(Base):
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
         UniqueConstraint("dedupe_key", name="uq_delivery_dedupe_key"),
         Index("uq_delivery_broadcast_contact", "broadcast_id", "contact_id", unique=True),
+        # What waits for a citizen's next message (few rows: the planner never writes here).
+        Index(
+            "ix_deliveries_deferred_contact",
+            "contact_id",
+            sqlite_where=_DEFERRED,
+            postgresql_where=_DEFERRED,
+        ),
+        # Receipts name the platform's message id.
+        Index(
+            "ix_deliveries_external_id",
+            "external_id",
+            sqlite_where=_WITH_EXTERNAL_ID,
+            postgresql_where=_WITH_EXTERNAL_ID,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,6 +49,8 @@ class Delivery(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(default=list)
+    # The message laid out for platforms with structured messages (bot.channels.Card).
+    card: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     status: Mapped[DeliveryStatus] = mapped_column(
         StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
     )
@@ -45,6 +64,24 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The platform's id of the sent message, kept where the platform sends receipts (Zalo),
+    # and when the citizen's phone received it and when they saw it.
+    external_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    received_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class PlatformQuota(Base):
+    """How much of a monthly message quota is used (a Zalo OA's proactive messages), one
+    row per pool and month, counted by conditional UPDATEs so processes share it."""
+
+    __tablename__ = "platform_quotas"
+
+    pool: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    # What the last UPDATE granted (computed in that UPDATE, from the row it locked).
+    granted: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ZaloToken(Base):
