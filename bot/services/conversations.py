@@ -35,6 +35,7 @@ from bot.services.dispatch import Dispatcher
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.store import contacts, messages, outbox
+from bot.store import deferred as deferred_rows
 from bot.store.db import Database
 from bot.store.models import Conversation, Message, utcnow
 
@@ -224,7 +225,7 @@ class MessageFlow:
         """Deliveries deferred for this citizen (a case update beyond the spent quota, a reply
         after the window closed) go now that they wrote, before anything else is answered."""
         async with self._db.session(read_only=True) as session:
-            contact_id = await outbox.waiting_for(session, conversation_id)
+            contact_id = await deferred_rows.waiting_for(session, conversation_id)
         if contact_id is not None:
             sent = await self._waiting.deliver_waiting(contact_id)
             log.info("waiting_deliveries_sent", conversation_id=conversation_id, count=sent)

@@ -45,6 +45,7 @@ from bot.services.journal import Journal
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.services.workers import host_of, new_worker_id
+from bot.store import deferred as deferred_rows
 from bot.store import outbox as store
 from bot.store import quotas
 from bot.store.contacts import recipient_for
@@ -133,7 +134,7 @@ class Dispatcher:
         operator messages), oldest first: they just wrote, so the reply window is open.
         Returns how many rows were taken."""
         return await self._wave(
-            lambda session, wave: store.claim_waiting(
+            lambda session, wave: deferred_rows.claim_waiting(
                 session, contact_id, wave, utcnow(), self._lease
             )
         )
@@ -354,7 +355,7 @@ class Dispatcher:
         quota reset, release scheduled explanations whose time came, drain the outbox."""
         await self.recover(utcnow())
         async with self._db.session() as session:  # quotas that reset: deferred rows go again
-            await store.wake_deferred(session, utcnow())
+            await deferred_rows.wake_deferred(session, utcnow())
         await release_scheduled(self._db)
         await self.drain()
         self._limiter.forget_idle()

@@ -25,13 +25,12 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain.delivery import IN_DOUBT, PERSONAL, DeliveryKind, DeliveryStatus
+from bot.domain.delivery import IN_DOUBT, DeliveryKind, DeliveryStatus
 from bot.domain.messages import Direction, MessageStatus
 from bot.store.models import (
     Broadcast,
@@ -46,9 +45,6 @@ from bot.store.types import UTCDateTime
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 CHUNK = 500  # ids per IN (...) list when settling orphans
-# Spelled as the partial index ix_deliveries_deferred_contact is (a bound parameter would
-# keep SQLite from using it).
-IS_DEFERRED = text("deliveries.status = 'deferred'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +60,20 @@ class Claimed:
     message_id: int | None
     broadcast_id: int | None
     card: dict[str, Any] | None = None
+
+
+# A claim's RETURNING columns, in Claimed's order.
+CLAIMED = (
+    DELIVERIES.c.id,
+    DELIVERIES.c.contact_id,
+    DELIVERIES.c.kind,
+    DELIVERIES.c.text,
+    DELIVERIES.c.buttons,
+    DELIVERIES.c.attempts,
+    DELIVERIES.c.message_id,
+    DELIVERIES.c.broadcast_id,
+    DELIVERIES.c.card,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,89 +143,10 @@ async def claim(
                 claimed_by=wave,
                 attempts=table.c.attempts + 1,
             )
-            .returning(
-                table.c.id,
-                table.c.contact_id,
-                table.c.kind,
-                table.c.text,
-                table.c.buttons,
-                table.c.attempts,
-                table.c.message_id,
-                table.c.broadcast_id,
-                table.c.card,
-            )
+            .returning(*CLAIMED)
         )
     ).all()
     return [Claimed(*row) for row in sorted(rows)]
-
-
-async def claim_waiting(
-    session: AsyncSession, contact_id: int, wave: str, now: datetime, lease: timedelta
-) -> list[Claimed]:
-    """Take the deferred deliveries addressed to this contact personally (case updates,
-    replies, operator messages), oldest first: the citizen just wrote, so they go now."""
-    table = DELIVERIES
-    personal = [k.value for k in PERSONAL]
-    waiting = (
-        select(table.c.id)
-        .where(table.c.contact_id == contact_id, IS_DEFERRED, table.c.kind.in_(personal))
-        .scalar_subquery()
-    )
-    connection = await session.connection()
-    rows = (
-        await connection.execute(
-            update(table)
-            .where(table.c.id.in_(waiting), table.c.status == DeliveryStatus.DEFERRED)
-            .values(
-                status=DeliveryStatus.SENDING,
-                claimed_until=now + lease,
-                claimed_by=wave,
-                attempts=table.c.attempts + 1,
-            )
-            .returning(
-                table.c.id,
-                table.c.contact_id,
-                table.c.kind,
-                table.c.text,
-                table.c.buttons,
-                table.c.attempts,
-                table.c.message_id,
-                table.c.broadcast_id,
-                table.c.card,
-            )
-        )
-    ).all()
-    return [Claimed(*row) for row in sorted(rows)]
-
-
-async def waiting_for(session: AsyncSession, conversation_id: int) -> int | None:
-    """The conversation's contact when something deferred waits for them personally."""
-    table = DELIVERIES
-    contact_id = await session.scalar(
-        select(Conversation.contact_id).where(
-            Conversation.id == conversation_id,
-            exists().where(
-                table.c.contact_id == Conversation.contact_id,
-                IS_DEFERRED,
-                table.c.kind.in_([k.value for k in PERSONAL]),
-            ),
-        )
-    )
-    return int(contact_id) if contact_id is not None else None
-
-
-async def wake_deferred(session: AsyncSession, now: datetime) -> int:
-    """Deferred deliveries whose time came (a quota that reset) are due again."""
-    connection = await session.connection()
-    result = await connection.execute(
-        update(DELIVERIES)
-        .where(
-            DELIVERIES.c.status == DeliveryStatus.DEFERRED,
-            DELIVERIES.c.next_attempt_at <= now,
-        )
-        .values(status=DeliveryStatus.PENDING, error=None)
-    )
-    return int(result.rowcount or 0)
 
 
 async def contacts(session: AsyncSession, ids: Iterable[int]) -> Sequence[Row[Any]]:

@@ -93,6 +93,7 @@ async def test_a_wave_sends_each_delivery_once_and_records_it_in_the_history(
         "oldest_due_seconds": 0.0,
         "sending": 0,
         "unknown": 0,
+        "deferred": 0,
     }
     assert await dispatcher.drain() == 0, "nothing is sent twice"
     assert set((await statuses(db)).values()) == {"sent"}
