@@ -33,6 +33,7 @@ from bot.channels import (
     QuotaClaim,
     Recipient,
     Route,
+    defer_reason,
     deferred,
     not_configured,
 )
@@ -259,13 +260,24 @@ class Dispatcher:
 
     async def _send_all(self, ready: list[Outgoing]) -> list[Sent]:
         """A fixed set of senders work through the wave (no task per delivery); each lane
-        gets its share of the concurrency, so about `concurrency` requests are in flight."""
+        gets its share of the concurrency, so about `concurrency` requests are in flight.
+        Once the platform says a quota is spent, the wave's rows still waiting for it are
+        held back without asking again."""
         results: list[Sent] = []
         queue = iter(ready)
+        spent: set[QuotaClaim] = set()
 
         async def sender() -> None:
             for outgoing in queue:
-                results.append(await self._send(outgoing))
+                claim = outgoing.route.quota
+                if claim is not None and claim in spent:
+                    held = deferred(DeferReason.QUOTA, "the platform says the quota is spent")
+                    results.append(Sent(outgoing.item, outgoing.recipient, held, outgoing.route))
+                    continue
+                sent = await self._send(outgoing)
+                if claim is not None and defer_reason(sent.result.reason) == DeferReason.QUOTA:
+                    spent.add(claim)
+                results.append(sent)
 
         senders = max(1, min(len(ready), self._concurrency // self._lanes))
         await asyncio.gather(*(sender() for _ in range(senders)))

@@ -45,6 +45,7 @@ class ZaloUser:
 
     def __init__(self, gw: RunningGateway, fake: FakeZalo, user_id: str = USER) -> None:
         self.gw, self.fake, self.user_id = gw, fake, user_id
+        self.last_msg_id = ""  # the id Zalo gave the user's last message
 
     async def post(
         self, data: dict[str, Any], mac: str | None = None, raw: bytes | None = None
@@ -62,7 +63,8 @@ class ZaloUser:
         ZaloUser.counter += 1
         data = event("zalo_event_text.json")
         data["sender"]["id"] = self.user_id
-        data["message"] = {"msg_id": f"m{ZaloUser.counter}{now_ms()}", "text": text}
+        self.last_msg_id = f"m{ZaloUser.counter}{now_ms()}"
+        data["message"] = {"msg_id": self.last_msg_id, "text": text}
         before = len(self.fake.texts_to(self.user_id))
         assert await self.post(data) == 200
         await self.gw.flow.drain()
