@@ -128,7 +128,7 @@ async def _redact_rows(session: AsyncSession, ids: Sequence[int], now: datetime)
         await session.execute(
             update(Delivery)
             .where(Delivery.dedupe_key.in_([f"reply:{i}" for i in chunk]))
-            .values(text=REDACTED, buttons=[])
+            .values(text=REDACTED, buttons=[], card=None)
         )
     return erased
 
@@ -314,7 +314,7 @@ async def redact_finished_deliveries(session: AsyncSession, contact_id: int) -> 
             Delivery.status.in_(FINISHED),
             Delivery.text != "",
         )
-        .values(text=REDACTED, buttons=[])
+        .values(text=REDACTED, buttons=[], card=None)
     )
 
 

@@ -89,7 +89,8 @@ def _card_of(message: OutboundMessage) -> Card:
     if message.card is not None:
         return message.card
     head, _, rest = message.text.strip().partition("\n")
-    return Card(head, tuple(p for p in rest.split("\n\n") if p.strip()), buttons=message.buttons)
+    paragraphs = tuple(p.strip() for p in rest.split("\n\n") if p.strip())
+    return Card(head.strip(), paragraphs, buttons=message.buttons)
 
 
 def _buttons(buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
