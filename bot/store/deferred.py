@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.delivery import PERSONAL, DeliveryStatus
 from bot.store.models import Conversation
-from bot.store.outbox import CLAIMED, DELIVERIES, Claimed
+from bot.store.outbox import DELIVERIES, Claimed, take
 
 # Spelled as the partial index ix_deliveries_deferred_contact is (a bound parameter would
 # keep SQLite from using it).
@@ -30,21 +30,7 @@ async def claim_waiting(
         .where(table.c.contact_id == contact_id, IS_DEFERRED, table.c.kind.in_(personal))
         .scalar_subquery()
     )
-    connection = await session.connection()
-    rows = (
-        await connection.execute(
-            update(table)
-            .where(table.c.id.in_(waiting), table.c.status == DeliveryStatus.DEFERRED)
-            .values(
-                status=DeliveryStatus.SENDING,
-                claimed_until=now + lease,
-                claimed_by=wave,
-                attempts=table.c.attempts + 1,
-            )
-            .returning(*CLAIMED)
-        )
-    ).all()
-    return [Claimed(*row) for row in sorted(rows)]
+    return await take(session, waiting, DeliveryStatus.DEFERRED, wave, now, lease)
 
 
 async def waiting_for(session: AsyncSession, conversation_id: int) -> int | None:

@@ -131,12 +131,25 @@ async def claim(
     )
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
+    return await take(session, due.scalar_subquery(), DeliveryStatus.PENDING, wave, now, lease)
+
+
+async def take(
+    session: AsyncSession,
+    ids: ColumnElement[Any],
+    status: DeliveryStatus,
+    wave: str,
+    now: datetime,
+    lease: timedelta,
+) -> list[Claimed]:
+    """Claim the rows `ids` selects that are still in `status` for `wave` (status
+    'sending', a lease, one more attempt), in one UPDATE ... RETURNING, oldest first."""
     table = DELIVERIES
     connection = await session.connection()  # Core: no ORM bookkeeping per row
     rows = (
         await connection.execute(
             update(table)
-            .where(table.c.id.in_(due.scalar_subquery()), table.c.status == DeliveryStatus.PENDING)
+            .where(table.c.id.in_(ids), table.c.status == status)
             .values(
                 status=DeliveryStatus.SENDING,
                 claimed_until=now + lease,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tests.fakes.zalo_api import FakeZalo, now_ms
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "zalo"
 USER = "8800000000000000001"
+CODE = re.compile(r"Mã hồ sơ: (\S+)")
 
 
 def event(name: str, **changes: Any) -> dict[str, Any]:
@@ -69,6 +71,20 @@ class ZaloUser:
         assert await self.post(data) == 200
         await self.gw.flow.drain()
         return self.fake.texts_to(self.user_id)[before:]
+
+    async def file_case(self) -> str:
+        """File an explanation request through the chat, as a citizen types it; its code."""
+        await self.say("tôi muốn gửi yêu cầu giải trình")
+        await self.press("Đồng ý")
+        await self.say("Trần Văn Minh")
+        await self.say("0987 654 321")
+        await self.say("phường Ba Đình")
+        await self.say("Quyết định xử phạt số 45/QĐ-XPHC")
+        await self.say("Đề nghị giải trình căn cứ mức phạt đối với hộ kinh doanh của tôi.")
+        done = await self.press("Xác nhận gửi")
+        found = next((m for t in done if (m := CODE.search(t))), None)
+        assert found, done
+        return found.group(1).rstrip(".")
 
     def buttons(self) -> dict[str, str]:
         last = next(
@@ -194,15 +210,8 @@ async def test_full_conversation_greeting_to_case_code(
 ) -> None:
     user = ZaloUser(zalo_gateway, fake_zalo)
     assert any("Xin chào" in t for t in await user.say("xin chao"))
-    await user.say("tôi muốn gửi yêu cầu giải trình")
-    await user.press("Đồng ý")
-    await user.say("Trần Văn Minh")
-    await user.say("0987 654 321")
-    await user.say("phường Ba Đình")
-    await user.say("Quyết định xử phạt số 45/QĐ-XPHC")
-    await user.say("Đề nghị giải trình căn cứ mức phạt đối với hộ kinh doanh của tôi.")
-    done = await user.press("Xác nhận gửi")
-    assert any("Mã hồ sơ:" in t for t in done), done
+    code = await user.file_case()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{5}", code), code
 
 
 async def test_expired_token_is_refreshed_once_and_the_send_retried(

@@ -16,6 +16,7 @@ from bot.domain.delivery import DeliveryKind, DeliveryStatus
 from bot.domain.quota import period
 from bot.gateway import DB, DISPATCHER
 from bot.services.broadcasts import broadcast_report
+from bot.services.passwords import set_password
 from bot.services.users import create_user
 from bot.store import deferred as deferred_rows
 from bot.store import quotas
@@ -29,26 +30,10 @@ from tests.conftest import (
     running_gateway,
     zalo_settings,
 )
+from tests.console import PASSWORD, Browser
 from tests.fakes.zalo_api import FakeZalo
 from tests.integration.test_broadcast import NEWS, api
 from tests.integration.test_zalo import USER, ZaloUser, event
-
-CODE = re.compile(r"Mã hồ sơ: (\S+)")
-
-
-async def file_case(user: ZaloUser) -> str:
-    """The citizen files an explanation request in the Zalo chat; returns its code."""
-    await user.say("tôi muốn gửi yêu cầu giải trình")
-    await user.press("Đồng ý")
-    await user.say("Trần Văn Minh")
-    await user.say("0987 654 321")
-    await user.say("phường Ba Đình")
-    await user.say("Quyết định xử phạt số 45/QĐ-XPHC")
-    await user.say("Đề nghị giải trình căn cứ mức phạt đối với hộ kinh doanh của tôi.")
-    done = await user.press("Xác nhận gửi")
-    found = next((m for t in done if (m := CODE.search(t))), None)
-    assert found, done
-    return found.group(1).rstrip(".")
 
 
 async def last_wrote(gw: RunningGateway, user_id: str, ago: timedelta) -> None:
@@ -103,7 +88,7 @@ async def test_replies_quote_the_message_and_an_answer_after_three_days_is_a_tra
     assert replies, "the bot answers"
     kind, reply = fake_zalo.to(USER)[-1]
     assert kind == "cs" and reply["message"]["quote_message_id"] == user.last_msg_id
-    code = await file_case(user)
+    code = await user.file_case()
     assert all(k == "cs" for k, _ in fake_zalo.to(USER)), "inside the window: replies only"
 
     await last_wrote(gw, USER, timedelta(days=3))
@@ -151,7 +136,7 @@ async def test_a_case_update_beyond_the_spent_quota_waits_and_goes_first_when_th
 ) -> None:
     gw = zalo_gateway
     user = ZaloUser(gw, fake_zalo)
-    code = await file_case(user)
+    code = await user.file_case()
     await last_wrote(gw, USER, timedelta(days=3))
     async with gw.app[DB].session() as session:  # other sends used this month's quota
         await session.execute(
@@ -232,6 +217,19 @@ async def test_a_broadcast_beyond_the_window_goes_as_promotions_up_to_the_quota(
         assert report["pending"] == 0, "deferred is not 'still sending'"
         shown = await api(gw, token, "GET", f"/broadcasts/{broadcast_id}")
         assert shown["deferred_reasons"] == {"quota": 500}
+        await set_password(db, "editor-zalo", PASSWORD)
+        browser = Browser(gw.base_url)
+        try:
+            await browser.log_in("editor-zalo")
+            page = await browser.get(f"/console/dot-gui/{broadcast_id}")
+        finally:
+            await browser.close()
+        assert page.status == 200
+        assert re.search(r'class="sent">500<', page.html) and re.search(
+            r'class="deferred">500<', page.html
+        ), page.html
+        assert "hết hạn mức tin của tháng" in page.html, "the reason, in Vietnamese"
+        assert 'class="failed">0<' in page.html
 
         # The reserve still serves a case update (transaction) to one of them.
         async with db.session() as session:
