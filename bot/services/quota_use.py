@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from bot.channels import (
 )
 from bot.domain.quota import period
 from bot.store import quotas
+from bot.store.db import Database
 
 
 async def settle(
@@ -41,3 +43,16 @@ async def settle(
         await quotas.give_back(session, claim.pool, term, units)
     for claim in spent:
         await quotas.exhaust(session, claim.pool, term, claim.limit)
+
+
+async def quota_status(db: Database, pool: str, limit: int, now: datetime) -> dict[str, Any]:
+    """For /healthz: this month's use of a quota, and when it resets."""
+    term = period(now)
+    async with db.session(read_only=True) as session:
+        used = await quotas.used(session, pool, term.key)
+    return {
+        "period": term.key,
+        "used": used,
+        "limit": limit,
+        "resets_at": term.resets_at.isoformat(),
+    }

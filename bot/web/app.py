@@ -23,8 +23,10 @@ from bot.services.dispatch import Dispatcher
 from bot.services.knowledge import KnowledgeBase
 from bot.services.loops import LoopState, stop_tasks
 from bot.services.outbox import outbox_status
+from bot.services.quota_use import quota_status
 from bot.settings import Settings
 from bot.store.db import Database
+from bot.store.models import utcnow
 from bot.web import (
     actions_endpoint,
     api_cases,
@@ -39,6 +41,7 @@ from bot.web.audit import audit_middleware
 from bot.web.errors import error_middleware, refuse_nul_in_url
 from connectors import telegram, zalo
 from connectors import web as web_channel
+from connectors.zalo import kinds as zalo_kinds
 
 log = structlog.get_logger(__name__)
 
@@ -163,6 +166,11 @@ async def healthz(request: web.Request) -> web.Response:
         body["zalo_token"] = token.as_json()
         if token.last_error:
             body["status"] = "degraded"
+        if db_ok:  # messages beyond the reply window this month
+            limit = request.app[SETTINGS].zalo_quota_month
+            body["zalo_quota"] = await quota_status(
+                request.app[DB], zalo_kinds.QUOTA_POOL, limit, utcnow()
+            )
     return json_response(body, status=200 if db_ok else 503)
 
 

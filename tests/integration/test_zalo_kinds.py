@@ -117,6 +117,10 @@ async def test_replies_quote_the_message_and_an_answer_after_three_days_is_a_tra
     assert all(u.external_id in fake_zalo.message_ids for u in updates)
     async with gw.app[DB].session() as session:
         assert await quotas.used(session, QUOTA_POOL, period(utcnow()).key) == 2
+    async with gw.http.get(f"{gw.base_url}/healthz") as resp:
+        health = await resp.json()
+    assert health["zalo_quota"]["used"] == 2 and health["zalo_quota"]["limit"] == 1000, health
+    assert health["zalo_quota"]["period"] == period(utcnow()).key
 
     # Zalo's receipts: received (one id), then seen (a list), on the deliveries they name.
     received = event("zalo_event_user_received_message.json")
@@ -153,6 +157,8 @@ async def test_a_case_update_beyond_the_spent_quota_waits_and_goes_first_when_th
     assert waiting.error.startswith("quota: monthly quota spent"), waiting.error
     assert waiting.next_attempt_at == period(utcnow()).resets_at, "tried again next month"
     assert len(fake_zalo.to(USER)) == before, "nothing is attempted beyond the quota"
+    async with gw.http.get(f"{gw.base_url}/healthz") as resp:
+        assert (await resp.json())["outbox"]["deferred"] == 1
 
     replies = await user.say("cảm ơn")
     after = fake_zalo.to(USER)[before:]
