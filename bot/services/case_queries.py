@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import codes
 from bot.domain.actors import Actor
 from bot.domain.cases import OPEN_STATUSES, Kind, Status, status_label
+from bot.domain.delivery import DeliveryStatus
 from bot.errors import Forbidden, NotFound
 from bot.store.cases import case_by_code
 from bot.store.db import Database
-from bot.store.models import Agency, Case, CaseEvent, Rating, User, utcnow
+from bot.store.models import Agency, Case, CaseEvent, Delivery, Rating, User, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class CaseView:
     attachments: tuple[Any, ...] = ()  # references (image URL, location), never files
     # The citizen's rating of the answer: {"score", "comment", "at"} (the detail view only).
     rating: dict[str, Any] | None = None
+    # What the citizen was sent about the case and what became of it (the detail view only):
+    # {"at", "status", "reason", "received_at", "seen_at"}, oldest first.
+    citizen_updates: tuple[dict[str, Any], ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -85,6 +89,7 @@ class CaseView:
             "location": self.location,
             "attachments": list(self.attachments),
             "rating": self.rating,
+            "citizen_updates": list(self.citizen_updates),
         }
 
 
@@ -107,6 +112,7 @@ async def case_view(session: AsyncSession, case: Case, with_events: bool = False
     agency = await session.get(Agency, case.agency_id)
     assigned = await session.get(User, case.assigned_to_id) if case.assigned_to_id else None
     events: tuple[dict[str, Any], ...] = ()
+    updates: tuple[dict[str, Any], ...] = ()
     rating: dict[str, Any] | None = None
     if with_events:
         given = await session.scalar(select(Rating).where(Rating.case_id == case.id))
@@ -136,6 +142,7 @@ async def case_view(session: AsyncSession, case: Case, with_events: bool = False
             }
             for e in rows
         )
+        updates = await _citizen_updates(session, case.id)
     return CaseView(
         id=case.id,
         code=case.code,
@@ -159,6 +166,30 @@ async def case_view(session: AsyncSession, case: Case, with_events: bool = False
         location=case.location,
         attachments=tuple(case.attachments or ()),
         rating=rating,
+        citizen_updates=updates,
+    )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+async def _citizen_updates(session: AsyncSession, case_id: int) -> tuple[dict[str, Any], ...]:
+    """The case's updates to the citizen and what became of each (sent, received, seen,
+    waiting with the platform's reason...), so an officer knows whether the citizen knows."""
+    rows = await session.execute(
+        select(Delivery).where(Delivery.case_id == case_id).order_by(Delivery.id)
+    )
+    return tuple(
+        {
+            "at": d.created_at.isoformat(),
+            "status": d.status.value,
+            "reason": d.error if d.status is not DeliveryStatus.SENT else None,
+            "sent_at": _iso(d.sent_at),
+            "received_at": _iso(d.received_at),
+            "seen_at": _iso(d.seen_at),
+        }
+        for d in rows.scalars()
     )
 
 

@@ -14,6 +14,7 @@ from bot.store.types import StrEnumType
 
 _DEFERRED = text("status = 'deferred'")
 _WITH_EXTERNAL_ID = text("external_id IS NOT NULL")
+_OF_A_CASE = text("case_id IS NOT NULL")
 
 
 class Delivery(Base):
@@ -31,6 +32,10 @@ class Delivery(Base):
             "contact_id",
             sqlite_where=_DEFERRED,
             postgresql_where=_DEFERRED,
+        ),
+        # A case's updates to the citizen, for its page (broadcast rows stay out).
+        Index(
+            "ix_deliveries_case", "case_id", sqlite_where=_OF_A_CASE, postgresql_where=_OF_A_CASE
         ),
         # Receipts name the platform's message id.
         Index(

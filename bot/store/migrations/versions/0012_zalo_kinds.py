@@ -1,4 +1,4 @@
-"""zalo message kinds: cards, deferred deliveries, receipts, monthly quotas
+"""zalo message kinds: cards, deferred deliveries, receipts, monthly quotas, case updates by case
 
 Revision ID: 0012
 Revises: 0011
@@ -15,6 +15,7 @@ depends_on = None
 
 _DEFERRED = sa.text("status = 'deferred'")
 _WITH_EXTERNAL_ID = sa.text("external_id IS NOT NULL")
+_OF_A_CASE = sa.text("case_id IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -37,6 +38,13 @@ def upgrade() -> None:
         sqlite_where=_WITH_EXTERNAL_ID,
         postgresql_where=_WITH_EXTERNAL_ID,
     )
+    op.create_index(
+        "ix_deliveries_case",
+        "deliveries",
+        ["case_id"],
+        sqlite_where=_OF_A_CASE,
+        postgresql_where=_OF_A_CASE,
+    )
     with op.batch_alter_table("broadcasts") as batch:
         batch.add_column(sa.Column("card", sa.JSON(), nullable=True))
     op.create_table(
@@ -53,6 +61,7 @@ def downgrade() -> None:
     op.drop_table("platform_quotas")
     with op.batch_alter_table("broadcasts") as batch:
         batch.drop_column("card")
+    op.drop_index("ix_deliveries_case", table_name="deliveries")
     op.drop_index("ix_deliveries_external_id", table_name="deliveries")
     op.drop_index("ix_deliveries_deferred_contact", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
