@@ -161,24 +161,32 @@ class Dispatcher:
         self, wave: str, claimed: list[Claimed], recipients: dict[int, Recipient]
     ) -> tuple[list[Outgoing], list[Sent]]:
         """What of a claimed wave goes now: rows of a channel this process does not serve
-        fail alone; rows whose chat must wait go back to the queue; the rest are routed."""
-        ready: list[tuple[Claimed, Recipient]] = []
+        fail alone; rows the platform's rules hold back (their channel's route) are deferred
+        without a send; rows whose chat must wait go back to the queue; the rest take their
+        quota units, if they need any (`_grant`)."""
+        ready: list[Outgoing] = []
         waits: list[tuple[int, float]] = []
-        unsendable: list[Sent] = []  # no such channel here: fails alone, with its reason
+        held: list[Sent] = []
         for item in claimed:
             recipient = recipients[item.contact_id]
-            if self._channels.find(recipient.channel) is None:
-                unsendable.append(Sent(item, recipient, not_configured(recipient.channel)))
+            channel = self._channels.find(recipient.channel)
+            if channel is None:  # fails alone, with its reason
+                held.append(Sent(item, recipient, not_configured(recipient.channel)))
+                continue
+            message = self._message(item)
+            route = channel.route(recipient, message)
+            if route.defer is not None:
+                held.append(Sent(item, recipient, route.defer))
                 continue
             wait = self._limiter.reserve_chat(recipient.channel, recipient.channel_user_id)
             if wait > 0:
                 waits.append((item.id, wait))
             else:
-                ready.append((item, recipient))
+                ready.append(Outgoing(item, recipient, message, route))
         if waits:
             await self._defer(wave, waits)
-        outgoing, held = await self._plan(ready)
-        return outgoing, unsendable + held
+        outgoing, spent = await self._grant(ready)
+        return outgoing, held + spent
 
     async def _recipients(
         self, session: AsyncSession, claimed: list[Claimed]
@@ -217,25 +225,16 @@ class Dispatcher:
             card=Card.from_json(card),
         )
 
-    async def _plan(
-        self, ready: list[tuple[Claimed, Recipient]]
-    ) -> tuple[list[Outgoing], list[Sent]]:
-        """How each row goes (its channel's route); rows the platform's rules hold back are
-        deferred without a send, and rows that draw on a monthly quota get their units from
-        the database in one statement per quota (case updates, which leave no reserve, first);
-        whatever gets none waits for the quota to reset."""
-        outgoing: list[Outgoing] = []
-        held: list[Sent] = []
+    async def _grant(self, ready: list[Outgoing]) -> tuple[list[Outgoing], list[Sent]]:
+        """Rows that draw on a monthly quota get their units from the database in one
+        statement per quota (case updates, which leave no reserve, first); whatever gets
+        none waits for the quota to reset. Returns what goes and what waits."""
+        outgoing = [o for o in ready if o.route.quota is None]
         wanting: dict[QuotaClaim, list[Outgoing]] = defaultdict(list)
-        for item, recipient in ready:
-            message = self._message(item)
-            route = self._channels.get(recipient.channel).route(recipient, message)
-            if route.defer is not None:
-                held.append(Sent(item, recipient, route.defer))
-            elif route.quota is None:
-                outgoing.append(Outgoing(item, recipient, message, route))
-            else:
-                wanting[route.quota].append(Outgoing(item, recipient, message, route))
+        for o in ready:
+            if o.route.quota is not None:
+                wanting[o.route.quota].append(o)
+        held: list[Sent] = []
         if not wanting:
             return outgoing, held
         term = period(utcnow())
