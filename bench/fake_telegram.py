@@ -8,29 +8,15 @@ messages accepted, 429s given, and how many chats got one, two or more messages.
 
 from __future__ import annotations
 
-import argparse
 import time
-from collections import Counter
 from typing import Any
 
 from aiohttp import web
 
+from bench.fake_platform import serve, stats
 from tests.fakes.telegram_api import FakeTelegram
 
 TOKEN = "123456:BENCH-token"  # noqa: S105 (the fake's own, not a secret)
-
-
-def stats(fake: FakeTelegram, arrivals: list[float]) -> dict[str, Any]:
-    """Counts for the benchmark: per chat, 429s, first and last accepted arrival."""
-    by_count = Counter(fake.per_chat.values())
-    return {
-        "sent": sum(fake.per_chat.values()),
-        "too_many": fake.too_many,
-        "chats": len(fake.per_chat),
-        "chats_by_count": {str(k): v for k, v in sorted(by_count.items())},
-        "first": arrivals[0] if arrivals else None,
-        "last": arrivals[-1] if arrivals else None,
-    }
 
 
 def build(per_second: float, per_chat_interval: float) -> web.Application:
@@ -50,25 +36,14 @@ def build(per_second: float, per_chat_interval: float) -> web.Application:
     app = fake.app()
 
     async def get_stats(_: web.Request) -> web.Response:
-        return web.json_response(stats(fake, arrivals))
+        return web.json_response(stats(fake.per_chat, fake.too_many, arrivals))
 
     app.router.add_get("/_stats", get_stats)
     return app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--per-second", type=float, default=0.0)
-    parser.add_argument("--per-chat-interval", type=float, default=0.0)
-    args = parser.parse_args()
-    web.run_app(
-        build(args.per_second, args.per_chat_interval),
-        host="127.0.0.1",
-        port=args.port,
-        print=None,
-        access_log=None,
-    )
+    serve(build, __doc__)
 
 
 if __name__ == "__main__":

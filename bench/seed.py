@@ -9,9 +9,9 @@
   contacts; tests/integration/test_broadcast.py plans a small one with the same checks.
 - A handful of named subscribers (`add_subscribers`): contacts subscribed through the
   subscription service, as chat subscribes them, for tests that assert who receives what.
-- A planned broadcast waiting in the outbox (`seed_outbox`): Telegram chats with one
-  broadcast delivery each (and optionally a case update first for some of them), for the
-  dispatcher's benchmark and tests/integration/test_outbox.py.
+- A planned broadcast waiting in the outbox (`seed_outbox`): Telegram chats (or Zalo users)
+  with one broadcast delivery each (and optionally a case update first for some of them),
+  for the dispatcher's benchmark and tests/integration/test_outbox.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import secrets
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,16 @@ from bot.domain.delivery import DeliveryKind
 from bot.domain.localities import COUNTRY, Locality, all_localities
 from bot.services import subscriptions
 from bot.store.db import Database
-from bot.store.models import Agency, Broadcast, Contact, Conversation, Delivery, Explanation, Topic
+from bot.store.models import (
+    Agency,
+    Broadcast,
+    Contact,
+    Conversation,
+    Delivery,
+    Explanation,
+    Topic,
+    utcnow,
+)
 
 MAIN_TOPIC = "chinhquyen2cap"
 SECOND_TOPIC = "datdai"
@@ -310,13 +320,20 @@ async def add_subscribers(
 
 
 async def seed_outbox(
-    db: Database, chats: int, text: str, first_chat: int, doubles: int = 0
+    db: Database,
+    chats: int,
+    text: str,
+    first_chat: int,
+    doubles: int = 0,
+    channel: str = "telegram",
+    last_seen_at: datetime | None = None,
 ) -> list[int]:
-    """An agency, an explanation and its broadcast, `chats` Telegram contacts (chat ids from
-    `first_chat`, each with a conversation, as subscribers who came by chat) with one
-    broadcast delivery each; the first `doubles` chats also get a case update, queued first
-    (same chat: the per-chat spacing applies). Returns the broadcast deliveries' ids, in chat
-    order. Bulk inserts: 20,000 chats take about a second."""
+    """An agency, an explanation and its broadcast, `chats` contacts on `channel` (user ids
+    from `first_chat`, each with a conversation, as subscribers who came by chat; last seen
+    at `last_seen_at`, default now) with one broadcast delivery each; the first `doubles`
+    chats also get a case update, queued first (same chat: the per-chat spacing applies).
+    Returns the broadcast deliveries' ids, in chat order. Bulk inserts: 20,000 chats take
+    about a second."""
     async with db.session() as session:
         agency = Agency(slug="bench", name="Cơ quan thử")
         session.add(agency)
@@ -328,14 +345,16 @@ async def seed_outbox(
         session.add(broadcast)
         await session.flush()
         users = [str(first_chat + i) for i in range(chats)]
+        seen = last_seen_at or utcnow()
         await session.execute(
-            insert(Contact), [{"channel": "telegram", "channel_user_id": u} for u in users]
+            insert(Contact),
+            [{"channel": channel, "channel_user_id": u, "last_seen_at": seen} for u in users],
         )
         ids = dict(
             (
                 await session.execute(
                     select(Contact.channel_user_id, Contact.id).where(
-                        Contact.channel == "telegram", Contact.channel_user_id.in_(users)
+                        Contact.channel == channel, Contact.channel_user_id.in_(users)
                     )
                 )
             )
