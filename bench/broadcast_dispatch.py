@@ -265,7 +265,7 @@ def limit_use(channel: str, work: Path, url: str | None, chats: int, doubles: in
         counted = fake_stats(api)
         span = counted["last"] - counted["first"]
         rate = (counted["sent"] - 1) / span if span > 0 else 0.0
-        refusal = "-32 (rate limit exceeded)" if channel == "zalo" else "429"
+        refusal = f"-32 {counted['limited_by']}" if channel == "zalo" else "429"
         print(
             f"{channel} limit use, fake allows {per_second:.0f}/s overall and {per_chat:.0f}/s "
             f"per chat: {rate:.1f} messages/s = {rate / per_second:.1%} of the limit "

@@ -11,8 +11,9 @@ limit exceeded"}` (the channel retries it later). No OAuth endpoint: the benchma
 token that does not expire during the run.
 
 `GET /_stats` answers what the Telegram fake's does (messages accepted, rate-limit refusals,
-how many users got one, two or more) plus accepted messages by kind; `GET /_users` the users
-who got at least one message (the quota check compares them with rows in doubt).
+how many users got one, two or more) plus accepted messages by kind and refusals by limit;
+`GET /_users` the users who got at least one message (the quota check compares them with
+rows in doubt).
 """
 
 from __future__ import annotations
@@ -53,23 +54,25 @@ class FakeOA:
         self.per_user: Counter[str] = Counter()
         self.kinds: Counter[str] = Counter()
         self.too_many = 0
+        self.limited_by: Counter[str] = Counter()  # which limit refused: overall or user
         self.arrivals: list[float] = []
         self._window: deque[float] = deque()  # accepted in the last second
         self._last_by_user: dict[str, float] = {}
         self._ids = itertools.count(1)
 
-    def limited(self, user: str, now: float) -> bool:
-        """Whether this send is above the overall rate or too soon after the user's last."""
+    def limited(self, user: str, now: float) -> str:
+        """Which limit this send is above: "user" (too soon after the user's last),
+        "overall" (the rate over the last second), or "" (none)."""
         if self.per_chat_interval and now - self._last_by_user.get(user, -1e9) < (
             self.per_chat_interval
         ):
-            return True
+            return "user"
         if self.per_second:
             while self._window and now - self._window[0] >= 1.0:
                 self._window.popleft()
             if len(self._window) >= self.per_second:
-                return True
-        return False
+                return "overall"
+        return ""
 
     def accept(self, kind: str, user: str, now: float) -> str:
         """Count an accepted message; returns its message id."""
@@ -102,8 +105,10 @@ class FakeOA:
                 )
             user = str(body["recipient"]["user_id"])
             now = time.monotonic()
-            if self.limited(user, now):
+            limit = self.limited(user, now)
+            if limit:
                 self.too_many += 1
+                self.limited_by[limit] += 1
                 return web.json_response({"error": -32, "message": "rate limit exceeded"})
             message_id = self.accept(kind, user, now)
             return web.json_response(
@@ -118,7 +123,8 @@ class FakeOA:
 
     async def _stats(self, _: web.Request) -> web.Response:
         counted = stats(self.per_user, self.too_many, self.arrivals)
-        return web.json_response(counted | {"kinds": dict(self.kinds)})
+        extra = {"kinds": dict(self.kinds), "limited_by": dict(self.limited_by)}
+        return web.json_response(counted | extra)
 
     async def _users(self, _: web.Request) -> web.Response:
         return web.json_response(sorted(self.per_user))
