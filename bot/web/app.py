@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aiohttp
 import structlog
@@ -26,7 +27,6 @@ from bot.services.outbox import outbox_status
 from bot.services.quota_use import quota_status
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import utcnow
 from bot.web import (
     actions_endpoint,
     api_cases,
@@ -169,7 +169,7 @@ async def healthz(request: web.Request) -> web.Response:
         if db_ok:  # messages beyond the reply window this month
             limit = request.app[SETTINGS].zalo_quota_month
             body["zalo_quota"] = await quota_status(
-                request.app[DB], zalo_kinds.QUOTA_POOL, limit, utcnow()
+                request.app[DB], zalo_kinds.QUOTA_POOL, limit, datetime.now(UTC)
             )
     return json_response(body, status=200 if db_ok else 503)
 

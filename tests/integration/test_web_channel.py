@@ -221,7 +221,7 @@ async def test_healthz_reports_engine_unavailable(offline_gateway: RunningGatewa
         "database": "ok",
         "engine": "unavailable",
         "channels": ["web"],
-        "outbox": {"due": 0, "oldest_due_seconds": 0.0, "sending": 0, "unknown": 0},
+        "outbox": {"due": 0, "oldest_due_seconds": 0.0, "sending": 0, "unknown": 0, "deferred": 0},
     }
 
 
