@@ -284,6 +284,10 @@ class ChannelRegistry:
         channel = self._channels.get(name)
         return channel is None or channel.capabilities.pushes
 
+    def with_window(self) -> set[str]:
+        """Channels whose sending depends on the citizen's last message (Zalo)."""
+        return {name for name, c in self._channels.items() if c.capabilities.window}
+
     def names(self) -> list[str]:
         """Registered channel names (for health output)."""
         return sorted(self._channels)

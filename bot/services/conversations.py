@@ -366,6 +366,7 @@ class MessageFlow:
         task = asyncio.create_task(self.process_conversation(conversation_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     async def drain(self) -> None:
         """Wait for background processing (on shutdown and in tests)."""
@@ -391,3 +392,10 @@ class MessageFlow:
         """Background task: keep trying queued messages until the app stops (supervised,
         state in `self.retry_loop`; the first round waits one interval)."""
         await supervise(self.retry_loop, self._retry_round, interval, first_wait=True)
+
+
+def _log_failure(task: asyncio.Task[bool]) -> None:
+    """A background turn that raised is logged (its messages stay pending for the retry
+    loop), not lost silently with the task."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("conversation_processing_failed", error=type(exc).__name__, exc_info=exc)

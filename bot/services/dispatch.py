@@ -46,15 +46,18 @@ from bot.services.journal import Journal
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.services.workers import host_of, new_worker_id
+from bot.store import contacts, quotas
 from bot.store import deferred as deferred_rows
 from bot.store import outbox as store
-from bot.store import quotas
-from bot.store.contacts import recipient_for
 from bot.store.db import Database
 from bot.store.models import Contact, utcnow
 from bot.store.outbox import Claimed, Unsent
 
 log = structlog.get_logger(__name__)
+
+# Longer than any platform's reply window (Zalo: 48 hours): contacts not seen for this long
+# are outside it, and their window details are not read.
+WINDOW_LOOKBACK = timedelta(days=8)
 
 # How a wave takes its rows: (session, wave id) -> the rows it now holds.
 Claim = Callable[[AsyncSession, str], Awaitable[list[Claimed]]]
@@ -191,22 +194,18 @@ class Dispatcher:
     async def _recipients(
         self, session: AsyncSession, claimed: list[Claimed]
     ) -> dict[int, Recipient]:
-        """Each claimed row's recipient, in one query (plus one per windowed contact)."""
-        recipients: dict[int, Recipient] = {}
-        for contact_id, channel_name, user_id in await store.contacts(
-            session, sorted({item.contact_id for item in claimed})
-        ):
-            channel = self._channels.find(channel_name)
-            if channel is not None and channel.capabilities.window:
-                contact = await session.get(Contact, contact_id)
-                assert contact is not None
-                recipients[contact_id] = await recipient_for(session, contact)
-            else:
-                recipients[contact_id] = Recipient(channel_name, user_id)
+        """Each claimed row's recipient, in a few queries per wave (with reply-window
+        details for contacts seen lately, which is all a window channel needs)."""
+        found = await contacts.recipients(
+            session,
+            sorted({item.contact_id for item in claimed}),
+            window_channels=self._channels.with_window(),
+            active_since=utcnow() - WINDOW_LOOKBACK,
+        )
         missing = {i.broadcast_id for i in claimed if i.broadcast_id} - set(self._broadcasts)
         if missing:
             self._broadcasts.update(await store.broadcast_messages(session, missing))
-        return recipients
+        return found
 
     def _message(self, item: Claimed) -> OutboundMessage:
         """The delivery as a message (a broadcast's text and card come from the broadcast)."""

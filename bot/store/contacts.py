@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,37 +73,85 @@ async def conversation_with_contact(
 
 
 async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
-    """The contact as a channel sees it, with what sending-window rules need: when they
-    last wrote (and that message's platform id, which a reply quotes) and how many messages
-    were sent to them since."""
-    last_inbound = (
+    """The contact as a channel sees it, with what sending-window rules need (see
+    `recipients`)."""
+    return (await recipients(session, [contact.id]))[contact.id]
+
+
+async def recipients(
+    session: AsyncSession,
+    contact_ids: Sequence[int],
+    window_channels: Collection[str] | None = None,
+    active_since: datetime | None = None,
+) -> dict[int, Recipient]:
+    """Contacts as channels see them, in a few set-based queries (the dispatcher's hot
+    path), with what reply-window rules need for contacts of `window_channels` (None: every
+    contact): when they last wrote, that message's platform id (a reply quotes it) and how
+    many messages were sent to them since; details only for contacts seen since
+    `active_since` (the others are outside any window anyway)."""
+    rows = (
         await session.execute(
-            select(Message.id, Message.external_id)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Conversation.contact_id == contact.id, Message.direction == Direction.IN)
-            .order_by(Message.id.desc())
-            .limit(1)
+            select(
+                Contact.id, Contact.channel, Contact.channel_user_id, Contact.last_seen_at
+            ).where(Contact.id.in_(contact_ids))
         )
-    ).first()
-    last_inbound_id, last_ref = last_inbound if last_inbound is not None else (None, None)
-    sent = await session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.contact_id == contact.id,
-            Message.direction == Direction.OUT,
-            Message.status == MessageStatus.SENT,
-            Message.id > (last_inbound_id or 0),
+    ).all()
+    windowed = {
+        cid for cid, channel, _, _ in rows if window_channels is None or channel in window_channels
+    }
+    found = {
+        cid: Recipient(channel, user_id, last_inbound_at=seen if cid in windowed else None)
+        for cid, channel, user_id, seen in rows
+    }
+    active = [
+        cid
+        for cid, _, _, seen in rows
+        if cid in windowed and (active_since is None or seen >= active_since)
+    ]
+    if not active:
+        return found
+    last_in = (
+        select(Conversation.contact_id, func.max(Message.id).label("last_id"))
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Conversation.contact_id.in_(active), Message.direction == Direction.IN)
+        .group_by(Conversation.contact_id)
+        .subquery()
+    )
+    refs = dict(
+        (
+            await session.execute(
+                select(last_in.c.contact_id, Message.external_id).join(
+                    Message, Message.id == last_in.c.last_id
+                )
+            )
         )
+        .tuples()
+        .all()
     )
-    return Recipient(
-        contact.channel,
-        contact.channel_user_id,
-        last_inbound_at=contact.last_seen_at,
-        sent_since_inbound=int(sent or 0),
-        last_inbound_ref=last_ref,
+    since = func.coalesce(last_in.c.last_id, 0)
+    sent = dict(
+        (
+            await session.execute(
+                select(Conversation.contact_id, func.count(Message.id))
+                .join(Message, Message.conversation_id == Conversation.id)
+                .outerjoin(last_in, last_in.c.contact_id == Conversation.contact_id)
+                .where(
+                    Conversation.contact_id.in_(active),
+                    Message.direction == Direction.OUT,
+                    Message.status == MessageStatus.SENT,
+                    Message.id > since,
+                )
+                .group_by(Conversation.contact_id)
+            )
+        )
+        .tuples()
+        .all()
     )
+    for cid in active:
+        found[cid] = replace(
+            found[cid], sent_since_inbound=int(sent.get(cid, 0)), last_inbound_ref=refs.get(cid)
+        )
+    return found
 
 
 async def contact_id_for_sender(session: AsyncSession, engine_sender: str) -> int | None:

@@ -162,14 +162,6 @@ async def take(
     return [Claimed(*row) for row in sorted(rows)]
 
 
-async def contacts(session: AsyncSession, ids: Iterable[int]) -> Sequence[Row[Any]]:
-    """(id, channel, channel_user_id) of the contacts a wave sends to, in one query."""
-    rows = await session.execute(
-        select(Contact.id, Contact.channel, Contact.channel_user_id).where(Contact.id.in_(ids))
-    )
-    return rows.all()
-
-
 async def broadcast_messages(
     session: AsyncSession, ids: Iterable[int]
 ) -> dict[int, tuple[str, dict[str, Any] | None]]:
