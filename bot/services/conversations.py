@@ -395,7 +395,6 @@ class MessageFlow:
 
 
 def _log_failure(task: asyncio.Task[bool]) -> None:
-    """A background turn that raised is logged (its messages stay pending for the retry
-    loop), not lost silently with the task."""
+    """A background turn that raised is logged (its messages wait for the retry loop)."""
     if not task.cancelled() and (exc := task.exception()) is not None:
         log.error("conversation_processing_failed", error=type(exc).__name__, exc_info=exc)
