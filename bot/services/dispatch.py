@@ -244,6 +244,7 @@ class Dispatcher:
                     session, claim.pool, term.key, len(rows), claim.limit, claim.keep
                 )
                 outgoing += [replace(o, route=o.route.with_quota_taken()) for o in rows[:granted]]
+                await store.mark_quota(session, [o.item.id for o in rows[:granted]], claim.pool)
                 spent = deferred(
                     DeferReason.QUOTA, f"monthly quota spent ({claim.limit} in {term.key})"
                 )

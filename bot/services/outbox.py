@@ -11,7 +11,7 @@ sent again, replies and case updates go back to the queue.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,11 @@ from typing import Any
 import structlog
 
 from bot.domain.delivery import DeliveryStatus, SendVerdict, recovered
+from bot.domain.quota import period
 from bot.services.journal import Journal
 from bot.services.workers import claimer_is_dead, worker_of
 from bot.store import outbox as store
+from bot.store import quotas
 from bot.store.db import Database
 from bot.store.models import utcnow
 
@@ -32,9 +34,10 @@ async def recover(db: Database, host: str, journal_dir: Path | None, now: dateti
     """Settle rows whose worker is gone; returns how many.
 
     A worker of this host that died leaves its journal: rows it never sent go back to
-    the queue, rows it saw delivered are marked sent, and only rows truly in flight
-    follow their kind's rule. Without a journal (lease ran out, other host) every row
-    follows its kind's rule: broadcasts become 'unknown', the rest go back to the queue.
+    the queue (and give back the quota units they held), rows it saw delivered are marked
+    sent, and only rows truly in flight follow their kind's rule (their units stay used).
+    Without a journal (lease ran out, other host) every row follows its kind's rule:
+    broadcasts become 'unknown', the rest go back to the queue.
     """
     async with db.session() as session:
         rows = await store.claims_in_progress(session)
@@ -52,12 +55,18 @@ async def recover(db: Database, host: str, journal_dir: Path | None, now: dateti
             worker: Journal.read(journal_dir, worker) for worker in dead if journal_dir is not None
         }
         settled: dict[DeliveryStatus, list[int]] = defaultdict(list)
+        unused: Counter[str] = Counter()  # quota units of rows that certainly never left
         for row in orphans:
             journal = journals.get(worker_of(row.claimed_by) or "")
             verdict = journal.verdict(row.id) if journal is not None else SendVerdict.DOUBT
             settled[recovered(verdict, row.kind)].append(row.id)
+            if row.quota_pool and verdict in (SendVerdict.UNSENT, SendVerdict.SAFE):
+                unused[row.quota_pool] += 1
         for status, ids in settled.items():
             await store.settle(session, status, ids, now)
+        term = period(now).key
+        for pool, units in unused.items():
+            await quotas.give_back(session, pool, term, units)
     if journal_dir is not None:
         for worker in dead:
             Journal.remove(journal_dir, worker)

@@ -162,6 +162,15 @@ async def take(
     return [Claimed(*row) for row in sorted(rows)]
 
 
+async def mark_quota(session: AsyncSession, ids: list[int], pool: str) -> None:
+    """These rows hold a unit of `pool` (taken in the same transaction)."""
+    connection = await session.connection()
+    for chunk in _chunks(ids, CHUNK):
+        await connection.execute(
+            update(DELIVERIES).where(DELIVERIES.c.id.in_(chunk)).values(quota_pool=pool)
+        )
+
+
 async def broadcast_messages(
     session: AsyncSession, ids: Iterable[int]
 ) -> dict[int, tuple[str, dict[str, Any] | None]]:
@@ -212,6 +221,7 @@ async def record_wave(
                 claimed_until=None,
                 claimed_by=None,
                 attempts=table.c.attempts - bindparam("b_undo"),
+                quota_pool=None,  # its unit, if any, is settled with this wave
             ),
             [
                 {
@@ -311,9 +321,16 @@ async def copy_to_history(session: AsyncSession, which: ColumnElement[bool]) -> 
 
 
 async def claims_in_progress(session: AsyncSession) -> Sequence[Row[Any]]:
-    """(id, kind, claimed_by, claimed_until) of every row being sent, oldest first."""
+    """(id, kind, claimed_by, claimed_until, quota_pool) of every row being sent, oldest
+    first."""
     rows = await session.execute(
-        select(Delivery.id, Delivery.kind, Delivery.claimed_by, Delivery.claimed_until)
+        select(
+            Delivery.id,
+            Delivery.kind,
+            Delivery.claimed_by,
+            Delivery.claimed_until,
+            Delivery.quota_pool,
+        )
         .where(Delivery.status == DeliveryStatus.SENDING)
         .order_by(Delivery.id)
     )
@@ -327,7 +344,8 @@ async def settle(
     rows the platform confirmed are sent and copied into the history."""
     by_status: dict[DeliveryStatus, dict[str, Any]] = {
         DeliveryStatus.SENT: {"sent_at": now},
-        DeliveryStatus.PENDING: {"attempts": DELIVERIES.c.attempts - 1},  # not an attempt
+        # Not an attempt; a unit it held was settled by the caller.
+        DeliveryStatus.PENDING: {"attempts": DELIVERIES.c.attempts - 1, "quota_pool": None},
         DeliveryStatus.UNKNOWN: {"error": IN_DOUBT},
     }
     values = by_status[status]

@@ -9,6 +9,7 @@ some OAuth errors with HTTP 200) is a failure that keeps the working pair and is
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -42,6 +43,7 @@ class ZaloTokens:
         self._settings = settings
         self._holder = f"{os.getpid()}-{id(self)}"
         self._cached: tuple[str, float] | None = None
+        self._reading = asyncio.Lock()
         self.loop = LoopState("zalo_tokens")
 
     async def ensure_row(self) -> None:
@@ -53,12 +55,16 @@ class ZaloTokens:
         )
 
     async def access_token(self) -> str:
-        """The stored access token (cached for a few seconds)."""
+        """The stored access token (cached for a few seconds; when the cache is stale, one
+        sender reads the row and the others in flight wait for that read)."""
         if self._cached and time.monotonic() - self._cached[1] < CACHE_S:
             return self._cached[0]
-        token = await platform_tokens.zalo_access_token(self._db)
-        self._cached = (token, time.monotonic())
-        return token
+        async with self._reading:
+            if self._cached and time.monotonic() - self._cached[1] < CACHE_S:
+                return self._cached[0]
+            token = await platform_tokens.zalo_access_token(self._db)
+            self._cached = (token, time.monotonic())
+            return token
 
     async def status(self) -> TokenStatus:
         """Expiry and the last refresh error, for the health endpoint."""

@@ -14,10 +14,13 @@ from sqlalchemy import select
 from bench.seed import seed_outbox
 from bot.channels import ChannelRegistry
 from bot.domain.delivery import IN_DOUBT, DeliveryKind
+from bot.domain.quota import period
 from bot.services.dispatch import Dispatcher
 from bot.services.journal import Journal, journal_path
 from bot.services.outbox import outbox_status
 from bot.services.workers import new_worker_id
+from bot.store import outbox as outbox_store
+from bot.store import quotas
 from bot.store.db import Database
 from bot.store.models import (
     Contact,
@@ -179,3 +182,34 @@ async def test_without_a_journal_an_expired_claim_follows_the_kind(
     assert await dispatcher.recover(utcnow() + timedelta(minutes=10)) == 2
     after = await statuses(db)
     assert after == {broadcast: "unknown", case_update: "pending"}
+
+
+async def test_a_killed_worker_gives_back_the_quota_units_of_rows_that_never_left(
+    db: Database, channels: ChannelRegistry, tmp_path: Path
+) -> None:
+    never_sent, delivered, in_flight, refused = await broadcast_to(db, 4)
+    worker = dead_worker()
+    await claim_as(db, worker, [never_sent, delivered, in_flight, refused])
+    term = period(utcnow()).key
+    async with db.session() as session:  # the wave took a unit for each
+        assert await quotas.take(session, "zalo:proactive", term, 4, 1000) == 4
+        await outbox_store.mark_quota(
+            session, [never_sent, delivered, in_flight, refused], "zalo:proactive"
+        )
+    journal = Journal(tmp_path, worker)
+    journal.started(delivered)
+    journal.finished(delivered, "ok")
+    journal.started(in_flight)
+    journal.started(refused)
+    journal.finished(refused, "safe")
+
+    dispatcher = Dispatcher(db, channels, journal_dir=tmp_path)
+    assert await dispatcher.recover(utcnow()) == 4
+    async with db.session() as session:
+        used = await quotas.used(session, "zalo:proactive", term)
+        pools = dict(
+            (await session.execute(select(Delivery.id, Delivery.quota_pool))).tuples().all()
+        )
+    assert used == 2, "the units of the two rows that certainly never left come back"
+    assert pools[never_sent] is None and pools[refused] is None, "their next send takes anew"
+    assert pools[delivered] == pools[in_flight] == "zalo:proactive", "maybe or surely paid"

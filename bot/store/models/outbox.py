@@ -72,6 +72,10 @@ class Delivery(Base):
     # The platform's id of the sent message, kept where the platform sends receipts (Zalo),
     # and when the citizen's phone received it and when they saw it.
     external_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The monthly quota a send of this row drew on (bot/store/quotas.py): set with the unit
+    # when the wave takes it, cleared when an unsent row's unit is settled, so that a worker
+    # killed in between leaves rows whose units recovery can give back.
+    quota_pool: Mapped[str | None] = mapped_column(String(40), nullable=True)
     received_at: Mapped[datetime | None] = mapped_column(nullable=True)
     seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

@@ -22,6 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("card", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("external_id", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("quota_pool", sa.String(length=40), nullable=True))
         batch.add_column(sa.Column("received_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(
@@ -67,5 +68,6 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("seen_at")
         batch.drop_column("received_at")
+        batch.drop_column("quota_pool")
         batch.drop_column("external_id")
         batch.drop_column("card")
