@@ -56,6 +56,9 @@ class RateLimiter:
         self._headroom = headroom
         self._overall: dict[str, Bucket] = {}
         self._chats: dict[tuple[str, str], Bucket] = {}
+        # Chats with a message reserved and not yet sent: its arrival time is unknown, so
+        # no second message may be reserved for that chat until it is done.
+        self._busy: set[tuple[str, str]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _chat_bucket(self, channel: str, chat: str) -> Bucket | None:
@@ -73,17 +76,25 @@ class RateLimiter:
         bucket = self._chat_bucket(channel, chat)
         if bucket is None:
             return 0.0
+        if (channel, chat) in self._busy:  # the previous message may still be waiting
+            return 1.0 / bucket.rate
         wait = bucket.wait_time(self._clock())
         if wait == 0:
             bucket.take()
+            self._busy.add((channel, chat))
         return wait
 
     def chat_done(self, channel: str, chat: str) -> None:
         """The send to `chat` has finished: the spacing to its next message starts now."""
+        self._busy.discard((channel, chat))
         bucket = self._chats.get((channel, chat))
         if bucket is not None:
             bucket.tokens = min(bucket.tokens, 0.0)
             bucket.updated = self._clock()
+
+    def release_chat(self, channel: str, chat: str) -> None:
+        """A reserved message will not be sent now (held back after its reservation)."""
+        self._busy.discard((channel, chat))
 
     def overall_delay(self, channel: str) -> float:
         """0 and a channel-wide token is taken, or the seconds until one is available."""

@@ -248,7 +248,9 @@ class Dispatcher:
                 spent = deferred(
                     DeferReason.QUOTA, f"monthly quota spent ({claim.limit} in {term.key})"
                 )
-                held += [Sent(o.item, o.recipient, spent, o.route) for o in rows[granted:]]
+                for o in rows[granted:]:
+                    self._limiter.release_chat(o.recipient.channel, o.recipient.channel_user_id)
+                    held.append(Sent(o.item, o.recipient, spent, o.route))
         return outgoing, held
 
     async def _defer(self, wave: str, deferred: list[tuple[int, float]]) -> None:

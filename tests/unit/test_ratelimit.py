@@ -40,6 +40,18 @@ def test_a_chat_waits_from_the_end_of_its_previous_send() -> None:
     assert limiter.reserve_chat("telegram", "8") == 0, "other chats are independent"
 
 
+def test_a_chat_is_not_reserved_again_while_its_message_waits_to_be_sent() -> None:
+    clock = Clock()
+    limiter = RateLimiter({"zalo": Limit(per_second=10, per_chat_per_second=1)}, clock)
+    assert limiter.reserve_chat("zalo", "7") == 0
+    clock.now += 5.0  # the message still waits for the channel-wide bucket
+    assert limiter.reserve_chat("zalo", "7") > 0, "a second message would arrive too close"
+    limiter.release_chat("zalo", "7")  # held back after all (no quota): not on its way
+    assert limiter.reserve_chat("zalo", "7") == 0
+    limiter.chat_done("zalo", "7")
+    assert limiter.reserve_chat("zalo", "7") > 0, "spacing from the end of the send"
+
+
 def test_unlimited_channel_and_idle_buckets_are_forgotten() -> None:
     clock = Clock()
     limiter = RateLimiter({"telegram": Limit(30, 1)}, clock)
