@@ -72,6 +72,24 @@ PATHS = {
 }
 
 
+SEND_TIMEOUT = aiohttp.ClientTimeout(total=HTTP_TIMEOUT)
+TEMPLATE_CACHE = 256
+
+
+def _encode(value: dict[str, Any]) -> bytes:
+    """UTF-8 JSON as is: Vietnamese text needs no \\u escapes (and escaping costs time)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _body(user_id: str, message: bytes) -> bytes:
+    """A send's body around an already encoded `message` object."""
+    return b'{"recipient":{"user_id":' + _encode_str(user_id) + b'},"message":' + message + b"}"
+
+
+def _encode_str(value: str) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
 class ZaloChannel:
     """Replies, transaction and promotion messages through the OA API, within Zalo's rules."""
 
@@ -84,6 +102,9 @@ class ZaloChannel:
         self._http = http
         self._tokens = tokens
         self._settings = settings
+        self._base = settings.zalo_api_base.rstrip("/")
+        # A broadcast's template is the same for every follower: laid out and encoded once.
+        self._templates: dict[tuple[str, OutboundMessage], bytes] = {}
 
     def route(self, recipient: Recipient, message: OutboundMessage) -> Route:
         """A reply inside the window, else the kind the message's category may use (with
@@ -101,10 +122,8 @@ class ZaloChannel:
         if route.kind != kinds.CS:
             if route.quota is not None and not route.taken:
                 return deferred(DeferReason.QUOTA, "no quota was taken for this send")
-            template = kinds.template(route.kind, message, self._settings)
             return await self._post(
-                route.kind,
-                {"recipient": {"user_id": recipient.channel_user_id}, "message": template},
+                route.kind, _body(recipient.channel_user_id, self._template(route.kind, message))
             )
         pieces = split_text(message.text, MAX_TEXT) or [" "]
         quoted = kinds.quotable(recipient.last_inbound_ref)
@@ -125,25 +144,43 @@ class ZaloChannel:
                         ]
                     },
                 }
-            result = await self._post(kinds.CS, body)
+            result = await self._post(kinds.CS, _encode(body), already_sent=number > 1)
             if result.outcome is not DeliveryOutcome.SENT:
                 return result
         return result
 
-    async def _post(self, kind: str, body: dict[str, Any], retried: bool = False) -> DeliveryResult:
+    def _template(self, kind: str, message: OutboundMessage) -> bytes:
+        key = (kind, message)
+        encoded = self._templates.get(key)
+        if encoded is None:
+            if len(self._templates) >= TEMPLATE_CACHE:
+                self._templates.clear()
+            encoded = _encode(kinds.template(kind, message, self._settings))
+            self._templates[key] = encoded
+        return encoded
+
+    async def _post(
+        self, kind: str, body: bytes, retried: bool = False, already_sent: bool = False
+    ) -> DeliveryResult:
         token = await self._tokens.access_token()
         try:
             async with self._http.post(
-                f"{self._settings.zalo_api_base.rstrip('/')}{PATHS[kind]}",
-                headers={"access_token": token},
-                json=body,
-                timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT),
+                f"{self._base}{PATHS[kind]}",
+                headers={"access_token": token, "Content-Type": "application/json"},
+                data=body,
+                timeout=SEND_TIMEOUT,
             ) as resp:
                 if resp.status >= 500:
                     return DeliveryResult(DeliveryOutcome.RETRY, f"HTTP {resp.status}")
-                answer = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
-            return DeliveryResult(DeliveryOutcome.RETRY, f"network: {type(exc).__name__}")
+                answer = json.loads(await resp.read())
+        except aiohttp.ClientConnectorError as exc:  # never reached Zalo: safe to send again
+            return DeliveryResult(
+                DeliveryOutcome.RETRY, f"network: {type(exc).__name__}", ambiguous=already_sent
+            )
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:  # it may have arrived
+            return DeliveryResult(
+                DeliveryOutcome.RETRY, f"network: {type(exc).__name__}", ambiguous=True
+            )
         code = int(answer.get("error", -1)) if isinstance(answer, dict) else -1
         if code == 0:
             data = answer.get("data") or {}
@@ -154,7 +191,7 @@ class ZaloChannel:
         reason = f"zalo {code}: {reason}"
         if meaning is Meaning.REFRESH and not retried:
             await self._tokens.refresh_if_due(force=True)
-            return await self._post(kind, body, retried=True)
+            return await self._post(kind, body, retried=True, already_sent=already_sent)
         if meaning in DEFERRALS:
             return deferred(DEFERRALS[meaning], f"{kind}: {reason}")
         return DeliveryResult(OUTCOMES[meaning], reason)
