@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,7 +107,7 @@ class Dispatcher:
         # One lane at a time in the database (SQLite has one writer anyway); the others send.
         self._db_turn = asyncio.Lock()
         # broadcast id -> its message (text, card)
-        self._broadcasts: dict[int, tuple[str, dict[str, Any] | None]] = {}
+        self._broadcasts: dict[int, tuple[str, Card | None]] = {}
         self.worker = new_worker_id()
         self._waves = itertools.count(1)  # claims are "<worker>/<wave>"
         self._host = host_of(self.worker)
@@ -204,12 +203,13 @@ class Dispatcher:
         )
         missing = {i.broadcast_id for i in claimed if i.broadcast_id} - set(self._broadcasts)
         if missing:
-            self._broadcasts.update(await store.broadcast_messages(session, missing))
+            shared = await store.broadcast_messages(session, missing)
+            self._broadcasts.update({i: (t, Card.from_json(c)) for i, (t, c) in shared.items()})
         return found
 
     def _message(self, item: Claimed) -> OutboundMessage:
         """The delivery as a message (a broadcast's text and card come from the broadcast)."""
-        text, card = item.text, item.card
+        text, card = item.text, Card.from_json(item.card)
         if item.broadcast_id is not None:
             shared_text, shared_card = self._broadcasts.get(item.broadcast_id, ("", None))
             text, card = text or shared_text, card or shared_card
@@ -221,7 +221,7 @@ class Dispatcher:
             buttons=buttons,
             ref=item.message_id,
             category=CATEGORIES[item.kind],
-            card=Card.from_json(card),
+            card=card,
         )
 
     async def _grant(self, ready: list[Outgoing]) -> tuple[list[Outgoing], list[Sent]]:

@@ -234,7 +234,7 @@ async def record_wave(
                 for u in unsent
             ],
         )
-    if external_ids:  # before the rows stop being held by this wave
+    if external_ids:  # while this wave still holds them
         await connection.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"), held)
