@@ -15,6 +15,7 @@ database before sending, case updates allowed to the last unit, broadcasts leavi
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,7 +45,12 @@ MAX_BUTTON_TITLE = 35
 
 def enabled_kinds(settings: Settings) -> frozenset[str]:
     """The kinds beyond the reply window the agency's OA may send."""
-    names = {k.strip().lower() for k in settings.zalo_message_kinds.split(",")}
+    return _kinds(settings.zalo_message_kinds)
+
+
+@functools.lru_cache(maxsize=8)
+def _kinds(setting: str) -> frozenset[str]:
+    names = {k.strip().lower() for k in setting.split(",")}
     return frozenset(names & {TRANSACTION, PROMOTION})
 
 
