@@ -148,19 +148,23 @@ class Dispatcher:
         # overtakes an earlier one in a chat; sending overlaps with other lanes' database work.
         wave = f"{self.worker}/{next(self._waves)}"
         async with self._db_turn:
-            async with self._db.session() as session:
+            async with self._db.session() as session:  # one transaction: claim, defer, units
                 claimed = await claim(session, wave)
-                recipients = await self._recipients(session, claimed) if claimed else {}
-            if not claimed:
-                return 0
-            outgoing, held = await self._prepare(wave, claimed, recipients)
+                if not claimed:
+                    return 0
+                recipients = await self._recipients(session, claimed)
+                outgoing, held = await self._prepare(session, wave, claimed, recipients)
         results = held + await self._send_all(outgoing)
         async with self._db_turn:
             await self._record(wave, results)
         return len(claimed)
 
     async def _prepare(
-        self, wave: str, claimed: list[Claimed], recipients: dict[int, Recipient]
+        self,
+        session: AsyncSession,
+        wave: str,
+        claimed: list[Claimed],
+        recipients: dict[int, Recipient],
     ) -> tuple[list[Outgoing], list[Sent]]:
         """What of a claimed wave goes now: rows of a channel this process does not serve
         fail alone; rows the platform's rules hold back (their channel's route) are deferred
@@ -185,9 +189,16 @@ class Dispatcher:
                 waits.append((item.id, wait))
             else:
                 ready.append(Outgoing(item, recipient, message, route))
-        if waits:
-            await self._defer(wave, waits)
-        outgoing, spent = await self._grant(ready)
+        try:
+            if waits:
+                now = utcnow()
+                later = [(i, now + timedelta(seconds=w)) for i, w in waits]
+                await store.defer(session, wave, later)  # back to the queue untouched
+            outgoing, spent = await self._grant(session, ready)
+        except BaseException:  # the wave is rolled back: its chats are free again
+            for o in ready:
+                self._limiter.release_chat(o.recipient.channel, o.recipient.channel_user_id)
+            raise
         return outgoing, held + spent
 
     async def _recipients(
@@ -224,7 +235,9 @@ class Dispatcher:
             card=card,
         )
 
-    async def _grant(self, ready: list[Outgoing]) -> tuple[list[Outgoing], list[Sent]]:
+    async def _grant(
+        self, session: AsyncSession, ready: list[Outgoing]
+    ) -> tuple[list[Outgoing], list[Sent]]:
         """Rows that draw on a monthly quota get their units from the database in one
         statement per quota (case updates, which leave no reserve, first); whatever gets
         none waits for the quota to reset. Returns what goes and what waits."""
@@ -237,27 +250,20 @@ class Dispatcher:
         if not wanting:
             return outgoing, held
         term = period(utcnow())
-        async with self._db.session() as session:
-            for claim in sorted(wanting, key=lambda c: c.keep):
-                rows = wanting[claim]
-                granted = await quotas.take(
-                    session, claim.pool, term.key, len(rows), claim.limit, claim.keep
-                )
-                outgoing += [replace(o, route=o.route.with_quota_taken()) for o in rows[:granted]]
-                await store.mark_quota(session, [o.item.id for o in rows[:granted]], claim.pool)
-                spent = deferred(
-                    DeferReason.QUOTA, f"monthly quota spent ({claim.limit} in {term.key})"
-                )
-                for o in rows[granted:]:
-                    self._limiter.release_chat(o.recipient.channel, o.recipient.channel_user_id)
-                    held.append(Sent(o.item, o.recipient, spent, o.route))
+        for claim in sorted(wanting, key=lambda c: c.keep):
+            rows = wanting[claim]
+            granted = await quotas.take(
+                session, claim.pool, term.key, len(rows), claim.limit, claim.keep
+            )
+            outgoing += [replace(o, route=o.route.with_quota_taken()) for o in rows[:granted]]
+            await store.mark_quota(session, [o.item.id for o in rows[:granted]], claim.pool)
+            spent = deferred(
+                DeferReason.QUOTA, f"monthly quota spent ({claim.limit} in {term.key})"
+            )
+            for o in rows[granted:]:
+                self._limiter.release_chat(o.recipient.channel, o.recipient.channel_user_id)
+                held.append(Sent(o.item, o.recipient, spent, o.route))
         return outgoing, held
-
-    async def _defer(self, wave: str, deferred: list[tuple[int, float]]) -> None:
-        """Rows whose chat must wait go back to the queue untouched (not an attempt)."""
-        now = utcnow()
-        async with self._db.session() as session:
-            await store.defer(session, wave, [(i, now + timedelta(seconds=w)) for i, w in deferred])
 
     async def _send_all(self, ready: list[Outgoing]) -> list[Sent]:
         """A fixed set of senders work through the wave (no task per delivery); each lane
