@@ -103,8 +103,7 @@ class MessageFlow:
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[bool]] = set()
         self.retry_loop = LoopState("engine_retry")
-        # What the platform's rules held back for a citizen goes out when they write, one
-        # by one in order and before the bot's answer (no chat spacing: they just wrote).
+        # Sends what waited for a citizen, in order, before the bot's answer (no spacing).
         self._waiting = Dispatcher(db, channels, concurrency=1, lanes=1)
 
     # -- steps 1-2: store first, once ------------------------------------------------------
@@ -198,7 +197,9 @@ class MessageFlow:
                     channel = self._channels.find(contact.channel)
                     if channel is not None:  # how many choices the actions may offer as buttons
                         metadata["max_buttons"] = channel.capabilities.max_buttons
-                    recipient = await contacts.recipient_for(session, contact)
+                    recipient = await contacts.recipient_for(
+                        session, contact, self._channels.with_window()
+                    )
                 try:
                     turn = await self._engine.send(sender, engine_text, metadata)
                 except EngineUnavailable as exc:
@@ -222,13 +223,12 @@ class MessageFlow:
                 await privacy.after_turn(self._db, conversation_id)
 
     async def _deliver_waiting(self, conversation_id: int) -> None:
-        """Deliveries deferred for this citizen (a case update beyond the spent quota, a reply
-        after the window closed) go now that they wrote, before anything else is answered."""
+        """What was deferred for this citizen (quota spent, window closed) goes first."""
         async with self._db.session(read_only=True) as session:
             contact_id = await deferred_rows.waiting_for(session, conversation_id)
         if contact_id is not None:
-            sent = await self._waiting.deliver_waiting(contact_id)
-            log.info("waiting_deliveries_sent", conversation_id=conversation_id, count=sent)
+            count = await self._waiting.deliver_waiting(contact_id)
+            log.info("waiting_deliveries_sent", conversation_id=conversation_id, count=count)
 
     async def _refused(self, message_id: int, recipient: Recipient, reason: str) -> bool:
         """Count one refusal of a message; at `engine_max_attempts` set it aside as failed

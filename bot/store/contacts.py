@@ -72,10 +72,12 @@ async def conversation_with_contact(
     return conversation, contact
 
 
-async def recipient_for(session: AsyncSession, contact: Contact) -> Recipient:
-    """The contact as a channel sees it, with what sending-window rules need (see
-    `recipients`)."""
-    return (await recipients(session, [contact.id]))[contact.id]
+async def recipient_for(
+    session: AsyncSession, contact: Contact, window_channels: Collection[str] | None = None
+) -> Recipient:
+    """The contact as a channel sees it, with what sending-window rules need when its
+    channel has a reply window (see `recipients`)."""
+    return (await recipients(session, [contact.id], window_channels))[contact.id]
 
 
 async def recipients(
