@@ -7,7 +7,7 @@ Services and the engine client depend on these types; connectors (connectors/) i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -212,7 +212,7 @@ class Route:
 
     def with_quota_taken(self) -> Route:
         """This route, its quota unit taken (the dispatcher's, in the database)."""
-        return Route(self.kind, self.quota, self.defer, taken=True)
+        return replace(self, taken=True)
 
 
 FREE = Route()  # one kind of message, no quota: every channel but Zalo

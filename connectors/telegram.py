@@ -40,7 +40,7 @@ from bot.channels import (
 from bot.errors import Forbidden, InvalidInput
 from bot.gateway import FLOW, SETTINGS, json_response, parse_json, same_secret
 from bot.services.loops import LoopState, supervise
-from connectors.render import split_text
+from connectors.render import json_bytes, split_text
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +106,7 @@ class TelegramChannel:
     async def _post(self, body: dict[str, Any], already_sent: bool) -> DeliveryResult:
         try:
             async with self._http.post(
-                self._url, data=_json(body), headers=JSON_HEADERS, timeout=SEND_TIMEOUT
+                self._url, data=json_bytes(body), headers=JSON_HEADERS, timeout=SEND_TIMEOUT
             ) as response:
                 status = response.status
                 data = json.loads(await response.read())
@@ -123,11 +123,6 @@ class TelegramChannel:
 
 SEND_TIMEOUT = aiohttp.ClientTimeout(sock_connect=5, sock_read=15)
 JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-def _json(body: dict[str, Any]) -> bytes:
-    """UTF-8 JSON as is: Vietnamese text needs no \\u escapes (and escaping costs time)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def outcome(status: int, data: Any, already_sent: bool = False) -> DeliveryResult:

@@ -3,6 +3,7 @@ of contact ids (one outbox delivery per recipient), and the delivery report."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,16 +147,16 @@ async def broadcast_report(
         by_status = await store.count_by_status(session, broadcast_id)
         reasons = await store.failure_reasons(session, broadcast_id)
         first, last = await store.sending_span(session, broadcast_id)
-        deferred: dict[str, int] = {}
+        deferred: Counter[str] = Counter()
         for reason, n in (await store.deferred_reasons(session, broadcast_id)).items():
-            deferred[defer_reason(reason)] = deferred.get(defer_reason(reason), 0) + n
+            deferred[defer_reason(reason)] += n
         received, seen = await store.receipts(session, broadcast_id)
         return BroadcastReport(
             broadcast.id,
             broadcast.recipients,
             by_status=by_status,
             failed_reasons=reasons,
-            deferred_reasons=deferred,
+            deferred_reasons=dict(deferred),
             received=received,
             seen=seen,
             first_sent_at=first.isoformat() if first else None,

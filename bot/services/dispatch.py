@@ -116,6 +116,8 @@ class Dispatcher:
         if journal_dir is not None:
             Journal.sweep(journal_dir)
         self.loop = LoopState("outbox")
+        # Deferred rows come due only when a monthly quota resets: looked for then, not always.
+        self._next_wake: datetime | None = None
 
     async def recover(self, now: datetime) -> int:
         """Settle rows whose worker is gone (bot/services/outbox.py); returns how many."""
@@ -372,9 +374,12 @@ class Dispatcher:
     async def round(self) -> None:
         """One round of the background loop: recover orphans, wake deferred rows whose
         quota reset, release scheduled explanations whose time came, drain the outbox."""
-        await self.recover(utcnow())
-        async with self._db.session() as session:  # quotas that reset: deferred rows go again
-            await deferred_rows.wake_deferred(session, utcnow())
+        now = utcnow()
+        await self.recover(now)
+        if self._next_wake is None or now >= self._next_wake:
+            async with self._db.session() as session:  # quotas that reset: deferred rows go
+                await deferred_rows.wake_deferred(session, now)
+            self._next_wake = period(now).resets_at
         await release_scheduled(self._db)
         await self.drain()
         self._limiter.forget_idle()

@@ -33,14 +33,7 @@ async def preview(db: Database, spec: ExplanationSpec) -> Preview:
     """The message a subscriber will receive for this publication (nothing is stored)."""
     async with db.session(read_only=True) as session:
         names = await store.topic_names(session, spec.topics)
-    draft = Explanation(
-        title=spec.title,
-        summary=spec.summary,
-        body=spec.body,
-        source_document=spec.source_document,
-        source_url=spec.source_url,
-        topics=list(spec.topics),
-    )
+    draft = Explanation(**spec.content())
     question = spec.questions[0] if spec.questions else ""
     doc = Doc(0, "", spec.title, spec.summary, chat_text(spec.body), "", "", "")
     return Preview(

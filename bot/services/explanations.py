@@ -47,6 +47,18 @@ class ExplanationSpec:
     agency: str = ""  # the publishing agency's slug; "" for the publisher's own
     questions: tuple[str, ...] | None = None  # typical ones it answers; None: the current's
 
+    def content(self) -> dict[str, Any]:
+        """What it says, as the columns of an `Explanation` version."""
+        return {
+            "title": self.title,
+            "summary": self.summary,
+            "body": self.body,
+            "source_document": self.source_document,
+            "source_url": self.source_url,
+            "topics": list(self.topics),
+            "localities": list(self.localities),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Published:
@@ -131,14 +143,8 @@ async def publish(db: Database, spec: ExplanationSpec, actor: Actor) -> Publishe
             version=version,
             is_current=not later,
             published_at=spec.publish_at if later else now,
-            title=spec.title,
-            summary=spec.summary,
-            body=spec.body,
-            source_document=spec.source_document,
-            source_url=spec.source_url,
-            topics=list(spec.topics),
-            localities=list(spec.localities),
             questions=list(questions),
+            **spec.content(),
         )
         session.add(explanation)
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import and_, exists, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.delivery import PERSONAL, DeliveryStatus
@@ -16,6 +16,8 @@ from bot.store.outbox import DELIVERIES, Claimed, take
 # Spelled as the partial index ix_deliveries_deferred_contact is (a bound parameter would
 # keep SQLite from using it).
 IS_DEFERRED = text("deliveries.status = 'deferred'")
+# What waits for one citizen personally (a broadcast waits for its quota instead).
+WAITING = and_(IS_DEFERRED, DELIVERIES.c.kind.in_([k.value for k in PERSONAL]))
 
 
 async def claim_waiting(
@@ -24,13 +26,8 @@ async def claim_waiting(
     """Take the deferred deliveries addressed to this contact personally (case updates,
     replies, operator messages), oldest first: the citizen just wrote, so they go now."""
     table = DELIVERIES
-    personal = [k.value for k in PERSONAL]
-    waiting = (
-        select(table.c.id)
-        .where(table.c.contact_id == contact_id, IS_DEFERRED, table.c.kind.in_(personal))
-        .scalar_subquery()
-    )
-    return await take(session, waiting, DeliveryStatus.DEFERRED, wave, now, lease)
+    waiting = select(table.c.id).where(table.c.contact_id == contact_id, WAITING)
+    return await take(session, waiting.scalar_subquery(), DeliveryStatus.DEFERRED, wave, now, lease)
 
 
 async def waiting_for(session: AsyncSession, conversation_id: int) -> int | None:
@@ -39,11 +36,7 @@ async def waiting_for(session: AsyncSession, conversation_id: int) -> int | None
     contact_id = await session.scalar(
         select(Conversation.contact_id).where(
             Conversation.id == conversation_id,
-            exists().where(
-                table.c.contact_id == Conversation.contact_id,
-                IS_DEFERRED,
-                table.c.kind.in_([k.value for k in PERSONAL]),
-            ),
+            exists().where(table.c.contact_id == Conversation.contact_id, WAITING),
         )
     )
     return int(contact_id) if contact_id is not None else None

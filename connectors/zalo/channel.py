@@ -25,7 +25,7 @@ from bot.channels import (
     deferred,
 )
 from bot.settings import Settings
-from connectors.render import split_text
+from connectors.render import json_bytes, split_text
 from connectors.zalo import kinds
 from connectors.zalo.events import CHANNEL
 from connectors.zalo.tokens import HTTP_TIMEOUT, ZaloTokens
@@ -76,18 +76,9 @@ SEND_TIMEOUT = aiohttp.ClientTimeout(total=HTTP_TIMEOUT)
 TEMPLATE_CACHE = 256
 
 
-def _encode(value: dict[str, Any]) -> bytes:
-    """UTF-8 JSON as is: Vietnamese text needs no \\u escapes (and escaping costs time)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def _body(user_id: str, message: bytes) -> bytes:
     """A send's body around an already encoded `message` object."""
-    return b'{"recipient":{"user_id":' + _encode_str(user_id) + b'},"message":' + message + b"}"
-
-
-def _encode_str(value: str) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+    return b'{"recipient":{"user_id":' + json_bytes(user_id) + b'},"message":' + message + b"}"
 
 
 class ZaloChannel:
@@ -144,7 +135,7 @@ class ZaloChannel:
                         ]
                     },
                 }
-            result = await self._post(kinds.CS, _encode(body), already_sent=number > 1)
+            result = await self._post(kinds.CS, json_bytes(body), already_sent=number > 1)
             if result.outcome is not DeliveryOutcome.SENT:
                 return result
         return result
@@ -155,7 +146,7 @@ class ZaloChannel:
         if encoded is None:
             if len(self._templates) >= TEMPLATE_CACHE:
                 self._templates.clear()
-            encoded = _encode(kinds.template(kind, message, self._settings))
+            encoded = json_bytes(kinds.template(kind, message, self._settings))
             self._templates[key] = encoded
         return encoded
 
