@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -334,17 +334,17 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-@contextmanager
-def sqlite_write_lock(database_url: str) -> Iterator[None]:
+@asynccontextmanager
+async def sqlite_write_lock(database_url: str) -> AsyncIterator[None]:
     """Another process's long write transaction on a SQLite file: nobody else can write (a
     reader still reads, as in WAL mode) until the block ends."""
     path = make_url(database_url).database
     assert path, database_url
-    # A gateway loop may be mid-write when the block starts: wait for its lock (SQLite's own
-    # busy wait), rather than failing with "database is locked" under a loaded machine.
-    holder = sqlite3.connect(path, isolation_level=None, timeout=60)
+    holder = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
     try:
-        holder.execute("BEGIN EXCLUSIVE")
+        # A gateway in this event loop may be mid-write when the block starts: wait for its lock
+        # in a thread, so that the loop runs on and the gateway can finish and let go of it.
+        await asyncio.to_thread(holder.execute, "BEGIN EXCLUSIVE")
         yield
         holder.execute("ROLLBACK")
     finally:

@@ -88,14 +88,12 @@ async def test_polling_survives_a_locked_database_and_healthz_shows_it(
     assert (await health(gw))["status"] == "ok"
 
     update = json.loads((DATA / "telegram_update_message.json").read_text(encoding="utf-8"))
-    with (
-        structlog.testing.capture_logs() as logs,
-        sqlite_write_lock(f"sqlite+aiosqlite:///{sqlite_path}"),
-    ):
-        fake_telegram.push_update(update)
-        await until(polling, lambda s: s.failures >= 3)
-        during = await health(gw)
-        assert await inbound_count(gw) == 0, "nothing could be stored while locked"
+    with structlog.testing.capture_logs() as logs:
+        async with sqlite_write_lock(f"sqlite+aiosqlite:///{sqlite_path}"):
+            fake_telegram.push_update(update)
+            await until(polling, lambda s: s.failures >= 3)
+            during = await health(gw)
+            assert await inbound_count(gw) == 0, "nothing could be stored while locked"
 
     assert during["status"] == "degraded", during
     shown = during["loops"]["telegram_polling"]

@@ -390,7 +390,7 @@ async def test_logs_of_a_polled_conversation_hold_neither_the_token_nor_the_phon
             await user.press("Đồng ý")
             await user.say("Nguyễn Thị Lan")
             polling = gw.app[LOOPS]["telegram_polling"]
-            with sqlite_write_lock(demo_database_url):
+            async with sqlite_write_lock(demo_database_url):
                 phone = asyncio.create_task(user.say("0912345678"))
                 await asyncio.wait_for(polling.wait_for(lambda s: s.failures >= 1), 60)
             await phone
