@@ -6,12 +6,16 @@ means the engine could not handle this message (`EngineRefused`), which the flow
 One setting, `engine_timeout`, is both Rasa's `--response-timeout` (bot/enginectl.py) and,
 plus `TIMEOUT_MARGIN`, how long the gateway waits: Rasa gives up on a slow turn first, so
 the gateway never abandons a turn the engine is still working on and sends it again.
+Several engine replicas (the `rasa_url` setting lists them) share one tracker store and one
+lock store; the client spreads turns over them and skips one that cannot be reached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,58 +67,114 @@ def parse_rest_replies(body: Any) -> list[OutboundMessage]:
     return replies
 
 
+REPLICA_REST_S = 5.0  # a replica that could not be reached is tried last for this long
+
+
+@dataclass(slots=True)
+class Replica:
+    """One engine process, and what this gateway last saw of it."""
+
+    url: str
+    ready: bool = True  # until a probe or a refused connection says otherwise
+    down_until: float = 0.0  # monotonic time before which it is tried last
+    last_error: str | None = None
+
+    def failed(self, error: str) -> None:
+        """It could not be reached: tried last for a while."""
+        self.ready = False
+        self.down_until = time.monotonic() + REPLICA_REST_S
+        self.last_error = error
+
+    def as_json(self) -> dict[str, Any]:
+        """For /healthz."""
+        return {"url": self.url, "ready": self.ready, "last_error": self.last_error}
+
+
+def replica_urls(base_url: str) -> list[str]:
+    """The engine replicas of the `rasa_url` setting: one URL, or several separated by commas."""
+    urls = [u.strip().rstrip("/") for u in base_url.split(",") if u.strip()]
+    if not urls:
+        raise ValueError("no engine URL")
+    return urls
+
+
 class EngineClient:
-    """Sends one citizen message to Rasa and returns its replies, within a timeout."""
+    """Sends one citizen message to an engine replica and returns its replies, within a
+    timeout. Calls are spread over the replicas in turn; a replica that refuses the
+    connection is tried last until a probe (`is_ready`) finds it ready again, and the message
+    goes to the next one at once (it never reached the first, so it cannot be handled twice).
+    Any replica can take any conversation: they share the tracker store and its lock store."""
 
     def __init__(
         self, session: aiohttp.ClientSession, base_url: str, token: str, timeout: float
     ) -> None:
         self._session = session
-        self._base_url = base_url.rstrip("/")
+        self.replicas = [Replica(url) for url in replica_urls(base_url)]
+        self._turn = 0
         self._token = token
         # `timeout` is the engine's own response timeout (the engine_timeout setting).
         self._timeout = aiohttp.ClientTimeout(total=gateway_wait(timeout))
 
+    def _order(self) -> list[Replica]:
+        """Ready replicas first, in turns; then the others, soonest back first."""
+        self._turn = (self._turn + 1) % len(self.replicas)
+        turned = self.replicas[self._turn :] + self.replicas[: self._turn]
+        now = time.monotonic()
+        ready = [r for r in turned if r.ready or r.down_until <= now]
+        return ready + sorted((r for r in turned if r not in ready), key=lambda r: r.down_until)
+
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> EngineTurn:
-        """One turn; EngineUnavailable when the engine does not answer (down, unreachable,
-        too slow), EngineRefused when it answers this message with an error."""
-        url = f"{self._base_url}/webhooks/rest/webhook"
+        """One turn; EngineUnavailable when no replica answers (down, unreachable, too slow),
+        EngineRefused when one answers this message with an error."""
         body = {"sender": sender, "message": text, "metadata": metadata}
-        try:
-            async with self._session.post(url, json=body, timeout=self._timeout) as resp:
-                status = resp.status
-                raw = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise EngineUnavailable(f"engine unreachable: {type(exc).__name__}") from exc
-        if status != 200:
-            raise EngineRefused(f"engine answered HTTP {status}")
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:  # also bytes that are not UTF-8
-            raise EngineRefused("engine answered with a body that is not JSON") from exc
-        return EngineTurn(replies=parse_rest_replies(data))
+        for replica in self._order():
+            try:
+                async with self._session.post(
+                    f"{replica.url}/webhooks/rest/webhook", json=body, timeout=self._timeout
+                ) as resp:
+                    status = resp.status
+                    raw = await resp.read()
+            except aiohttp.ClientConnectorError as exc:  # never reached it: try the next one
+                replica.failed(type(exc).__name__)
+                log.warning("engine_replica_unreachable", replica=replica.url)
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                # It may have handled the message: the message waits, it is not sent elsewhere.
+                raise EngineUnavailable(f"engine unreachable: {type(exc).__name__}") from exc
+            replica.ready = True
+            return _turn(status, raw)
+        raise EngineUnavailable("engine unreachable: no replica accepts connections")
 
     async def is_ready(self) -> bool:
-        """True when the engine's API answers and has a model loaded."""
+        """True when a replica's API answers with a model loaded (each replica is probed;
+        what it answered decides whether it is tried first)."""
+        states = await asyncio.gather(*(self._probe(r) for r in self.replicas))
+        return any(states)
+
+    async def _probe(self, replica: Replica) -> bool:
         try:
             async with self._session.get(
-                f"{self._base_url}/status",
+                f"{replica.url}/status",
                 params={"token": self._token},
                 timeout=aiohttp.ClientTimeout(total=2),
             ) as resp:
-                if resp.status != 200:
-                    return False
-                data = await resp.json(content_type=None)
-                return bool(data.get("model_file"))
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+                data = await resp.json(content_type=None) if resp.status == 200 else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            replica.failed(type(exc).__name__)
             return False
+        replica.ready = isinstance(data, dict) and bool(data.get("model_file"))
+        if not replica.ready:
+            replica.failed("no_model")
+        else:
+            replica.down_until, replica.last_error = 0.0, None
+        return replica.ready
 
     async def understood(self, sender: str) -> dict[int, str]:
         """What the engine understood of each citizen message of a conversation (the
         gateway's message id → intent), from its tracker; empty when it cannot say."""
         try:
             async with self._session.get(
-                f"{self._base_url}/conversations/{sender}/tracker",
+                f"{self._order()[0].url}/conversations/{sender}/tracker",
                 params={"token": self._token, "include_events": "ALL"},
                 timeout=aiohttp.ClientTimeout(total=5),
             ) as resp:
@@ -124,6 +184,17 @@ class EngineClient:
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return {}
         return intents_by_message(data)
+
+
+def _turn(status: int, raw: bytes) -> EngineTurn:
+    """An engine's answer to one message: its replies, or EngineRefused."""
+    if status != 200:
+        raise EngineRefused(f"engine answered HTTP {status}")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # also bytes that are not UTF-8
+        raise EngineRefused("engine answered with a body that is not JSON") from exc
+    return EngineTurn(replies=parse_rest_replies(data))
 
 
 def intents_by_message(tracker: Any) -> dict[int, str]:

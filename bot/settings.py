@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     engine_max_chars: int = Field(
         default=2000, description="Longer texts are stored whole but cut for the engine."
     )
+    conversation_lease_s: float = Field(
+        default=15.0,
+        ge=1.0,
+        description="Seconds a gateway process holds a conversation without renewing it (it "
+        "renews every third of that while it works); another takes over after a crash.",
+    )
     retry_interval: float = Field(
         default=3.0, description="Seconds between attempts to hand queued messages to the engine."
     )

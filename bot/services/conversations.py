@@ -7,8 +7,6 @@ reply is the delivery policy of bot/domain/delivery.py, the same one the outbox 
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,23 +16,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import (
-    Button,
     ChannelRegistry,
-    DeliveryOutcome,
     InboundMessage,
     OutboundMessage,
     Recipient,
-    not_configured,
 )
-from bot.domain.delivery import WHEN_THEY_WRITE, DeliveryKind, DeliveryStatus, decide
-from bot.domain.messages import ConversationMode, Direction, MessageStatus
+from bot.domain.messages import ConversationMode, MessageStatus
 from bot.engine import EngineClient
 from bot.errors import EngineRefused, EngineUnavailable
 from bot.services import privacy
 from bot.services.dispatch import Dispatcher
+from bot.services.leases import ConversationLocks, Lease
 from bot.services.loops import LoopState, supervise
+from bot.services.replies import Replies
 from bot.services.subscriptions import set_reachable
-from bot.store import contacts, messages, outbox
+from bot.store import contacts, messages
 from bot.store import deferred as deferred_rows
 from bot.store.db import Database
 from bot.store.models import Conversation, Message, utcnow
@@ -70,18 +66,6 @@ class Receipt:
     duplicate: bool
 
 
-def _buttons_json(buttons: Sequence[Button]) -> list[Any]:
-    return [{"title": b.title, "payload": b.payload} for b in buttons]
-
-
-def _outbound(row: Message) -> OutboundMessage:
-    return OutboundMessage(
-        text=row.text,
-        buttons=tuple(Button(title=b["title"], payload=b["payload"]) for b in row.buttons or []),
-        ref=row.id,
-    )
-
-
 class MessageFlow:
     """Takes inbound messages from any channel through the engine and back out."""
 
@@ -92,15 +76,16 @@ class MessageFlow:
         channels: ChannelRegistry,
         engine_max_chars: int = 2000,
         engine_max_attempts: int = 3,
+        lease_s: float = 15.0,
     ) -> None:
         self._db = db
         self._engine = engine
         self._channels = channels
+        self._replies = Replies(db, channels)
         self._engine_max_chars = engine_max_chars
         self._engine_max_attempts = engine_max_attempts
-        # One lock per conversation keeps its messages in order inside this process;
-        # weak values let locks of idle conversations disappear.
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # One turn-taker per conversation, in this process and between processes.
+        self._locks = ConversationLocks(db, timedelta(seconds=lease_s))
         self._tasks: set[asyncio.Task[bool]] = set()
         self.retry_loop = LoopState("engine_retry")
         # Sends what waited for a citizen, in order, before the bot's answer (no spacing).
@@ -150,77 +135,90 @@ class MessageFlow:
 
     # -- steps 3-6: one at a time, in order, through the engine ---------------------------
 
-    def _lock(self, conversation_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(conversation_id, asyncio.Lock())
-
     async def process_conversation(self, conversation_id: int) -> bool:
         """Hand this conversation's pending messages to the engine, oldest first.
 
         Returns False when the engine is unavailable (messages stay pending) or refused the
         oldest message fewer than `engine_max_attempts` times (the retry loop tries again);
         a message refused that many times is set aside as failed and the next one goes on.
+        Only the holder of the conversation's lease does this; a process that finds another
+        holding it leaves its messages to it: the holder looks again after letting go.
         """
-        async with self._lock(conversation_id):
-            await self._deliver_waiting(conversation_id)
-            while True:
-                async with self._db.session() as session:
-                    message = await messages.next_pending(session, conversation_id)
-                    if message is None:
-                        return True
-                    conversation, contact = await contacts.conversation_with_contact(
-                        session, conversation_id
-                    )
-                    if conversation.mode is ConversationMode.OPERATOR:
-                        message.status = MessageStatus.HANDED_OFF
-                        continue
-                    message_id = message.id
-                    sender = conversation.engine_sender
-                    payload = await messages.resolve_button_ref(
-                        session, message.payload, conversation_id
-                    )
-                    engine_text = payload or message.text[: self._engine_max_chars]
-                    if not engine_text.strip():
-                        # Nothing the engine can read (a sticker, an expired button).
-                        message.status = MessageStatus.PROCESSED
-                        continue
-                    metadata: dict[str, Any] = {
-                        # No contact id: actions find the contact from the sender id
-                        # (bot/services/senders.py), never from metadata.
-                        "channel": contact.channel,
-                        "locale": contact.locale,
-                        # References only (image URL/file id, coordinates): a petition form
-                        # attaches what arrived while it was open.
-                        "attachments": message.attachments or [],
-                        # Ours, so an operator's transcript shows what the bot understood.
-                        "message_id": message_id,
-                    }
-                    channel = self._channels.find(contact.channel)
-                    if channel is not None:  # how many choices the actions may offer as buttons
-                        metadata["max_buttons"] = channel.capabilities.max_buttons
-                    recipient = await contacts.recipient_for(
-                        session, contact, self._channels.with_window()
-                    )
-                try:
-                    turn = await self._engine.send(sender, engine_text, metadata)
-                except EngineUnavailable as exc:
-                    log.warning(
-                        "engine_unavailable", conversation_id=conversation_id, reason=exc.message
-                    )
-                    await self._apologize(conversation_id, recipient)
-                    return False
-                except EngineRefused as exc:
-                    if await self._refused(message_id, recipient, exc.message):
-                        continue  # set aside: on to the next message
-                    return False
-                async with self._db.session() as session:
-                    stored = await session.get(Message, message_id)
-                    assert stored is not None
-                    stored.status = MessageStatus.PROCESSED
-                    stored.processed_at = utcnow()
-                    rows = self._reply_rows(conversation_id, recipient, message_id, turn.replies)
-                    session.add_all(rows)
-                await self._deliver(rows, recipient)
-                await privacy.after_turn(self._db, conversation_id)
+        while True:
+            async with self._locks.hold(conversation_id) as lease:
+                if lease is None:
+                    return True
+                done = await self._take_turns(conversation_id, lease)
+            if not done:
+                return False
+            async with self._db.session(read_only=True) as session:
+                if await messages.next_pending(session, conversation_id) is None:
+                    return True
+
+    async def _take_turns(self, conversation_id: int, lease: Lease) -> bool:
+        """process_conversation while this process holds the lease."""
+        await self._deliver_waiting(conversation_id)
+        while True:
+            if lease.lost:  # another process took over (this one stalled)
+                return True
+            async with self._db.session() as session:
+                message = await messages.next_pending(session, conversation_id)
+                if message is None:
+                    return True
+                conversation, contact = await contacts.conversation_with_contact(
+                    session, conversation_id
+                )
+                if conversation.mode is ConversationMode.OPERATOR:
+                    message.status = MessageStatus.HANDED_OFF
+                    continue
+                message_id = message.id
+                sender = conversation.engine_sender
+                payload = await messages.resolve_button_ref(
+                    session, message.payload, conversation_id
+                )
+                engine_text = payload or message.text[: self._engine_max_chars]
+                if not engine_text.strip():
+                    # Nothing the engine can read (a sticker, an expired button).
+                    message.status = MessageStatus.PROCESSED
+                    continue
+                metadata: dict[str, Any] = {
+                    # No contact id: actions find the contact from the sender id
+                    # (bot/services/senders.py), never from metadata.
+                    "channel": contact.channel,
+                    "locale": contact.locale,
+                    # References only (image URL/file id, coordinates): a petition form
+                    # attaches what arrived while it was open.
+                    "attachments": message.attachments or [],
+                    # Ours, so an operator's transcript shows what the bot understood.
+                    "message_id": message_id,
+                }
+                channel = self._channels.find(contact.channel)
+                if channel is not None:  # how many choices the actions may offer as buttons
+                    metadata["max_buttons"] = channel.capabilities.max_buttons
+                recipient = await contacts.recipient_for(
+                    session, contact, self._channels.with_window()
+                )
+            try:
+                turn = await self._engine.send(sender, engine_text, metadata)
+            except EngineUnavailable as exc:
+                log.warning(
+                    "engine_unavailable", conversation_id=conversation_id, reason=exc.message
+                )
+                await self._apologize(conversation_id, recipient)
+                return False
+            except EngineRefused as exc:
+                if await self._refused(message_id, recipient, exc.message):
+                    continue  # set aside: on to the next message
+                return False
+            async with self._db.session() as session:
+                stored = await session.get(Message, message_id)
+                assert stored is not None
+                stored.status = MessageStatus.PROCESSED
+                stored.processed_at = utcnow()
+                rows = self._replies.rows(conversation_id, recipient, message_id, turn.replies)
+                session.add_all(rows)
+            await self._replies.deliver(rows, recipient)
+            await privacy.after_turn(self._db, conversation_id)
 
     async def _deliver_waiting(self, conversation_id: int) -> None:
         """What was deferred for this citizen (quota spent, window closed) goes first."""
@@ -251,94 +249,12 @@ class MessageFlow:
             stored.status = MessageStatus.FAILED
             stored.processed_at = utcnow()
             notice = OutboundMessage(text=not_handled_text(stored.text))
-            rows = self._reply_rows(
+            rows = self._replies.rows(
                 stored.conversation_id, recipient, message_id, [notice], kind="not_handled"
             )
             session.add_all(rows)
-        await self._deliver(rows, recipient)
+        await self._replies.deliver(rows, recipient)
         return True
-
-    def _reply_rows(
-        self,
-        conversation_id: int,
-        recipient: Recipient,
-        in_reply_to: int,
-        replies: Sequence[OutboundMessage],
-        kind: str = "text",
-    ) -> list[Message]:
-        # A channel that cannot push (the web chat polls) has a reply delivered as soon
-        # as it is stored; others queue it for _deliver.
-        # A channel this process does not serve queues it too: _deliver fails it alone.
-        pushes = self._channels.pushes(recipient.channel)
-        return [
-            Message(
-                conversation_id=conversation_id,
-                direction=Direction.OUT,
-                channel=recipient.channel,
-                kind=kind,
-                text=reply.text,
-                buttons=_buttons_json(reply.buttons),
-                status=MessageStatus.QUEUED if pushes else MessageStatus.SENT,
-                in_reply_to_id=in_reply_to,
-            )
-            for reply in replies
-        ]
-
-    async def _deliver(self, rows: Sequence[Message], recipient: Recipient) -> None:
-        """Send queued replies through the channel and record each outcome as the delivery
-        policy decides for a reply: a rate limit or network error hands it to the outbox
-        (sent later, at least once); a blocked user marks the contact unreachable;
-        anything else is failed with the reason."""
-        queued = [row for row in rows if row.status is MessageStatus.QUEUED]
-        if not queued:
-            return
-        channel = self._channels.find(recipient.channel)
-        results = []
-        for row in queued:
-            if channel is None:
-                result = not_configured(recipient.channel)
-            else:
-                result = await channel.send(recipient, _outbound(row))
-            results.append((row, result))
-            if result.outcome is not DeliveryOutcome.SENT:
-                log.warning(
-                    "reply_not_delivered",
-                    channel=recipient.channel,
-                    outcome=result.outcome.value,
-                    reason=result.reason,
-                )
-        now = utcnow()
-        async with self._db.session() as session:
-            for row, result in results:
-                stored = await session.get(Message, row.id)
-                if stored is None:
-                    continue
-                stored.error = result.reason[:500] or None
-                # Not yet an outbox attempt: 0 (the policy's first wait for a reply).
-                decision = decide(result, DeliveryKind.REPLY, attempts=0)
-                if decision.status is DeliveryStatus.SENT:
-                    stored.status = MessageStatus.SENT
-                    continue
-                _, contact = await contacts.conversation_with_contact(
-                    session, stored.conversation_id
-                )
-                if decision.status is DeliveryStatus.PENDING:  # stays queued until then
-                    due = now + timedelta(seconds=decision.wait)
-                    outbox.queue_reply(session, stored, contact.id, due)
-                    continue
-                if decision.status is DeliveryStatus.DEFERRED:  # until the citizen writes
-                    outbox.queue_reply(
-                        session,
-                        stored,
-                        contact.id,
-                        WHEN_THEY_WRITE,
-                        DeliveryStatus.DEFERRED,
-                        stored.error,
-                    )
-                    continue
-                stored.status = MessageStatus.FAILED
-                if decision.unreachable:
-                    await set_reachable(session, contact, False)
 
     # -- step 7: the engine is down ----------------------------------------------------------
 
@@ -351,7 +267,7 @@ class MessageFlow:
             now = utcnow()
             for message in waiting:
                 message.apologized_at = now
-            rows = self._reply_rows(
+            rows = self._replies.rows(
                 conversation_id,
                 recipient,
                 waiting[-1].id,
@@ -359,7 +275,7 @@ class MessageFlow:
                 kind="apology",
             )
             session.add_all(rows)
-        await self._deliver(rows, recipient)
+        await self._replies.deliver(rows, recipient)
 
     def schedule(self, conversation_id: int) -> None:
         """Process a conversation in the background (webhooks answer the platform first)."""

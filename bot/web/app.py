@@ -88,6 +88,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         channels,
         engine_max_chars=settings.engine_max_chars,
         engine_max_attempts=settings.engine_max_attempts,
+        lease_s=settings.conversation_lease_s,
     )
     limits = {
         "telegram": Limit(settings.telegram_rate_per_s, settings.telegram_rate_per_chat_s),
@@ -153,6 +154,7 @@ async def healthz(request: web.Request) -> web.Response:
         "status": "ok" if db_ok else "degraded",
         "database": "ok" if db_ok else "unreachable",
         "engine": "ok" if engine_ok else "unavailable",
+        "engines": [replica.as_json() for replica in request.app[ENGINE].replicas],
         "channels": request.app[CHANNELS].names(),
     }
     if db_ok:

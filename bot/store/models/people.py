@@ -81,6 +81,10 @@ class Conversation(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Which gateway process hands this conversation to the engine, until when (a lease that
+    # ends by itself when its holder dies: bot/store/leases.py).
+    lease_holder: Mapped[str | None] = mapped_column(String(80), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
 
     contact: Mapped[Contact] = relationship()
 

@@ -1,0 +1,110 @@
+"""One turn-taker per conversation, across processes: an asyncio lock inside this process,
+a lease in the database between processes (bot/store/leases.py).
+
+The holder renews its lease in the background while it works (every third of the lease),
+so a slow engine turn never loses it; when the holder dies, the lease ends by itself and
+another gateway's retry loop takes the conversation over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import structlog
+
+from bot.store import leases
+from bot.store.db import Database
+from bot.store.models import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+def process_holder() -> str:
+    """This process's name as a lease holder: host, pid and a random part (a restarted
+    process with the same pid is another holder)."""
+    return f"{socket.gethostname()[:48]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class Lease:
+    """A conversation's lease while this process holds it."""
+
+    def __init__(self, db: Database, conversation_id: int, holder: str, ttl: timedelta) -> None:
+        self._db = db
+        self.conversation_id = conversation_id
+        self.holder = holder
+        self._ttl = ttl
+        self.lost = False  # set when a renewal found another holder
+
+    async def take(self) -> bool:
+        """Take or renew it for one more lease length; False when another process has it."""
+        now = utcnow()
+        async with self._db.session() as session:
+            held = await leases.take(
+                session, self.conversation_id, self.holder, now, now + self._ttl
+            )
+        self.lost = not held
+        return held
+
+    async def keep(self) -> None:
+        """Renew every third of the lease until cancelled (or lost)."""
+        pause = self._ttl.total_seconds() / 3
+        while not self.lost:
+            await asyncio.sleep(pause)
+            try:
+                await self.take()
+            except Exception as exc:  # noqa: BLE001 - a failed renewal is retried next time
+                log.warning(
+                    "lease_renewal_failed",
+                    conversation_id=self.conversation_id,
+                    error=type(exc).__name__,
+                )
+        log.warning("lease_lost", conversation_id=self.conversation_id)
+
+    async def release(self) -> None:
+        """Let it go (if it is still ours); on failure it ends by itself."""
+        try:
+            async with self._db.session() as session:
+                await leases.release(session, self.conversation_id, self.holder)
+        except Exception as exc:  # noqa: BLE001 - the lease expires anyway
+            log.warning(
+                "lease_release_failed",
+                conversation_id=self.conversation_id,
+                error=type(exc).__name__,
+            )
+
+
+class ConversationLocks:
+    """Who may hand a conversation to the engine now."""
+
+    def __init__(self, db: Database, ttl: timedelta, holder: str | None = None) -> None:
+        self._db = db
+        self._ttl = ttl
+        self.holder = holder or process_holder()
+        # Weak values let the locks of idle conversations disappear.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def hold(self, conversation_id: int) -> AsyncIterator[Lease | None]:
+        """The conversation's lease for the block (renewed meanwhile, let go after), or None
+        when another process holds it."""
+        async with self._locks.setdefault(conversation_id, asyncio.Lock()):
+            lease = Lease(self._db, conversation_id, self.holder, self._ttl)
+            if not await lease.take():
+                yield None
+                return
+            keeper = asyncio.create_task(lease.keep())
+            try:
+                yield lease
+            finally:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+                await lease.release()
