@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, when missing: Chromium (browser tests),
-# PostgreSQL (the suite runs on SQLite and PostgreSQL; the tests start their own server) and
+# PostgreSQL (the suite runs on SQLite and PostgreSQL; the tests start their own server), Redis
+# (the engines' lock store in the production layout; started the same way) and
 # curl (the README's API examples are run as written); npm installs the console's browser
 # libraries (scripts/vendor.sh, run by the set-up).
 set -euo pipefail
@@ -10,6 +11,7 @@ want() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
 missing=()
 want chromium && { command -v chromium >/dev/null 2>&1 || missing+=(chromium); }
 want postgresql && { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql); }
+want redis && { command -v redis-server >/dev/null 2>&1 || missing+=(redis-server); }
 want curl && { command -v curl >/dev/null 2>&1 || missing+=(curl); }
 want npm && { command -v npm >/dev/null 2>&1 || missing+=(npm); }
 [ ${#missing[@]} -eq 0 ] && exit 0
