@@ -1,0 +1,198 @@
+"""One turn-taker per conversation across gateway processes: a lease in the database that
+one holder has at a time, that its holder renews while it works, that ends by itself when
+its holder dies, and that never loses a message stored while another process held it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.channels import ChannelRegistry, InboundMessage
+from bot.domain.messages import Direction, MessageStatus
+from bot.engine import EngineClient
+from bot.enginectl import EngineProcess
+from bot.gateway import SETTINGS
+from bot.services.conversations import MessageFlow
+from bot.services.leases import ConversationLocks
+from bot.store import leases
+from bot.store.db import Database
+from bot.store.models import Conversation, Message, utcnow
+from connectors.web import WebChannel
+from tests.conftest import ENGINE_TIMEOUT, RunningGateway, Tokens, serve
+
+GUARD = 60.0  # seconds before a wait that never ends fails the test
+
+
+async def a_conversation(db: Database, user: str = "lease-1") -> int:
+    """A stored conversation of a web contact (its first message)."""
+    async with aiohttp.ClientSession() as http:
+        flow = MessageFlow(db, EngineClient(http, "http://127.0.0.1:9", "", 1), ChannelRegistry())
+        receipt = await flow.receive(
+            InboundMessage(channel="web", channel_user_id=user, external_id=f"{user}-0", text="a")
+        )
+    return receipt.conversation_id
+
+
+async def lease_of(db: Database, conversation_id: int) -> tuple[str | None, datetime | None]:
+    async with db.session(read_only=True) as session:
+        row = await session.get(Conversation, conversation_id, populate_existing=True)
+        assert row is not None
+        return row.lease_holder, row.lease_until
+
+
+async def test_one_holder_at_a_time_and_a_dead_holders_lease_ends(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        conversation = await a_conversation(db)
+        one = ConversationLocks(db, timedelta(seconds=30), holder="gateway-1")
+        two = ConversationLocks(db, timedelta(seconds=30), holder="gateway-2")
+        async with one.hold(conversation) as held:
+            assert held is not None
+            async with two.hold(conversation) as other:
+                assert other is None, "the other process must not take it while it is held"
+            assert (await lease_of(db, conversation))[0] == "gateway-1"
+        assert await lease_of(db, conversation) == (None, None), "let go at the end"
+        async with two.hold(conversation) as other:
+            assert other is not None, "free again: the other process takes it"
+
+        # A holder that died: its lease stands until it ends, then anyone may take it.
+        now = utcnow()
+        async with db.session() as session:
+            assert await leases.take(session, conversation, "dead", now, now + timedelta(hours=1))
+        async with one.hold(conversation) as held:
+            assert held is None, "a live lease of a dead holder still counts until it ends"
+        async with db.session() as session:
+            await session.execute(
+                Conversation.__table__.update()
+                .where(Conversation.id == conversation)
+                .values(lease_until=now - timedelta(seconds=1))
+            )
+        async with one.hold(conversation) as held:
+            assert held is not None, "an ended lease is taken over"
+    finally:
+        await db.dispose()
+
+
+async def test_the_holder_renews_its_lease_while_it_works(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        conversation = await a_conversation(db)
+        one = ConversationLocks(db, timedelta(seconds=3), holder="gateway-1")
+        two = ConversationLocks(db, timedelta(seconds=3), holder="gateway-2")
+        async with one.hold(conversation) as held:
+            assert held is not None
+            _, first_until = await lease_of(db, conversation)
+            assert first_until is not None
+
+            async def renewed_past_its_first_end() -> None:
+                while True:
+                    _, until = await lease_of(db, conversation)
+                    if until is not None and until > first_until and utcnow() > first_until:
+                        return
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(renewed_past_its_first_end(), GUARD)
+            async with two.hold(conversation) as other:
+                assert other is None, "a renewed lease is still held"
+            assert not held.lost
+    finally:
+        await db.dispose()
+
+
+def web_message(external_id: str, text: str) -> InboundMessage:
+    return InboundMessage(
+        channel="web", channel_user_id="u-lease", external_id=external_id, text=text
+    )
+
+
+class GatedEngine:
+    """A pass-through to the real engine that holds the first turn until released, so a
+    test can act while one gateway is in the middle of a turn."""
+
+    def __init__(self, engine_url: str) -> None:
+        self.engine_url = engine_url
+        self.arrived = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.turns: list[str] = []
+
+    async def turn(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.turns.append(body["message"])
+        if len(self.turns) == 1:
+            self.arrived.set()
+            await self.gate.wait()
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{self.engine_url}/webhooks/rest/webhook", json=body) as resp:
+                return web.Response(body=await resp.read(), status=resp.status)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", self.turn)
+        return app
+
+
+@asynccontextmanager
+async def flow_of(db: Database, engine_url: str, tokens: Tokens) -> AsyncIterator[MessageFlow]:
+    """A second gateway process's message flow on the same database."""
+    async with aiohttp.ClientSession() as http:
+        channels = ChannelRegistry()
+        channels.register(WebChannel())
+        yield MessageFlow(db, EngineClient(http, engine_url, tokens.rasa, ENGINE_TIMEOUT), channels)
+
+
+async def test_a_message_stored_while_another_gateway_holds_the_conversation_is_answered(
+    gateway: RunningGateway, engine: EngineProcess, tokens: Tokens
+) -> None:
+    """Gateway A is mid-turn on the conversation's first message when gateway B stores its
+    second: B leaves it (A holds the lease), and A answers it after the first, in order."""
+    gated = GatedEngine(engine.url)
+    db = Database(gateway.app[SETTINGS].database_url)
+    try:
+        async with serve(gated.app()) as gated_url:
+            async with flow_of(db, gated_url, tokens) as a, flow_of(db, engine.url, tokens) as b:
+                first = await a.receive(
+                    InboundMessage(
+                        channel="web", channel_user_id="u-lease", external_id="m1", text="xin chào"
+                    )
+                )
+                turn = asyncio.create_task(a.process_conversation(first.conversation_id))
+                await asyncio.wait_for(gated.arrived.wait(), GUARD)
+                second = await b.receive(
+                    InboundMessage(
+                        channel="web", channel_user_id="u-lease", external_id="m2", text="cảm ơn"
+                    )
+                )
+                assert second.conversation_id == first.conversation_id
+                assert await b.process_conversation(second.conversation_id) is True
+                async with db.session(read_only=True) as session:
+                    waiting = await session.get(Message, second.message_id)
+                    assert waiting is not None and waiting.status is MessageStatus.PENDING
+                gated.gate.set()
+                assert await asyncio.wait_for(turn, GUARD) is True
+        assert gated.turns == ["xin chào", "cảm ơn"], "A answered both, in order"
+        async with db.session(read_only=True) as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(Message.conversation_id == first.conversation_id)
+                        .order_by(Message.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        inbound = [m for m in rows if m.direction is Direction.IN]
+        assert [m.status for m in inbound] == [MessageStatus.PROCESSED] * 2
+        answered = [m.in_reply_to_id for m in rows if m.direction is Direction.OUT]
+        assert answered and answered == sorted(answered), "replies in the order of the messages"
+        assert set(answered) == {first.message_id, second.message_id}, "each answered"
+        assert await lease_of(db, first.conversation_id) == (None, None)
+    finally:
+        await db.dispose()
