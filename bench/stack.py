@@ -82,6 +82,7 @@ def stack(model: Path, prefix: str) -> Iterator[Stack]:
             action_url=f"http://127.0.0.1:{gateway_port}/webhooks/actions",
             action_token=action_token,
             tracker_db=work / "tracker.db",
+            endpoints_file=work / "endpoints.yml",
             response_timeout=ENGINE_TIMEOUT,
             log_file=work / "rasa.log",
         )

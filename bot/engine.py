@@ -78,6 +78,7 @@ class Replica:
     ready: bool = True  # until a probe or a refused connection says otherwise
     down_until: float = 0.0  # monotonic time before which it is tried last
     last_error: str | None = None
+    turns: int = 0  # turns it answered for this gateway
 
     def failed(self, error: str) -> None:
         """It could not be reached: tried last for a while."""
@@ -87,7 +88,12 @@ class Replica:
 
     def as_json(self) -> dict[str, Any]:
         """For /healthz."""
-        return {"url": self.url, "ready": self.ready, "last_error": self.last_error}
+        return {
+            "url": self.url,
+            "ready": self.ready,
+            "turns": self.turns,
+            "last_error": self.last_error,
+        }
 
 
 def replica_urls(base_url: str) -> list[str]:
@@ -142,6 +148,7 @@ class EngineClient:
                 # It may have handled the message: the message waits, it is not sent elsewhere.
                 raise EngineUnavailable(f"engine unreachable: {type(exc).__name__}") from exc
             replica.ready = True
+            replica.turns += 1
             return _turn(status, raw)
         raise EngineUnavailable("engine unreachable: no replica accepts connections")
 

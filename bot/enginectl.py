@@ -35,11 +35,68 @@ class EngineConfig:
     # EngineClient outwaits (bot/engine.py), so a slow turn is never sent twice.
     response_timeout: float
     log_file: Path | None = None
+    # Several replicas share a tracker store on PostgreSQL (a SQLAlchemy URL; the SQLite file
+    # `tracker_db` otherwise) and a lock store on Redis (redis://[:password@]host:port/db;
+    # in the process's memory otherwise: one replica only).
+    tracker_url: str | None = None
+    lock_store_url: str | None = None
+    # Where the engine's endpoints file is written (secrets stay in the environment).
+    endpoints_file: Path | None = None
 
     @property
     def tracker_db_url(self) -> str:
         """The tracker store as the gateway reaches it (settings.tracker_db_url)."""
+        if self.tracker_url:
+            url = make_url(self.tracker_url).set(drivername="postgresql+asyncpg")
+            return url.render_as_string(hide_password=False)
         return f"sqlite+aiosqlite:///{self.tracker_db}"
+
+
+def endpoints(cfg: EngineConfig) -> str:
+    """The engine's endpoints file: actions at the gateway, the tracker store and the lock
+    store. Tokens and passwords are ${VARIABLES} Rasa reads from its environment (start())."""
+    lines = [
+        "# Written by bot/enginectl.py for one engine process; secrets come from its environment.",
+        "action_endpoint:",
+        "  url: ${GIAITRINH_ACTION_URL}",
+        "  # A header, not the `token` query parameter: Rasa logs the URL when a call fails.",
+        "  headers:",
+        "    X-Action-Token: ${GIAITRINH_ACTION_TOKEN}",
+        "tracker_store:",
+        "  type: SQL",
+    ]
+    if cfg.tracker_url:
+        lines += ["  dialect: postgresql", "  url: ${GIAITRINH_TRACKER_URL}"]
+    else:
+        lines += ["  dialect: sqlite", "  db: ${GIAITRINH_TRACKER_DB}"]
+    if cfg.lock_store_url:
+        redis = make_url(cfg.lock_store_url)
+        lines += [
+            "lock_store:",
+            "  type: redis",
+            f"  url: {redis.host or '127.0.0.1'}",
+            f"  port: {redis.port or 6379}",
+            f"  db: {int(redis.database or 0)}",
+            "  key_prefix: giaitrinh",
+        ]
+        if redis.password:
+            lines.append("  password: ${GIAITRINH_LOCK_STORE_PASSWORD}")
+    return "\n".join(lines) + "\n"
+
+
+def secrets_env(cfg: EngineConfig) -> dict[str, str]:
+    """The values endpoints() refers to, for the engine's environment only."""
+    env = {
+        "GIAITRINH_ACTION_URL": cfg.action_url,
+        "GIAITRINH_ACTION_TOKEN": cfg.action_token,
+        "GIAITRINH_TRACKER_DB": str(cfg.tracker_db),
+    }
+    if cfg.tracker_url:
+        sync = make_url(cfg.tracker_url).set(drivername="postgresql")
+        env["GIAITRINH_TRACKER_URL"] = sync.render_as_string(hide_password=False)
+    if cfg.lock_store_url and make_url(cfg.lock_store_url).password:
+        env["GIAITRINH_LOCK_STORE_PASSWORD"] = str(make_url(cfg.lock_store_url).password)
+    return env
 
 
 def tracker_file(url: str) -> Path | None:
@@ -63,6 +120,12 @@ class EngineProcess:
         """Base URL of the engine."""
         return f"http://127.0.0.1:{self.config.port}"
 
+    @property
+    def endpoints_file(self) -> Path:
+        """Where this engine's endpoints file is written."""
+        default = PROJECT_ROOT / "var" / f"endpoints-{self.config.port}.yml"
+        return self.config.endpoints_file or default
+
     def command(self) -> list[str]:
         """The `rasa run` command line (the API token is in it; see start())."""
         cfg = self.config
@@ -70,29 +133,30 @@ class EngineProcess:
             str(RASA_BIN), "run", "--model", str(cfg.model), "--enable-api",
             f"--auth-token={cfg.token}",  # "=": a random token may start with "-"
             "--interface", "127.0.0.1", "--port", str(cfg.port),
-            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            "--endpoints", str(self.endpoints_file), "--credentials", "credentials.yml",
             "--response-timeout", str(response_timeout(cfg.response_timeout)),
         ]  # fmt: skip
 
     def start(self) -> None:
         """Spawn the engine in its own process group (so stop() reaches its children)."""
         cfg = self.config
-        private_file(cfg.tracker_db)  # Rasa would create it readable by every local user
+        if not cfg.tracker_url:
+            private_file(cfg.tracker_db)  # Rasa would create it readable by every local user
+        self.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
+        self.endpoints_file.write_text(endpoints(cfg), encoding="utf-8")
         env = {
             **os.environ,
             "PYTHONPATH": str(PROJECT_ROOT),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
-            "GIAITRINH_ACTION_URL": cfg.action_url,
-            "GIAITRINH_ACTION_TOKEN": cfg.action_token,
-            "GIAITRINH_TRACKER_DB": str(cfg.tracker_db),
+            **secrets_env(cfg),
         }
         if cfg.log_file is not None:
             cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = cfg.log_file.open("ab")
         # Rasa only takes its API token as an argument, so local users could read it
         # with `ps`; the engine binds 127.0.0.1 only and `giaitrinh up` picks a fresh random
-        # token per run. The action token travels in the environment (endpoints.yml).
+        # token per run. The action token travels in the environment (endpoints()).
         command = self.command()
         self.process = subprocess.Popen(
             command,

@@ -114,6 +114,7 @@ def engine_process(
             action_url=f"http://127.0.0.1:{gateway_port}/webhooks/actions",
             action_token=tokens.action,
             tracker_db=workdir / "tracker.db",
+            endpoints_file=workdir / "endpoints.yml",
             response_timeout=ENGINE_TIMEOUT,
             log_file=workdir / "rasa.log",
         )

@@ -1,0 +1,157 @@
+"""Several gateways and several engine replicas, as production runs them: the engines share a
+tracker store on PostgreSQL and a lock store on Redis; each gateway spreads turns over both
+engines; a citizen's messages may reach any gateway, and are answered once each, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bench.servers import Redis, redis_server
+from bot.domain.messages import Direction, MessageStatus
+from bot.gateway import DB, ENGINE
+from bot.store.models import Message
+from tests.chat import file_explanation_request
+from tests.conftest import (
+    RunningGateway,
+    Tokens,
+    WebChat,
+    _new_postgres_database,
+    engine_process,
+    free_port,
+    gateway_settings,
+    running_gateway,
+)
+
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[Redis]:
+    with redis_server() as server:
+        yield server
+
+
+def redis_commands(redis: Redis) -> int:
+    """How many commands the Redis server has processed."""
+    out = subprocess.run(
+        [shutil.which("redis-cli") or "redis-cli", "-p", str(redis.port), "INFO", "stats"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("total_commands_processed:"))
+    return int(line.split(":")[1])
+
+
+class RoamingChat(WebChat):
+    """One citizen whose messages reach the gateways in turn (a load balancer's choice)."""
+
+    def __init__(self, first: RunningGateway, others: list[RunningGateway]) -> None:
+        super().__init__(first.http, first.base_url)
+        self.urls = [first.base_url] + [g.base_url for g in others]
+        self.sent = 0
+
+    async def post(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.base_url = self.urls[self.sent % len(self.urls)]
+        self.sent += 1
+        return await super().post(body)
+
+
+@pytest.fixture
+async def two_of_each(
+    demo_database_url: str,
+    model_path: Path,
+    tokens: Tokens,
+    gateway_port: int,
+    postgres_port: int,
+    redis: Redis,
+    tmp_path: Path,
+) -> AsyncIterator[list[RunningGateway]]:
+    """Two engines (tracker on PostgreSQL, locks on Redis) and two gateways using both."""
+    tracker_url = await _new_postgres_database(postgres_port)
+    engines = []
+    for index in range(2):
+        workdir = tmp_path / f"engine{index}"
+        workdir.mkdir()
+        proc = engine_process(model_path, tokens, gateway_port, workdir)
+        proc.config = replace(proc.config, tracker_url=tracker_url, lock_store_url=redis.url)
+        engines.append(proc)
+    for proc in engines:
+        proc.start()
+    try:
+        for proc in engines:
+            await asyncio.to_thread(proc.wait_ready)
+        urls = ",".join(proc.url for proc in engines)
+        common = {"tracker_db_url": engines[0].config.tracker_db_url, "retry_interval": 0.5}
+        settings = [
+            gateway_settings(demo_database_url, tokens, urls, **common),
+            gateway_settings(demo_database_url, tokens, urls, **common),
+        ]
+        # The engines call their actions at the first gateway's port (the test's action URL).
+        async with (
+            running_gateway(settings[0], gateway_port) as one,
+            running_gateway(settings[1], free_port()) as two,
+        ):
+            yield [one, two]
+    finally:
+        for proc in engines:
+            proc.stop()
+
+
+async def test_a_conversation_through_two_gateways_and_two_engines(
+    two_of_each: list[RunningGateway], redis: Redis
+) -> None:
+    one, two = two_of_each
+    before = redis_commands(redis)
+    chat = RoamingChat(one, [two])
+    await chat.open()
+    code = await file_explanation_request(chat)  # 11 turns, alternating gateways
+    assert code, "the form went through, its state kept across gateways and engines"
+    for gateway in (one, two):
+        turns = [replica.turns for replica in gateway.app[ENGINE].replicas]
+        assert all(turns), f"every engine answered this gateway's turns: {turns}"
+    assert redis_commands(redis) > before, "the engines took their locks in Redis"
+
+
+async def test_messages_of_one_conversation_at_two_gateways_at_once(
+    two_of_each: list[RunningGateway],
+) -> None:
+    """Sent at the same moment to different gateways: each is answered once, in order."""
+    one, two = two_of_each
+    chat = await one.chat()
+    other = WebChat(two.http, two.base_url)
+    other.session_id = chat.session_id
+    texts = ["xin chào", "cảm ơn", "thủ tục cấp căn cước", "lịch tiếp công dân", "tạm biệt"]
+    for _round in range(3):
+        await asyncio.gather(
+            *((chat if i % 2 == 0 else other).say(text) for i, text in enumerate(texts))
+        )
+
+    async def settled() -> list[Message]:
+        while True:
+            async with one.app[DB].session(read_only=True) as session:
+                rows = (await session.execute(select(Message).order_by(Message.id))).scalars()
+                stored = list(rows)
+            if not any(m.status is MessageStatus.PENDING for m in stored):
+                return stored
+            await asyncio.sleep(0.1)
+
+    rows = await asyncio.wait_for(settled(), 120)
+    inbound = [m for m in rows if m.direction is Direction.IN]
+    assert sorted(m.text for m in inbound) == sorted(texts * 3), "every message stored once"
+    assert all(m.status is MessageStatus.PROCESSED for m in inbound), [m.status for m in inbound]
+    turns = sum(r.turns for g in (one, two) for r in g.app[ENGINE].replicas)
+    assert turns == len(inbound), "each message went to an engine exactly once"
+    replied_to = [m.in_reply_to_id for m in rows if m.direction is Direction.OUT]
+    replied_to = [ref for ref in replied_to if ref is not None]  # not the greeting
+    assert set(replied_to) == {m.id for m in inbound}, "every message was answered"
+    assert replied_to == sorted(replied_to), "answers in the order the messages were stored"
