@@ -3,15 +3,14 @@ a lease in the database between processes (bot/store/leases.py).
 
 The holder renews its lease in the background while it works (every third of the lease),
 so a slow engine turn never loses it; when the holder dies, the lease ends by itself and
-another gateway's retry loop takes the conversation over.
+another gateway's retry loop takes the conversation over (at once on the same host, where
+a dead holder's process can be seen gone: bot/services/workers.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
 import socket
 import weakref
 from collections.abc import AsyncIterator
@@ -20,17 +19,12 @@ from datetime import timedelta
 
 import structlog
 
+from bot.services.workers import claimer_is_dead, new_worker_id
 from bot.store import leases
 from bot.store.db import Database
 from bot.store.models import utcnow
 
 log = structlog.get_logger(__name__)
-
-
-def process_holder() -> str:
-    """This process's name as a lease holder: host, pid and a random part (a restarted
-    process with the same pid is another holder)."""
-    return f"{socket.gethostname()[:48]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Lease:
@@ -44,12 +38,17 @@ class Lease:
         self.lost = False  # set when a renewal found another holder
 
     async def take(self) -> bool:
-        """Take or renew it for one more lease length; False when another process has it."""
+        """Take or renew it for one more lease length; False when another process has it.
+        A holder on this host whose process is gone (a gateway killed and restarted) is
+        taken over at once, without waiting for its lease to end."""
         now = utcnow()
         async with self._db.session() as session:
-            held = await leases.take(
-                session, self.conversation_id, self.holder, now, now + self._ttl
-            )
+            cid, until = self.conversation_id, now + self._ttl
+            held = await leases.take(session, cid, self.holder, now, until)
+            if not held:
+                other = await leases.holder(session, cid)
+                if other is not None and claimer_is_dead(other, socket.gethostname()[:40]):
+                    held = await leases.take_over(session, cid, self.holder, other, until)
         self.lost = not held
         return held
 
@@ -87,7 +86,7 @@ class ConversationLocks:
     def __init__(self, db: Database, ttl: timedelta, holder: str | None = None) -> None:
         self._db = db
         self._ttl = ttl
-        self.holder = holder or process_holder()
+        self.holder = holder or new_worker_id()
         # Weak values let the locks of idle conversations disappear.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 

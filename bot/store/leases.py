@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Conversation
@@ -41,3 +41,24 @@ async def release(session: AsyncSession, conversation_id: int, holder: str) -> N
         .where(Conversation.id == conversation_id, Conversation.lease_holder == holder)
         .values(lease_holder=None, lease_until=None)
     )
+
+
+async def holder(session: AsyncSession, conversation_id: int) -> str | None:
+    """Who holds the lease now (None: nobody)."""
+    return (
+        await session.execute(
+            select(Conversation.lease_holder).where(Conversation.id == conversation_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def take_over(
+    session: AsyncSession, conversation_id: int, holder: str, dead: str, until: datetime
+) -> bool:
+    """Take the lease from a holder known to be dead, if it still has it."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.lease_holder == dead)
+        .values(lease_holder=holder, lease_until=until)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

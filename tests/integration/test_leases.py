@@ -5,6 +5,7 @@ its holder dies, and that never loses a message stored while another process hel
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -194,5 +195,30 @@ async def test_a_message_stored_while_another_gateway_holds_the_conversation_is_
         assert answered and answered == sorted(answered), "replies in the order of the messages"
         assert set(answered) == {first.message_id, second.message_id}, "each answered"
         assert await lease_of(db, first.conversation_id) == (None, None)
+    finally:
+        await db.dispose()
+
+
+async def test_a_dead_holder_on_this_host_is_taken_over_at_once(database_url: str) -> None:
+    """A gateway killed and restarted on the same host need not wait for the lease to end;
+    a holder on another host (whose process cannot be seen) is waited for."""
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
+    host = socket.gethostname()[:40]
+    db = Database(database_url)
+    try:
+        conversation = await a_conversation(db)
+        locks = ConversationLocks(db, timedelta(seconds=30), holder="gateway-1")
+        now = utcnow()
+        elsewhere, here = f"elsewhere:{gone.pid}:ab12", f"{host}:{gone.pid}:ab12"
+        for holder, expected in ((elsewhere, None), (here, "gateway-1")):
+            async with db.session() as session:
+                await session.execute(
+                    Conversation.__table__.update()
+                    .where(Conversation.id == conversation)
+                    .values(lease_holder=holder, lease_until=now + timedelta(hours=1))
+                )
+            async with locks.hold(conversation) as held:
+                assert (held and held.holder) == expected, holder
     finally:
         await db.dispose()
