@@ -35,6 +35,9 @@ async def scan_deadlines(
                         Case.due_at < horizon,
                         (Case.due_soon_notified.is_(False)) | (Case.overdue_notified.is_(False)),
                     )
+                    # Every dispatcher process scans: a case another scan is noticing now is
+                    # left to it (PostgreSQL; SQLite's write lock already takes turns).
+                    .with_for_update(skip_locked=True)
                 )
             )
             .scalars()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.cases import STATUS_LABELS, Kind, Status
-from bot.gateway import DB, DISPATCHER
+from bot.gateway import DB, DISPATCHER, SETTINGS
 from bot.services.cases import CaseDraft, file_case
 from bot.services.demo import load_demo
 from bot.services.scheduler import scan_deadlines
@@ -225,3 +226,30 @@ async def test_queued_notification_survives_a_restart(database_url: str, tokens:
                 break
             await asyncio.sleep(0.1)
         assert status == "sent"
+
+
+async def test_deadline_scans_of_several_processes_notice_once(
+    offline_gateway: RunningGateway,
+) -> None:
+    """Every dispatcher process scans deadlines: scans at the same moment write one notice
+    per case and deadline between them (PostgreSQL: the rows a scan works on are locked)."""
+    db, _token, contact_id = await _setup(offline_gateway)
+    await create_user(db, "officer2", "officer", "ubnd-phuong-demo")
+    codes_filed = [await _file(db, contact_id) for _ in range(12)]
+    async with db.session() as session:
+        due = max(c.due_at for c in (await session.execute(select(Case))).scalars() if c.due_at)
+    url = offline_gateway.app[SETTINGS].database_url
+    scanners = [Database(url) for _ in range(4)]
+    try:
+        made = await asyncio.gather(
+            *(scan_deadlines(s, due_soon_hours=48, now=due + timedelta(hours=1)) for s in scanners)
+        )
+    finally:
+        for scanner in scanners:
+            await scanner.dispose()
+    async with db.session() as session:
+        notices = (await session.execute(select(OfficerNotice))).scalars().all()
+    per_case = Counter((n.case_id, n.user_id, n.kind) for n in notices)
+    assert len(per_case) == len(codes_filed) * 2, "each officer noticed of each overdue case"
+    assert set(per_case.values()) == {1}, f"no notice twice: {made}"
+    assert sum(made) == len(notices)
