@@ -15,6 +15,10 @@ from bot.domain.office_hours import OfficeHours
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The background loops a process can run (GIAITRINH_BACKGROUND).
+LOOPS = ("engine_retry", "outbox", "deadlines", "retention", "telegram_polling", "zalo_tokens")
+
+
 class Settings(BaseSettings):
     """Every knob of the gateway; environment variables are prefixed GIAITRINH_."""
 
@@ -215,11 +219,45 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # Several processes (docs/operations.md): which background loops each runs, and the
+    # engines' shared lock store.
+    background: str = Field(
+        default="all",
+        description="Background loops this process runs: all, none, or a comma-separated "
+        f"list of {', '.join(LOOPS)}. Gateways run engine_retry; dispatchers the others; "
+        "Telegram long polling runs in one process only.",
+    )
+    lock_store_url: str = Field(
+        default="",
+        description="redis://[:password@]host:port/db: the engines' lock store, so that "
+        "several engine replicas share conversations. Empty: locks in the engine's memory.",
+    )
+    action_url: str = Field(
+        default="",
+        description="Where `giaitrinh engine` has the engine call the actions (a gateway's "
+        "or the load balancer's /webhooks/actions). Empty: this host's gateway port.",
+    )
+
+    def runs(self, loop: str) -> bool:
+        """Whether this process runs that background loop."""
+        chosen = {name.strip() for name in self.background.split(",")}
+        return "all" in chosen or loop in chosen
+
     @property
     def handoff(self) -> HandoffPolicy:
         """The handoff rules these settings describe."""
         hours = OfficeHours.parse(self.office_hours, self.office_saturday_morning)
         return HandoffPolicy(hours, self.handoff_expected_minutes, self.handoff_lease_s)
+
+    @field_validator("background")
+    @classmethod
+    def _background(cls, value: str) -> str:
+        """Refuse a loop name that does not exist (a typo would silently stop a loop)."""
+        names = {name.strip() for name in value.split(",") if name.strip()}
+        unknown = names - {"all", "none", *LOOPS}
+        if unknown or not names:
+            raise ValueError(f"unknown loops {sorted(unknown)}; known: all, none, {LOOPS}")
+        return value
 
     @field_validator("office_hours")
     @classmethod

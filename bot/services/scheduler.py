@@ -29,7 +29,8 @@ async def scan_deadlines(
         cases = (
             (
                 await session.execute(
-                    select(Case).where(
+                    select(Case)
+                    .where(
                         Case.status.in_(OPEN_STATUSES),
                         Case.due_at.is_not(None),
                         Case.due_at < horizon,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import structlog
@@ -112,35 +113,42 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    """Loops that run beside the requests: engine retries, the outbox, deadline notices."""
+    """Loops that run beside the requests: engine retries, the outbox, deadline notices...
+    each only where the `background` setting says (several processes share the work)."""
     settings = app[SETTINGS]
-    deadlines = LoopState("deadlines")
-    loops = [app[FLOW].retry_loop, app[DISPATCHER].loop, deadlines]
-    tasks = [asyncio.create_task(app[FLOW].run_retry_loop(settings.retry_interval))]
-    if telegram.TELEGRAM_BOT in app and telegram_polling(settings):
+    runs = settings.runs
+    loops: list[LoopState] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    def start(state: LoopState, job: Coroutine[Any, Any, None]) -> None:
+        loops.append(state)
+        tasks.append(asyncio.create_task(job))
+
+    if runs("engine_retry"):
+        start(app[FLOW].retry_loop, app[FLOW].run_retry_loop(settings.retry_interval))
+    if runs("telegram_polling") and telegram.TELEGRAM_BOT in app and telegram_polling(settings):
         polling = LoopState("telegram_polling")
-        loops.append(polling)
-        tasks.append(asyncio.create_task(telegram.poll(app, state=polling)))
-    if zalo.ZALO_TOKENS in app:
-        loops.append(app[zalo.ZALO_TOKENS].loop)
-        tasks.append(asyncio.create_task(app[zalo.ZALO_TOKENS].run()))
+        start(polling, telegram.poll(app, state=polling))
+    if runs("zalo_tokens") and zalo.ZALO_TOKENS in app:
+        start(app[zalo.ZALO_TOKENS].loop, app[zalo.ZALO_TOKENS].run())
+    if runs("deadlines"):
+        deadlines = LoopState("deadlines")
+        interval, due_soon = settings.deadline_scan_interval, settings.due_soon_hours
+        start(deadlines, scheduler.run(app[DB], interval, due_soon, deadlines))
+    if runs("retention"):
+        retention = LoopState("retention")
+        start(retention, privacy.run(app[DB], settings.retention_interval, retention))
+    dispatcher = None
+    if runs("outbox"):
+        loops.append(app[DISPATCHER].loop)
+        dispatcher = asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval))
     app[LOOPS] = {state.name: state for state in loops}
-    tasks += [
-        asyncio.create_task(
-            scheduler.run(
-                app[DB], settings.deadline_scan_interval, settings.due_soon_hours, deadlines
-            )
-        ),
-    ]
-    retention = LoopState("retention")
-    app[LOOPS][retention.name] = retention
-    tasks.append(asyncio.create_task(privacy.run(app[DB], settings.retention_interval, retention)))
-    dispatcher = asyncio.create_task(app[DISPATCHER].run(settings.dispatch_interval))
     yield
-    # The outbox finishes the wave in flight (its journal would settle it anyway).
-    app[DISPATCHER].stop()
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-        await asyncio.wait_for(dispatcher, 20)
+    if dispatcher is not None:
+        # The outbox finishes the wave in flight (its journal would settle it anyway).
+        app[DISPATCHER].stop()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(dispatcher, 20)
     await stop_tasks(tasks)
 
 

@@ -51,6 +51,7 @@ class FakeTelegram:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     confirmed_below: int = 0  # the highest offset a getUpdates call asked for
     _polled: asyncio.Event = field(default_factory=asyncio.Event)
+    polls: int = 0  # getUpdates calls
 
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for a bot that long-polls."""
@@ -121,6 +122,7 @@ class FakeTelegram:
         """Long polling as Telegram does it: wait for updates ≥ offset, here at most 1 s (an
         empty answer is allowed, and a short wait lets the test server stop quickly)."""
         offset = int(params.get("offset") or 0)
+        self.polls += 1
         self.confirmed_below = max(self.confirmed_below, offset)
         polled, self._polled = self._polled, asyncio.Event()
         polled.set()

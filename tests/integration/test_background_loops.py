@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot.domain.messages import Direction
 from bot.gateway import DB, LOOPS
 from bot.services.loops import LoopState
+from bot.settings import Settings
 from bot.store.migrate import upgrade
 from bot.store.models import Message, utcnow
 from tests.conftest import (
@@ -123,3 +124,42 @@ async def test_a_stopped_loop_makes_healthz_degraded(polling_gateway: RunningGat
     deadlines.running = False  # as a loop whose task ended
     body = await health(gw)
     assert body["status"] == "degraded" and body["loops"]["deadlines"]["state"] == "not_running"
+
+
+@pytest.mark.parametrize(
+    ("background", "expected"),
+    [
+        ("all", {"engine_retry", "outbox", "deadlines", "retention", "telegram_polling"}),
+        ("engine_retry", {"engine_retry"}),
+        ("outbox, deadlines,retention", {"outbox", "deadlines", "retention"}),
+        ("none", set()),
+    ],
+)
+async def test_each_process_runs_the_loops_it_is_given(
+    sqlite_path: Path,
+    tokens: Tokens,
+    fake_telegram: FakeTelegram,
+    background: str,
+    expected: set[str],
+) -> None:
+    """Gateways run engine retries, dispatchers the outbox and the scans: /healthz shows
+    what this process runs, and only that runs."""
+    settings = gateway_settings(
+        f"sqlite+aiosqlite:///{sqlite_path}",
+        tokens,
+        f"http://127.0.0.1:{free_port()}",
+        background=background,
+        **{**telegram_settings(fake_telegram), "telegram_mode": "polling"},
+    )
+    async with running_gateway(settings, free_port()) as gw:
+        assert set(gw.app[LOOPS]) == expected
+        for state in gw.app[LOOPS].values():
+            await until(state, lambda s: s.running)
+        assert set((await health(gw))["loops"]) == expected
+        if "telegram_polling" not in expected:
+            assert fake_telegram.polls == 0, "no process but the one given it polls Telegram"
+
+
+def test_an_unknown_loop_name_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="outbx"):
+        Settings(_env_file=None, background="engine_retry,outbx")  # type: ignore[call-arg]
