@@ -99,9 +99,11 @@ def prepare_postgres(layout: Layout) -> Path:
             shutil.chown(data, user="postgres")
         initdb = str(_postgres_bin() / "initdb")
         command = [*_as_postgres(), initdb, "-D", str(data), "-A", "trust", "-U", "giaitrinh"]
-        subprocess.run(
-            [*command, "-E", "UTF8", "--locale", "C.UTF-8"], check=True, capture_output=True
+        out = subprocess.run(
+            [*command, "-E", "UTF8", "--locale", "C.UTF-8"], capture_output=True, text=True
         )
+        if out.returncode != 0:  # e.g. a folder the postgres user cannot reach
+            raise RuntimeError(f"initdb failed: {out.stderr.strip()}")
     return data
 
 
