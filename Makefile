@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run test lint nlu-report bench bench-broadcast eval screenshots clean
+.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast eval screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,11 @@ train: setup
 # Web chat on http://127.0.0.1:8080/ with the engine on 127.0.0.1:5005; Ctrl-C stops both.
 run: demo
 	@$(VENV)/giaitrinh up --model "$$(bash scripts/train.sh)"
+
+# The production layout on this host (docs/operations.md): PostgreSQL, Redis, 2 engines,
+# 2 gateways, a dispatcher and nginx on http://127.0.0.1:8080/, with the demo data; Ctrl-C stops it.
+cluster: setup system-deps
+	@$(VENV)/giaitrinh cluster --model "$$(bash scripts/train.sh)" --demo
 
 test: setup system-deps
 	@bash scripts/train.sh >/dev/null

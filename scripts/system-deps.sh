@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, when missing: Chromium (browser tests),
 # PostgreSQL (the suite runs on SQLite and PostgreSQL; the tests start their own server), Redis
-# (the engines' lock store in the production layout; started the same way) and
+# and nginx (the engines' lock store and the front of the production layout, `giaitrinh
+# cluster`; started by it, never as system services) and
 # curl (the README's API examples are run as written); npm installs the console's browser
 # libraries (scripts/vendor.sh, run by the set-up).
 set -euo pipefail
@@ -12,6 +13,7 @@ missing=()
 want chromium && { command -v chromium >/dev/null 2>&1 || missing+=(chromium); }
 want postgresql && { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql); }
 want redis && { command -v redis-server >/dev/null 2>&1 || missing+=(redis-server); }
+want nginx && { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx); }
 want curl && { command -v curl >/dev/null 2>&1 || missing+=(curl); }
 want npm && { command -v npm >/dev/null 2>&1 || missing+=(npm); }
 [ ${#missing[@]} -eq 0 ] && exit 0
