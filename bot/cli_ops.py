@@ -40,6 +40,7 @@ def _engine(settings: Settings, args: argparse.Namespace) -> int:
         response_timeout=settings.engine_timeout,
         log_file=log,
         endpoints_file=log.parent / f"endpoints-{args.port}.yml",
+        interface=args.host,
     )
     engine = EngineProcess(config)
 
@@ -47,7 +48,7 @@ def _engine(settings: Settings, args: argparse.Namespace) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"engine on 127.0.0.1:{args.port} (log: {log})", flush=True)
+    print(f"engine on {args.host}:{args.port} (log: {log})", flush=True)
     engine.start()
     try:
         assert engine.process is not None
@@ -114,6 +115,9 @@ def add_commands(sub: Any) -> None:
     """The operator's commands, on the `giaitrinh` parser."""
     engine = sub.add_parser("engine", help="run one engine replica (Rasa) in the foreground")
     engine.add_argument("--port", type=int, default=5005)
+    engine.add_argument(
+        "--host", default="127.0.0.1", help="interface (a private address for other hosts)"
+    )
     engine.add_argument("--model", required=True, help="trained model, from scripts/train.sh")
     engine.add_argument("--log", help="the engine's log file (default var/log/rasa-PORT.log)")
     engine.set_defaults(func=_engine)

@@ -42,6 +42,8 @@ class EngineConfig:
     lock_store_url: str | None = None
     # Where the engine's endpoints file is written (secrets stay in the environment).
     endpoints_file: Path | None = None
+    # 127.0.0.1 unless engines serve gateways of other hosts (a private network address).
+    interface: str = "127.0.0.1"
 
     @property
     def tracker_db_url(self) -> str:
@@ -132,7 +134,7 @@ class EngineProcess:
         return [
             str(RASA_BIN), "run", "--model", str(cfg.model), "--enable-api",
             f"--auth-token={cfg.token}",  # "=": a random token may start with "-"
-            "--interface", "127.0.0.1", "--port", str(cfg.port),
+            "--interface", cfg.interface, "--port", str(cfg.port),
             "--endpoints", str(self.endpoints_file), "--credentials", "credentials.yml",
             "--response-timeout", str(response_timeout(cfg.response_timeout)),
         ]  # fmt: skip
