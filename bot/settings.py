@@ -46,7 +46,9 @@ class Settings(BaseSettings):
         default=3600.0, description="Seconds between rounds of the retention job."
     )
     database_busy_timeout_s: float = Field(
-        default=10.0, description="SQLite: how long a write waits for another's lock, then fails."
+        default=10.0,
+        description="How long a write waits for another's lock (SQLite's busy wait, "
+        "PostgreSQL's lock_timeout), then fails.",
     )
     host: str = "127.0.0.1"
     port: int = 8080

@@ -335,11 +335,30 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def lock_error(database_url: str) -> str:
+    """The error a write meets under write_lock(), as logged: SQLite's "database is locked",
+    PostgreSQL's lock_timeout (asyncpg's LockNotAvailableError, which SQLAlchemy wraps)."""
+    return "OperationalError" if database_url.startswith("sqlite") else "DBAPIError"
+
+
 @asynccontextmanager
-async def sqlite_write_lock(database_url: str) -> AsyncIterator[None]:
-    """Another process's long write transaction on a SQLite file: nobody else can write (a
-    reader still reads, as in WAL mode) until the block ends."""
-    path = make_url(database_url).database
+async def write_lock(database_url: str) -> AsyncIterator[None]:
+    """Another process's long write transaction: nobody else can store a message (readers
+    still read) until the block ends. SQLite: its one write lock; PostgreSQL: the tables a
+    message is stored in, locked against writes."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        conn = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, database=url.database
+        )
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE messages, contacts, conversations IN EXCLUSIVE MODE")
+                yield
+        finally:
+            await conn.close()
+        return
+    path = url.database
     assert path, database_url
     holder = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
     try:

@@ -53,8 +53,16 @@ class Database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: a database error names the statement, never the values (a
         # citizen's phone number, a token hash), so logging the error leaks nothing.
+        # PostgreSQL: a statement waits for another's lock as long as SQLite's busy wait, then
+        # fails (a webhook is answered 5xx and sent again) instead of hanging.
+        lock_wait = {"server_settings": {"lock_timeout": str(round(busy_timeout_s * 1000))}}
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_pre_ping=not self.is_sqlite, hide_parameters=True
+            url,
+            pool_pre_ping=not self.is_sqlite,
+            hide_parameters=True,
+            connect_args={}
+            if self.is_sqlite or parsed.get_driver_name() != "asyncpg"
+            else lock_wait,
         )
         if self.is_sqlite:
             pragmas = partial(_sqlite_pragmas, round(busy_timeout_s * 1000))

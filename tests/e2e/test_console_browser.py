@@ -17,10 +17,7 @@ from tests.console import PASSWORD, STAFF, citizen_case, staff_world
 from tests.e2e.test_handoff_browser import shoot
 from tests.e2e.test_web_chat_browser import RECORD_VIOLATIONS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.browser
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -18,10 +18,7 @@ from tests.e2e.conftest import send
 from tests.e2e.test_web_chat_browser import RECORD_VIOLATIONS, open_chat
 from tests.integration.test_handoff import always_open
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.browser
 LIVE = 20_000  # ms: a turn of the real engine, or the next round of a live page
 # `make screenshots` sets this to docs/console: the README's pictures come from this test.
 SHOTS = os.environ.get("GIAITRINH_SCREENSHOTS", "")

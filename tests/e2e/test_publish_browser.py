@@ -19,10 +19,7 @@ from tests.console import staff_world
 from tests.e2e.test_console_browser import staff_page
 from tests.e2e.test_handoff_browser import shoot
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.browser
 
 TITLE = "Cấp sổ đỏ lần đầu tại xã Tân An"
 

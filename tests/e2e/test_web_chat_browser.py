@@ -14,11 +14,7 @@ from bot.web.headers import SECURITY_HEADERS
 from tests.conftest import RunningGateway, Tokens, free_port, gateway_settings, running_gateway
 from tests.e2e.conftest import send
 
-pytestmark = [
-    pytest.mark.browser,
-    # What is tested is the page in the browser; storage is tested on both databases elsewhere.
-    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
-]
+pytestmark = pytest.mark.browser
 
 TOO_FAST = re.compile(r"^Anh/chị gửi nhanh quá, vui lòng đợi [1-9][0-9]* giây rồi gửi lại\.$")
 TOO_MANY_SESSIONS = re.compile(

@@ -17,16 +17,16 @@ from bot.domain.messages import Direction
 from bot.gateway import DB, LOOPS
 from bot.services.loops import LoopState
 from bot.settings import Settings
-from bot.store.migrate import upgrade
 from bot.store.models import Message, utcnow
 from tests.conftest import (
     RunningGateway,
     Tokens,
     free_port,
     gateway_settings,
+    lock_error,
     running_gateway,
-    sqlite_write_lock,
     telegram_settings,
+    write_lock,
 )
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -35,20 +35,12 @@ GUARD = 60  # seconds: only so that a broken loop fails the test instead of hang
 
 
 @pytest.fixture
-async def sqlite_path(tmp_path: Path) -> Path:
-    """A migrated SQLite file (the lock below is SQLite's own)."""
-    path = tmp_path / "giaitrinh.db"
-    await upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture
 async def polling_gateway(
-    sqlite_path: Path, tokens: Tokens, fake_telegram: FakeTelegram
+    database_url: str, tokens: Tokens, fake_telegram: FakeTelegram
 ) -> AsyncIterator[RunningGateway]:
-    """Telegram by long polling, no engine (messages stay queued), a short SQLite busy wait."""
+    """Telegram by long polling, no engine (messages stay queued), a short wait for locks."""
     settings = gateway_settings(
-        f"sqlite+aiosqlite:///{sqlite_path}",
+        database_url,
         tokens,
         f"http://127.0.0.1:{free_port()}",
         retry_interval=3600,
@@ -79,7 +71,7 @@ async def until(state: LoopState, check: Any) -> None:
 
 
 async def test_polling_survives_a_locked_database_and_healthz_shows_it(
-    polling_gateway: RunningGateway, fake_telegram: FakeTelegram, sqlite_path: Path
+    polling_gateway: RunningGateway, fake_telegram: FakeTelegram, database_url: str
 ) -> None:
     gw = polling_gateway
     loops = gw.app[LOOPS]
@@ -90,7 +82,7 @@ async def test_polling_survives_a_locked_database_and_healthz_shows_it(
 
     update = json.loads((DATA / "telegram_update_message.json").read_text(encoding="utf-8"))
     with structlog.testing.capture_logs() as logs:
-        async with sqlite_write_lock(f"sqlite+aiosqlite:///{sqlite_path}"):
+        async with write_lock(database_url):
             fake_telegram.push_update(update)
             await until(polling, lambda s: s.failures >= 3)
             during = await health(gw)
@@ -99,11 +91,10 @@ async def test_polling_survives_a_locked_database_and_healthz_shows_it(
     assert during["status"] == "degraded", during
     shown = during["loops"]["telegram_polling"]
     assert shown["state"] == "failing" and shown["running"], shown
-    assert shown["last_error"] == "OperationalError" and shown["failures"] >= 3, shown
+    locked = lock_error(database_url)
+    assert shown["last_error"] == locked and shown["failures"] >= 3, shown
     failures = [e for e in logs if e["event"] == "loop_round_failed"]
-    assert any(
-        e["loop"] == "telegram_polling" and e["error"] == "OperationalError" for e in failures
-    ), failures
+    assert any(e["loop"] == "telegram_polling" and e["error"] == locked for e in failures), failures
 
     # The lock is gone: the same update is stored (once) and every loop recovers.
     await until(polling, lambda s: s.failures == 0)
@@ -113,7 +104,7 @@ async def test_polling_survives_a_locked_database_and_healthz_shows_it(
     after = await health(gw)
     assert after["status"] == "ok", after
     assert after["loops"]["telegram_polling"]["state"] == "ok"
-    assert after["loops"]["telegram_polling"]["last_error"] == "OperationalError"
+    assert after["loops"]["telegram_polling"]["last_error"] == locked
 
 
 async def test_a_stopped_loop_makes_healthz_degraded(polling_gateway: RunningGateway) -> None:
@@ -136,7 +127,7 @@ async def test_a_stopped_loop_makes_healthz_degraded(polling_gateway: RunningGat
     ],
 )
 async def test_each_process_runs_the_loops_it_is_given(
-    sqlite_path: Path,
+    database_url: str,
     tokens: Tokens,
     fake_telegram: FakeTelegram,
     background: str,
@@ -145,7 +136,7 @@ async def test_each_process_runs_the_loops_it_is_given(
     """Gateways run engine retries, dispatchers the outbox and the scans: /healthz shows
     what this process runs, and only that runs."""
     settings = gateway_settings(
-        f"sqlite+aiosqlite:///{sqlite_path}",
+        database_url,
         tokens,
         f"http://127.0.0.1:{free_port()}",
         background=background,

@@ -696,12 +696,6 @@ async def sent(
     return status, data
 
 
-# On SQLite only, to stay fast: what only PostgreSQL refuses (NUL, numbers past INTEGER,
-# overlong ids) has its named case above, on both.
-PROPERTY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@PROPERTY
 @given(body=dumped(web_messages))
 async def test_web_messages_never_fail_nor_half_store(hostile: Hostile, body: bytes) -> None:
     await sent(
@@ -711,7 +705,6 @@ async def test_web_messages_never_fail_nor_half_store(hostile: Hostile, body: by
     )
 
 
-@PROPERTY
 @given(
     body=dumped(web_messages), session=st.just(SESSION.encode()) | query_values, after=query_values
 )
@@ -728,13 +721,11 @@ async def test_web_sessions_and_history_never_fail(
     await sent(hostile, hostile.send("GET", f"/api/web/messages?{query}"))
 
 
-@PROPERTY
 @given(body=dumped(telegram_updates))
 async def test_telegram_updates_never_fail_nor_half_store(hostile: Hostile, body: bytes) -> None:
     await sent(hostile, hostile.telegram(body), may_add=frozenset({"inbound", "contacts"}))
 
 
-@PROPERTY
 @given(body=dumped(zalo_events), right_app=st.sampled_from([True, True, True, False]))
 async def test_signed_zalo_events_never_fail_nor_half_store(
     hostile: Hostile, body: bytes, right_app: bool
@@ -749,7 +740,6 @@ async def test_signed_zalo_events_never_fail_nor_half_store(
     )
 
 
-@PROPERTY
 @given(
     body=dumped(transitions),
     code=st.just(CODE.encode()) | query_values,
@@ -771,7 +761,6 @@ async def test_case_transitions_and_assignments_never_fail_nor_half_store(
     )
 
 
-@PROPERTY
 @given(body=dumped(publications))
 async def test_publications_never_fail_nor_half_store(hostile: Hostile, body: bytes) -> None:
     await sent(
@@ -779,7 +768,6 @@ async def test_publications_never_fail_nor_half_store(hostile: Hostile, body: by
     )
 
 
-@PROPERTY
 @given(
     names=st.lists(
         st.sampled_from(
