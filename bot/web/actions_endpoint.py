@@ -51,6 +51,6 @@ async def run_action(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    """Mount the endpoint where endpoints.yml points Rasa."""
+    """Mount the endpoint where the engine's endpoints file points Rasa (bot/enginectl.py)."""
     app[EXECUTOR] = make_executor()
     app.router.add_post("/webhooks/actions", run_action)
