@@ -42,21 +42,9 @@ def _engine(settings: Settings, args: argparse.Namespace) -> int:
         endpoints_file=log.parent / f"endpoints-{args.port}.yml",
         interface=args.host,
     )
-    engine = EngineProcess(config)
-
-    def stop(_signum: int, _frame: Any) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
     print(f"engine on {args.host}:{args.port} (log: {log})", flush=True)
-    engine.start()
-    try:
-        assert engine.process is not None
-        return engine.process.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        engine.stop()
+    EngineProcess(config).exec()  # returns only if it could not start Rasa
+    return 1
 
 
 def _cluster(settings: Settings, args: argparse.Namespace) -> int:

@@ -149,8 +149,20 @@ class EngineClient:
                 raise EngineUnavailable(f"engine unreachable: {type(exc).__name__}") from exc
             replica.ready = True
             replica.turns += 1
-            return _turn(status, raw)
+            turn = _turn(status, raw)
+            if not turn.replies and not await self._handled(sender, metadata.get("message_id")):
+                # Rasa answers 200 with what it had so far when a turn fails inside it or
+                # times out (e.g. waiting for a dead replica's conversation lock).
+                raise EngineRefused("engine did not handle the message (failed or timed out)")
+            return turn
         raise EngineUnavailable("engine unreachable: no replica accepts connections")
+
+    async def _handled(self, sender: str, message_id: Any) -> bool:
+        """Whether the engine's tracker has this message (True when it cannot say)."""
+        if not isinstance(message_id, int):
+            return True
+        understood = await self._intents(sender)
+        return understood is None or message_id in understood
 
     async def is_ready(self) -> bool:
         """True when a replica's API answers with a model loaded (each replica is probed;
@@ -179,6 +191,10 @@ class EngineClient:
     async def understood(self, sender: str) -> dict[int, str]:
         """What the engine understood of each citizen message of a conversation (the
         gateway's message id → intent), from its tracker; empty when it cannot say."""
+        return await self._intents(sender) or {}
+
+    async def _intents(self, sender: str) -> dict[int, str] | None:
+        """understood(), or None when the tracker could not be read."""
         try:
             async with self._session.get(
                 f"{self._order()[0].url}/conversations/{sender}/tracker",
@@ -186,10 +202,10 @@ class EngineClient:
                 timeout=aiohttp.ClientTimeout(total=5),
             ) as resp:
                 if resp.status != 200:
-                    return {}
+                    return None
                 data = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError):
-            return {}
+            return None
         return intents_by_message(data)
 
 

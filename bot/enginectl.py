@@ -139,20 +139,28 @@ class EngineProcess:
             "--response-timeout", str(response_timeout(cfg.response_timeout)),
         ]  # fmt: skip
 
-    def start(self) -> None:
-        """Spawn the engine in its own process group (so stop() reaches its children)."""
+    def _environment(self) -> dict[str, str]:
+        """Write the endpoints file; the engine's environment (its secrets included)."""
         cfg = self.config
         if not cfg.tracker_url:
             private_file(cfg.tracker_db)  # Rasa would create it readable by every local user
         self.endpoints_file.parent.mkdir(parents=True, exist_ok=True)
         self.endpoints_file.write_text(endpoints(cfg), encoding="utf-8")
-        env = {
+        return {
             **os.environ,
             "PYTHONPATH": str(PROJECT_ROOT),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            # A replica that dies keeps its conversation's lock (Redis) until this passes: just
+            # longer than a turn may take, so others take the conversation soon after.
+            "TICKET_LOCK_LIFETIME": str(response_timeout(cfg.response_timeout) + 5),
             **secrets_env(cfg),
         }
+
+    def start(self) -> None:
+        """Spawn the engine in its own process group (so stop() reaches its children)."""
+        cfg = self.config
+        env = self._environment()
         if cfg.log_file is not None:
             cfg.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = cfg.log_file.open("ab")
@@ -168,6 +176,19 @@ class EngineProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def exec(self) -> None:
+        """Become the engine (`giaitrinh engine`): this process is replaced by Rasa, so what
+        supervises it (a process manager, `giaitrinh cluster`) signals Rasa itself."""
+        env = self._environment()
+        if self.config.log_file is not None:
+            self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
+            log = os.open(self.config.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+        os.chdir(PROJECT_ROOT)
+        command = self.command()
+        os.execve(command[0], command, env)  # noqa: S606 (our own Rasa, no shell)
 
     def is_ready(self) -> bool:
         """True once the API answers /status with a loaded model."""

@@ -78,3 +78,28 @@ async def test_a_reply_for_a_channel_this_gateway_does_not_serve_fails_alone(
     chat = await gateway.chat()
     data = await chat.say("xin chào")
     assert "Xin chào" in data["replies"][0]["text"], "other conversations go on"
+
+
+async def test_a_turn_the_engine_answers_empty_but_never_handled_is_tried_again(
+    database_url: str, tokens: Tokens
+) -> None:
+    """Rasa answers 200 with no replies when a turn fails or times out inside it (waiting
+    for a dead replica's conversation lock): the message is not taken as answered."""
+    fake = FakeEngine(fail_on="", swallow=BROKEN)
+    async with serve(fake.app()) as engine_url:
+        settings = gateway_settings(
+            database_url, tokens, engine_url, retry_interval=0.2, engine_max_attempts=3
+        )
+        async with running_gateway(settings, free_port()) as gw:
+            chat = await gw.chat()
+            swallowed = await chat.say(BROKEN)
+            await chat.say("xin chào")
+            await wait_for(chat, "Đã nhận: xin chào")
+            history = await chat.history()
+            async with gw.app[DB].session() as session:
+                stored = await session.get(Message, swallowed["message"]["id"])
+    assert fake.received.count(BROKEN) == 3, fake.received
+    assert stored is not None and stored.status == "failed", stored
+    assert stored.error == "engine did not handle the message (failed or timed out)"
+    said = [m["text"] for m in history if m["direction"] == "out"]
+    assert sum(NOT_HANDLED in text for text in said) == 1, said
