@@ -348,8 +348,8 @@ async def stored_updates(run: Running, ids: list[int]) -> tuple[set[int], int]:
             )
     finally:
         await engine.dispose()
-    wanted = {str(i) for i in ids}
-    mine = [int(r) for r in rows if r in wanted]
+    wanted = {f"u{i}" for i in ids}  # Telegram's update_id, as the connector keeps it
+    mine = [int(r[1:]) for r in rows if r in wanted]
     return set(mine), len(mine)
 
 

@@ -77,6 +77,7 @@ class MessageFlow:
         engine_max_chars: int = 2000,
         engine_max_attempts: int = 3,
         lease_s: float = 15.0,
+        background_turns: int = 32,
     ) -> None:
         self._db = db
         self._engine = engine
@@ -87,6 +88,8 @@ class MessageFlow:
         # One turn-taker per conversation, in this process and between processes.
         self._locks = ConversationLocks(db, timedelta(seconds=lease_s))
         self._tasks: set[asyncio.Task[bool]] = set()
+        self._again: dict[int, bool] = {}  # scheduled conversations: look again when done?
+        self._slots = asyncio.Semaphore(background_turns)
         self.retry_loop = LoopState("engine_retry")
         # Sends what waited for a citizen, in order, before the bot's answer (no spacing).
         self._waiting = Dispatcher(db, channels, concurrency=1, lanes=1)
@@ -278,11 +281,28 @@ class MessageFlow:
         await self._replies.deliver(rows, recipient)
 
     def schedule(self, conversation_id: int) -> None:
-        """Process a conversation in the background (webhooks answer the platform first)."""
-        task = asyncio.create_task(self.process_conversation(conversation_id))
+        """Process a conversation in the background (webhooks answer the platform first).
+        One task per conversation: a message stored while it runs makes it look again; at
+        most `background_turns` run at once, so a flood of webhooks is stored first."""
+        if conversation_id in self._again:
+            self._again[conversation_id] = True
+            return
+        self._again[conversation_id] = False
+        task = asyncio.create_task(self._in_background(conversation_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
+
+    async def _in_background(self, conversation_id: int) -> bool:
+        try:
+            async with self._slots:
+                while True:
+                    self._again[conversation_id] = False
+                    done = await self.process_conversation(conversation_id)
+                    if not done or not self._again[conversation_id]:
+                        return done
+        finally:
+            del self._again[conversation_id]
 
     async def drain(self) -> None:
         """Wait for background processing (on shutdown and in tests)."""

@@ -18,7 +18,7 @@ from bot.channels import ChannelRegistry, InboundMessage
 from bot.domain.messages import Direction, MessageStatus
 from bot.engine import EngineClient
 from bot.enginectl import EngineProcess
-from bot.gateway import SETTINGS
+from bot.gateway import DB, SETTINGS
 from bot.services.conversations import MessageFlow
 from bot.services.leases import ConversationLocks
 from bot.store import leases
@@ -222,3 +222,41 @@ async def test_a_dead_holder_on_this_host_is_taken_over_at_once(database_url: st
                 assert (held and held.holder) == expected, holder
     finally:
         await db.dispose()
+
+
+async def test_a_burst_of_messages_runs_one_background_task_per_conversation(
+    gateway: RunningGateway,
+) -> None:
+    """Webhooks schedule the conversation for each message: one task takes them all, in
+    order, and looks again for a message stored while it ran."""
+    flow = gateway.flow
+    texts = ["xin chào", "cảm ơn", "tạm biệt", "xin chào", "cảm ơn", "tạm biệt"]
+    first = None
+    for i, words in enumerate(texts):
+        receipt = await flow.receive(
+            InboundMessage(
+                channel="web", channel_user_id="u-burst", external_id=f"b{i}", text=words
+            )
+        )
+        first = first or receipt
+        flow.schedule(receipt.conversation_id)
+        assert len(flow._tasks) == 1, "one task for the conversation"  # noqa: SLF001
+    await asyncio.wait_for(flow.drain(), GUARD)
+    db = gateway.app[DB]
+    assert first is not None
+    async with db.session(read_only=True) as session:
+        rows = (
+            (
+                await session.execute(
+                    select(Message)
+                    .where(Message.conversation_id == first.conversation_id)
+                    .order_by(Message.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    inbound = [m for m in rows if m.direction is Direction.IN]
+    assert [m.status for m in inbound] == [MessageStatus.PROCESSED] * len(texts)
+    answered = [m.in_reply_to_id for m in rows if m.direction is Direction.OUT]
+    assert answered == sorted(answered) and set(answered) == {m.id for m in inbound}
