@@ -195,6 +195,17 @@ class EngineClient:
 
     async def _intents(self, sender: str) -> dict[int, str] | None:
         """understood(), or None when the tracker could not be read."""
+        tracker = await self._tracker(sender)
+        return None if tracker is None else intents_by_message(tracker)
+
+    async def replay(self, sender: str, message_id: int) -> EngineTurn | None:
+        """The engine's answer to a message it already handled, from its tracker (the bot's
+        utterances after that message); None when it never got it (or cannot say)."""
+        tracker = await self._tracker(sender)
+        return None if tracker is None else replies_after(tracker, message_id)
+
+    async def _tracker(self, sender: str) -> Any:
+        """A conversation's tracker with all its events, or None when it cannot be read."""
         try:
             async with self._session.get(
                 f"{self._order()[0].url}/conversations/{sender}/tracker",
@@ -203,10 +214,9 @@ class EngineClient:
             ) as resp:
                 if resp.status != 200:
                     return None
-                data = await resp.json(content_type=None)
+                return await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return None
-        return intents_by_message(data)
 
 
 def _turn(status: int, raw: bytes) -> EngineTurn:
@@ -233,3 +243,23 @@ def intents_by_message(tracker: Any) -> dict[int, str]:
         if isinstance(ref, int) and isinstance(intent, str):
             found[ref] = intent
     return found
+
+
+def replies_after(tracker: Any, message_id: int) -> EngineTurn | None:
+    """What the bot said after the citizen's message `message_id` (our id, in the user event's
+    metadata), up to the next user event; None when the tracker does not have that message."""
+    events = tracker.get("events") if isinstance(tracker, dict) else None
+    said: list[dict[str, Any]] | None = None
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            continue
+        if event.get("event") == "user":
+            if said is not None:
+                break
+            if (event.get("metadata") or {}).get("message_id") == message_id:
+                said = []
+        elif said is not None and event.get("event") == "bot":
+            data = event.get("data")
+            buttons = data.get("buttons") if isinstance(data, dict) else None
+            said.append({"text": event.get("text"), "buttons": buttons})
+    return None if said is None else EngineTurn(replies=parse_rest_replies(said))

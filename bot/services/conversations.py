@@ -202,7 +202,13 @@ class MessageFlow:
                     session, contact, self._channels.with_window()
                 )
             try:
-                turn = await self._engine.send(sender, engine_text, metadata)
+                # A turn the previous holder handed the engine but died before storing: its
+                # answer is in the engine's tracker, and the engine must not take it twice.
+                replayed = None
+                if lease.took_over:
+                    replayed = await self._engine.replay(sender, message_id)
+                    lease.took_over = False
+                turn = replayed or await self._engine.send(sender, engine_text, metadata)
             except EngineUnavailable as exc:
                 log.warning(
                     "engine_unavailable", conversation_id=conversation_id, reason=exc.message

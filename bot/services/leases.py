@@ -36,6 +36,9 @@ class Lease:
         self.holder = holder
         self._ttl = ttl
         self.lost = False  # set when a renewal found another holder
+        # Taken from another holder (dead, or its lease ended): its last turn may have
+        # reached the engine without its answer being stored.
+        self.took_over = False
 
     async def take(self) -> bool:
         """Take or renew it for one more lease length; False when another process has it.
@@ -44,11 +47,12 @@ class Lease:
         now = utcnow()
         async with self._db.session() as session:
             cid, until = self.conversation_id, now + self._ttl
+            before = await leases.holder(session, cid)
             held = await leases.take(session, cid, self.holder, now, until)
-            if not held:
-                other = await leases.holder(session, cid)
-                if other is not None and claimer_is_dead(other, socket.gethostname()[:40]):
-                    held = await leases.take_over(session, cid, self.holder, other, until)
+            if not held and before is not None:
+                if claimer_is_dead(before, socket.gethostname()[:40]):
+                    held = await leases.take_over(session, cid, self.holder, before, until)
+        self.took_over = self.took_over or (held and before not in (None, self.holder))
         self.lost = not held
         return held
 

@@ -132,9 +132,16 @@ class GatedEngine:
             async with http.post(f"{self.engine_url}/webhooks/rest/webhook", json=body) as resp:
                 return web.Response(body=await resp.read(), status=resp.status)
 
+    async def tracker(self, request: web.Request) -> web.Response:
+        async with aiohttp.ClientSession() as http:
+            url = f"{self.engine_url}{request.path}"
+            async with http.get(url, params=request.query) as resp:
+                return web.Response(body=await resp.read(), status=resp.status)
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self.turn)
+        app.router.add_get("/conversations/{sender}/tracker", self.tracker)
         return app
 
 
@@ -260,3 +267,58 @@ async def test_a_burst_of_messages_runs_one_background_task_per_conversation(
     assert [m.status for m in inbound] == [MessageStatus.PROCESSED] * len(texts)
     answered = [m.in_reply_to_id for m in rows if m.direction is Direction.OUT]
     assert answered == sorted(answered) and set(answered) == {m.id for m in inbound}
+
+
+async def test_a_turn_that_reached_the_engine_before_its_gateway_died_is_not_sent_twice(
+    gateway: RunningGateway, engine: EngineProcess, tokens: Tokens
+) -> None:
+    """Gateway A handed the message to the engine and died before storing the answer; B,
+    taking the conversation over, finds the answer in the engine's tracker and stores it,
+    without sending the message again (a "Xác nhận gửi" would file a second case)."""
+    db = gateway.app[DB]
+    receipt = await gateway.flow.receive(web_message("d1", "xin chào"))
+    async with db.session(read_only=True) as session:
+        conversation = await session.get(Conversation, receipt.conversation_id)
+        assert conversation is not None
+        sender = conversation.engine_sender
+    body = {"sender": sender, "message": "xin chào", "metadata": {"message_id": receipt.message_id}}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{engine.url}/webhooks/rest/webhook", json=body) as resp:
+            said_then = [r["text"] for r in await resp.json()]
+    assert said_then, "the engine answered A"
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
+    async with db.session() as session:
+        await session.execute(
+            Conversation.__table__.update()
+            .where(Conversation.id == receipt.conversation_id)
+            .values(
+                lease_holder=f"{socket.gethostname()[:40]}:{gone.pid}:dead",
+                lease_until=utcnow() + timedelta(seconds=30),
+            )
+        )
+    gated = GatedEngine(engine.url)
+    gated.gate.set()
+    async with serve(gated.app()) as gated_url, flow_of(db, gated_url, tokens) as b:
+        assert await b.process_conversation(receipt.conversation_id) is True
+    assert gated.turns == [], "not sent to the engine again"
+    async with db.session(read_only=True) as session:
+        rows = (
+            (
+                await session.execute(
+                    select(Message).where(Message.conversation_id == receipt.conversation_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    [inbound] = [m for m in rows if m.direction is Direction.IN]
+    assert inbound.status is MessageStatus.PROCESSED
+    stored = [m.text for m in rows if m.direction is Direction.OUT and m.in_reply_to_id]
+    assert stored == said_then, "the answer the engine gave A"
+    async with aiohttp.ClientSession() as http:
+        url = f"{engine.url}/conversations/{sender}/tracker"
+        async with http.get(url, params={"token": tokens.rasa}) as resp:
+            events = (await resp.json())["events"]
+    taken = [e for e in events if e["event"] == "user"]
+    assert [e["metadata"]["message_id"] for e in taken] == [receipt.message_id], "once"
