@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast eval screenshots clean
+.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast bench-faults eval screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -56,6 +56,12 @@ bench: setup
 bench-broadcast: setup
 	@$(VENV)/python -m bench.broadcast_fanout --sizes 100000,1000000
 	@$(VENV)/python -m bench.broadcast_dispatch
+
+# Faults on the production layout (bench/faults.py, all on 127.0.0.1, each bounded): an engine
+# and a gateway SIGKILLed while citizens chat, PostgreSQL restarted under webhooks, 5,000 webhooks
+# in 10 s, the dispatcher SIGKILLed mid-broadcast (PostgreSQL).
+bench-faults: setup system-deps
+	@$(VENV)/python -m bench.faults --model "$$(bash scripts/train.sh)"
 
 # Answer quality on the tune and test parts of tests/data/qa/questions.yaml (zones, top-1/3,
 # "I don't know", excerpts) and search speed, then the whole-path cost of
