@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import shutil
 import signal
 import statistics
@@ -42,7 +41,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.fake_telegram import TOKEN
-from bench.servers import free_port
+from bench.servers import free_block, free_port
 from bot.cluster import Layout, prepare_postgres, programs
 from bot.services.conversations import APOLOGY
 from bot.supervisor import Program, Supervisor, accepts
@@ -50,15 +49,6 @@ from bot.supervisor import Program, Supervisor, accepts
 SECRET = "bench-secret_1"  # noqa: S105 (the fake's own)
 SCRIPT = ["xin chào", "hướng dẫn", "bạn là bot à", "cam on ban", "lịch tiếp công dân", "tạm biệt"]
 ANSWER_WAIT = 120.0  # seconds a citizen waits for an answer before it counts as unanswered
-
-
-def free_block() -> int:
-    """A base port whose cluster ports are all free."""
-    for _ in range(50):
-        base = random.randrange(20000, 60000, 1000)  # noqa: S311 (not a secret)
-        if not any(accepts(base + n) for n in (1, 2, 101, 201, 202, 301, 302)):
-            return base
-    raise RuntimeError("no free block of ports")
 
 
 def work_folder() -> Path:

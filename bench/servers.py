@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -25,6 +26,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_block(offsets: tuple[int, ...] = (1, 2, 101, 201, 202, 301, 302)) -> int:
+    """A base port such that base + each offset is free (`giaitrinh cluster --internal-ports`:
+    gateways +1.., dispatchers +101.., engines +201.., PostgreSQL +301, Redis +302)."""
+    rng = random.Random()  # noqa: S311 (not a secret)
+    for _ in range(50):
+        base = rng.randrange(20000, 60000, 1000)
+        if not any(_listening(base + offset) for offset in offsets):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _as_postgres() -> list[str]:

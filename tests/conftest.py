@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
 import secrets
-import shutil
-import socket
 import sqlite3
 import subprocess
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -26,6 +22,7 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
+from bench.servers import free_port, postgres_server
 from bot.enginectl import EngineConfig, EngineProcess
 from bot.gateway import FLOW
 from bot.services.demo import load_demo
@@ -58,13 +55,6 @@ hypothesis.settings.register_profile(
     ],
 )
 hypothesis.settings.load_profile("giaitrinh")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -139,39 +129,10 @@ def engine(
 
 
 @pytest.fixture(scope="session")
-def postgres_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def postgres_port() -> Iterator[int]:
     """A throw-away PostgreSQL server on 127.0.0.1 (Debian's binaries), for the session."""
-    bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    assert bindirs, "PostgreSQL is not installed (make test installs it: scripts/system-deps.sh)"
-    bindir = Path(bindirs[-1])
-    base = Path(tempfile.mkdtemp(prefix="giaitrinh-pg-"))
-    port = free_port()
-    # PostgreSQL refuses to run as root; as root, run it as the packaged postgres user.
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        shutil.chown(base, user="postgres")
-    data = base / "data"
-
-    def run(*args: str) -> None:
-        out = subprocess.run([*as_user, *args], capture_output=True, text=True, check=False)
-        assert out.returncode == 0, f"{args[0]} failed: {out.stdout}{out.stderr}"
-
-    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(base / "log"),
-        "-w",
-        "start",
-    )
-    yield port
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-    shutil.rmtree(base, ignore_errors=True)
+    with postgres_server() as server:
+        yield server.port
 
 
 async def _new_postgres_database(port: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import shutil
 import signal
 import subprocess
@@ -20,23 +19,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.servers import free_block
 from bot.supervisor import accepts
 from tests.chat import file_explanation_request
 from tests.conftest import PROJECT_ROOT, WebChat, free_port
 
 READY = "giaitrinh cluster ready"
 GUARD = 600.0  # seconds: a cluster that never gets ready fails instead of hanging
-
-
-def free_block() -> int:
-    """A base port whose cluster ports (+1..+2, +101, +201..+202, +301..+302) are all free."""
-    rng = random.Random()
-    for _ in range(50):
-        base = rng.randrange(20000, 60000, 1000)
-        ports = [base + n for n in (1, 2, 101, 201, 202, 301, 302)]
-        if not any(accepts(port) for port in ports):
-            return base
-    raise RuntimeError("no free block of ports")
 
 
 def cluster_folder() -> Path:
