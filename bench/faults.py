@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.fake_telegram import TOKEN
 from bench.servers import free_block, free_port
+from bench.stack import UNLIMITED_WEB
 from bot.cluster import Layout, prepare_postgres, programs
 from bot.services.conversations import APOLOGY
 from bot.supervisor import Program, Supervisor, accepts
@@ -108,19 +109,7 @@ async def cluster(model: Path) -> AsyncIterator[Running]:
         "GIAITRINH_DISPATCH_INTERVAL": "0.2",
         "GIAITRINH_LOG_LEVEL": "WARNING",
         # the bench's citizens all come from 127.0.0.1: lift the web chat's per-address limits
-        **{
-            f"GIAITRINH_WEB_{name}": "1000000"
-            for name in (
-                "SESSIONS_PER_IP_PER_MIN",
-                "SESSIONS_PER_IP_BURST",
-                "MESSAGES_PER_SESSION_PER_MIN",
-                "MESSAGES_PER_SESSION_BURST",
-                "MESSAGES_PER_IP_PER_MIN",
-                "MESSAGES_PER_IP_BURST",
-                "POLLS_PER_SESSION_PER_MIN",
-                "POLLS_PER_SESSION_BURST",
-            )
-        },  # fmt: skip
+        **UNLIMITED_WEB,
     }
     for program in processes[1:]:
         if program.name.startswith(("gateway", "dispatcher", "engine")):

@@ -8,7 +8,6 @@ import asyncio
 import json
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from bench.servers import free_block
 from bot.supervisor import accepts
 from tests.chat import file_explanation_request
 from tests.conftest import PROJECT_ROOT, WebChat, free_port
+from tests.scale import RoamingChat, redis_commands
 
 READY = "giaitrinh cluster ready"
 GUARD = 600.0  # seconds: a cluster that never gets ready fails instead of hanging
@@ -91,32 +91,6 @@ async def cluster(model_path: Path) -> AsyncIterator[Cluster]:
 async def health(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
     async with http.get(f"{url}/healthz") as resp:
         return dict(await resp.json())
-
-
-class RoamingChat(WebChat):
-    """One citizen whose messages reach the gateways in turn."""
-
-    def __init__(self, http: aiohttp.ClientSession, urls: list[str]) -> None:
-        super().__init__(http, urls[0])
-        self.urls = urls
-        self.sent = 0
-
-    async def post(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        self.base_url = self.urls[self.sent % len(self.urls)]
-        self.sent += 1
-        return await super().post(body)
-
-
-def redis_commands(port: int) -> int:
-    """How many commands the cluster's Redis has processed."""
-    out = subprocess.run(
-        [shutil.which("redis-cli") or "redis-cli", "-p", str(port), "INFO", "stats"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    line = next(x for x in out.splitlines() if x.startswith("total_commands_processed:"))
-    return int(line.split(":")[1])
 
 
 async def test_the_production_layout_starts_serves_and_stops_with_one_command(

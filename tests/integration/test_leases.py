@@ -40,6 +40,13 @@ async def a_conversation(db: Database, user: str = "lease-1") -> int:
     return receipt.conversation_id
 
 
+async def messages_of(db: Database, conversation_id: int) -> list[Message]:
+    """A conversation's messages, oldest first."""
+    async with db.session(read_only=True) as session:
+        query = select(Message).where(Message.conversation_id == conversation_id)
+        return list((await session.execute(query.order_by(Message.id))).scalars())
+
+
 async def lease_of(db: Database, conversation_id: int) -> tuple[str | None, datetime | None]:
     async with db.session(read_only=True) as session:
         row = await session.get(Conversation, conversation_id, populate_existing=True)
@@ -184,18 +191,7 @@ async def test_a_message_stored_while_another_gateway_holds_the_conversation_is_
                 gated.gate.set()
                 assert await asyncio.wait_for(turn, GUARD) is True
         assert gated.turns == ["xin chào", "cảm ơn"], "A answered both, in order"
-        async with db.session(read_only=True) as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(Message)
-                        .where(Message.conversation_id == first.conversation_id)
-                        .order_by(Message.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+        rows = await messages_of(db, first.conversation_id)
         inbound = [m for m in rows if m.direction is Direction.IN]
         assert [m.status for m in inbound] == [MessageStatus.PROCESSED] * 2
         answered = [m.in_reply_to_id for m in rows if m.direction is Direction.OUT]
@@ -251,18 +247,7 @@ async def test_a_burst_of_messages_runs_one_background_task_per_conversation(
     await asyncio.wait_for(flow.drain(), GUARD)
     db = gateway.app[DB]
     assert first is not None
-    async with db.session(read_only=True) as session:
-        rows = (
-            (
-                await session.execute(
-                    select(Message)
-                    .where(Message.conversation_id == first.conversation_id)
-                    .order_by(Message.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    rows = await messages_of(db, first.conversation_id)
     inbound = [m for m in rows if m.direction is Direction.IN]
     assert [m.status for m in inbound] == [MessageStatus.PROCESSED] * len(texts)
     answered = [m.in_reply_to_id for m in rows if m.direction is Direction.OUT]

@@ -5,12 +5,9 @@ engines; a citizen's messages may reach any gateway, and are answered once each,
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -30,6 +27,7 @@ from tests.conftest import (
     gateway_settings,
     running_gateway,
 )
+from tests.scale import RoamingChat, redis_commands
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -38,32 +36,6 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=Tr
 def redis() -> Iterator[Redis]:
     with redis_server() as server:
         yield server
-
-
-def redis_commands(redis: Redis) -> int:
-    """How many commands the Redis server has processed."""
-    out = subprocess.run(
-        [shutil.which("redis-cli") or "redis-cli", "-p", str(redis.port), "INFO", "stats"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    line = next(x for x in out.splitlines() if x.startswith("total_commands_processed:"))
-    return int(line.split(":")[1])
-
-
-class RoamingChat(WebChat):
-    """One citizen whose messages reach the gateways in turn (a load balancer's choice)."""
-
-    def __init__(self, first: RunningGateway, others: list[RunningGateway]) -> None:
-        super().__init__(first.http, first.base_url)
-        self.urls = [first.base_url] + [g.base_url for g in others]
-        self.sent = 0
-
-    async def post(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        self.base_url = self.urls[self.sent % len(self.urls)]
-        self.sent += 1
-        return await super().post(body)
 
 
 @pytest.fixture
@@ -111,15 +83,15 @@ async def test_a_conversation_through_two_gateways_and_two_engines(
     two_of_each: list[RunningGateway], redis: Redis
 ) -> None:
     one, two = two_of_each
-    before = redis_commands(redis)
-    chat = RoamingChat(one, [two])
+    before = redis_commands(redis.port)
+    chat = RoamingChat(one.http, [one.base_url, two.base_url])
     await chat.open()
     code = await file_explanation_request(chat)  # 11 turns, alternating gateways
     assert code, "the form went through, its state kept across gateways and engines"
     for gateway in (one, two):
         turns = [replica.turns for replica in gateway.app[ENGINE].replicas]
         assert all(turns), f"every engine answered this gateway's turns: {turns}"
-    assert redis_commands(redis) > before, "the engines took their locks in Redis"
+    assert redis_commands(redis.port) > before, "the engines took their locks in Redis"
 
 
 async def test_messages_of_one_conversation_at_two_gateways_at_once(
