@@ -122,12 +122,14 @@ class EngineClient:
         self._timeout = aiohttp.ClientTimeout(total=gateway_wait(timeout))
 
     def _order(self) -> list[Replica]:
-        """Ready replicas first, in turns; then the others, soonest back first."""
-        self._turn = (self._turn + 1) % len(self.replicas)
-        turned = self.replicas[self._turn :] + self.replicas[: self._turn]
+        """Ready replicas first, each in turn; then the others, soonest back first."""
         now = time.monotonic()
-        ready = [r for r in turned if r.ready or r.down_until <= now]
-        return ready + sorted((r for r in turned if r not in ready), key=lambda r: r.down_until)
+        ready = [r for r in self.replicas if r.ready or r.down_until <= now]
+        others = sorted((r for r in self.replicas if r not in ready), key=lambda r: r.down_until)
+        if ready:
+            self._turn = (self._turn + 1) % len(ready)
+            ready = ready[self._turn :] + ready[: self._turn]
+        return ready + others
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> EngineTurn:
         """One turn; EngineUnavailable when no replica answers (down, unreachable, too slow),
