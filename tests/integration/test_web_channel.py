@@ -216,6 +216,9 @@ async def test_healthz_reports_engine_unavailable(offline_gateway: RunningGatewa
     assert resp.status == 200
     loops = body.pop("loops")  # their details: test_conversations.py
     assert sorted(loops) == ["deadlines", "engine_retry", "outbox", "retention"], loops
+    [engine] = body.pop("engines")
+    assert engine["ready"] is False and engine["turns"] == 0, engine
+    assert engine["last_error"] == "ClientConnectorError", engine
     assert body == {
         "status": "ok",
         "database": "ok",
