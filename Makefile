@@ -51,10 +51,12 @@ bench: setup
 	@$(VENV)/python -m bench.gateway_vs_rasa --model "$$(bash scripts/train.sh)"
 
 # Broadcasts: fan-out planning (100k and 1M subscribers) against a bare INSERT ... SELECT,
+# on SQLite and then on a throw-away PostgreSQL (bench/servers.py),
 # then dispatch capacity, limit use and crash safety against a fake Telegram Bot API process
 # and a fake Zalo OA process (promotions on the monthly quota; --channel to run one).
 bench-broadcast: setup
 	@$(VENV)/python -m bench.broadcast_fanout --sizes 100000,1000000
+	@$(VENV)/python -m bench.broadcast_fanout --sizes 100000,1000000 --postgres
 	@$(VENV)/python -m bench.broadcast_dispatch
 
 # Faults on the production layout (bench/faults.py, all on 127.0.0.1, each bounded): an engine

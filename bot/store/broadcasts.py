@@ -145,10 +145,10 @@ async def plan_range(
     # Selecting contacts (not subscriptions) gives each contact once without GROUP BY or a
     # sort; the shape keeps the same plan whether or not the database has statistics.
     subscribed: ColumnElement[bool]
+    in_range = (Subscription.contact_id > after, Subscription.contact_id <= upto)
     if COUNTRY in targets:  # most contacts match: one index probe per contact
-        subscribed = exists().where(Subscription.contact_id == Contact.id, *wanted)
+        subscribed = exists().where(Subscription.contact_id == Contact.id, *wanted, *in_range)
     else:  # few match: two index searches, (topic, locality) and (topic, province)
-        in_range = (Subscription.contact_id > after, Subscription.contact_id <= upto)
         subscribed = Contact.id.in_(
             union(
                 select(Subscription.contact_id).where(

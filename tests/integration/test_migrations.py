@@ -29,3 +29,28 @@ async def test_migrated_schema_matches_the_models(database_url: str) -> None:
     assert found == [], "a model and the migrations disagree (write a migration):\n" + "\n".join(
         map(str, found)
     )
+
+
+async def test_the_outbox_migration_goes_down_and_up_again(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from bot.store.migrate import alembic_config, upgrade
+
+    engine = create_async_engine(database_url)
+
+    def down(connection: Connection) -> list[str]:
+        config = alembic_config(database_url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+        keys = inspect(connection).get_foreign_keys("deliveries")
+        return sorted(key["referred_table"] for key in keys)
+
+    try:
+        async with engine.begin() as connection:
+            referred = await connection.run_sync(down)
+    finally:
+        await engine.dispose()
+    assert referred == ["broadcasts", "cases", "contacts", "messages"], referred
+    await upgrade(database_url)
+    await test_migrated_schema_matches_the_models(database_url)

@@ -10,11 +10,22 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.domain.localities import COUNTRY
 from bot.enginectl import EngineProcess
 from bot.gateway import DB
-from bot.store.models import Case, Contact, Conversation, Message, Subscription
+from bot.store.models import (
+    Agency,
+    Broadcast,
+    Case,
+    Contact,
+    Conversation,
+    Delivery,
+    Explanation,
+    Message,
+    Subscription,
+)
 from tests.chat import CODE, buttons, press, said
-from tests.conftest import RunningGateway, WebChat
+from tests.conftest import RunningGateway, WebChat, dangling_deliveries
 
 # Values no other test types, so the shared engine's tracker can be searched for them.
 NAME = "Đỗ Khải Huyền"
@@ -114,6 +125,32 @@ async def file_request(chat: WebChat, name: str, phone: str) -> tuple[str, dict[
     return code.group(1), data
 
 
+async def broadcast_to_subscribers(gateway: RunningGateway) -> int:
+    """A broadcast planned to everyone subscribed to the first subscription's topic."""
+    from bot.services.broadcasts import plan_in_batches
+
+    db = gateway.app[DB]
+    async with db.session() as session:
+        topic = (await session.execute(select(Subscription.topic))).scalars().first()
+        agency = (await session.execute(select(Agency))).scalars().first()
+        assert topic is not None and agency is not None
+        explanation = Explanation(
+            agency_id=agency.id,
+            slug="tin-cho-nguoi-dang-ky",
+            title="Tin cho người đăng ký",
+            topics=[topic],
+            localities=[COUNTRY],
+        )
+        session.add(explanation)
+        await session.flush()
+        broadcast = Broadcast(explanation_id=explanation.id, created_by="test")
+        session.add(broadcast)
+        await session.flush()
+        broadcast_id = broadcast.id
+    assert await plan_in_batches(db, broadcast_id) == 1
+    return broadcast_id
+
+
 async def subscribe(chat: WebChat) -> None:
     data = await chat.say("đăng ký nhận tin")
     first = next(iter(buttons(data)))
@@ -154,6 +191,11 @@ async def test_erase_my_data_after_confirmation_anonymises_cases(
         case = (await session.execute(select(Case))).scalar_one()
         assert case.requester_name == ERASE_NAME, "nothing is erased without confirmation"
 
+    broadcast = await broadcast_to_subscribers(gateway)
+    async with db.session() as session:
+        kinds = set((await session.execute(select(Delivery.kind))).scalars())
+    assert kinds == {"broadcast"}, f"the outbox names the citizen: {kinds}"
+
     data = await chat.say("xóa dữ liệu của tôi")
     before = await conversation_of(gateway)
     data = await press(chat, data, "Xóa dữ liệu")
@@ -175,6 +217,9 @@ async def test_erase_my_data_after_confirmation_anonymises_cases(
     assert mentions(kept, ERASE_NAME, ERASE_PHONE, "0386552914") == [], kept
     assert len(kept) <= 2, f"only the answer to the erase request is left: {kept}"
     assert sender_events(engine, before.engine_sender) == 0
+    assert await dangling_deliveries(db) == {}, "the outbox names only rows that exist"
+    async with db.session() as session:
+        assert await session.get(Broadcast, broadcast) is not None
     assert mentions(tracker_texts(engine), ERASE_NAME, ERASE_PHONE, "0386552914") == []
 
     data = await chat.say("xin chào")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.domain.delivery import DeliveryKind, DeliveryStatus
@@ -15,16 +15,33 @@ from bot.store.types import StrEnumType
 _DEFERRED = text("status = 'deferred'")
 _WITH_EXTERNAL_ID = text("external_id IS NOT NULL")
 _OF_A_CASE = text("case_id IS NOT NULL")
+_WITH_DEDUPE_KEY = text("dedupe_key IS NOT NULL")
 
 
 class Delivery(Base):
     """Outbox: a message to send outside an immediate reply, written in the same transaction
-    as the change it reports, so it survives restarts and is sent once."""
+    as the change it reports, so it survives restarts and is sent once.
+
+    Its ids of a contact, case, broadcast and message are not foreign keys: on PostgreSQL a
+    foreign key is a trigger fired for every inserted row, which made a million-row
+    broadcast plan several times slower than writing the rows. Every writer takes them from
+    rows it has just read or written in the same transaction, and nothing deletes contacts,
+    cases, broadcasts or messages (privacy erasure redacts; tests/unit/test_no_dangling.py
+    keeps it so, and tests/integration/test_privacy.py checks that erasure leaves no
+    delivery dangling).
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
-        UniqueConstraint("dedupe_key", name="uq_delivery_dedupe_key"),
+        # Only replies and case updates have a key: planned broadcast rows stay out.
+        Index(
+            "uq_delivery_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=_WITH_DEDUPE_KEY,
+            postgresql_where=_WITH_DEDUPE_KEY,
+        ),
         Index("uq_delivery_broadcast_contact", "broadcast_id", "contact_id", unique=True),
         # What waits for a citizen's next message (few rows: the planner never writes here).
         Index(
@@ -47,10 +64,10 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    contact_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[DeliveryKind] = mapped_column(StrEnumType(DeliveryKind))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), nullable=True)
-    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), nullable=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(default=list)
@@ -66,7 +83,7 @@ class Delivery(Base):
     # host can tell its dead predecessor's rows from a live neighbour's.
     claimed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    message_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # The platform's id of the sent message, kept where the platform sends receipts (Zalo),
