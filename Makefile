@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run test lint nlu-report bench bench-broadcast eval screenshots clean
+.PHONY: setup system-deps db demo train run test lint nlu-report bench bench-broadcast bench-search eval screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -51,6 +51,10 @@ bench: setup
 bench-broadcast: setup
 	@$(VENV)/python -m bench.broadcast_fanout --sizes 100000,1000000
 	@$(VENV)/python -m bench.broadcast_dispatch
+
+# A gateway process following publications at 10,000 explanations (SQLite and PostgreSQL).
+bench-search: setup
+	@$(VENV)/python -m bench.search_follow
 
 # Answer quality on the tune and test parts of tests/data/qa/questions.yaml (zones, top-1/3,
 # "I don't know", excerpts) and search speed, then the whole-path cost of

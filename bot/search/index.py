@@ -118,12 +118,12 @@ class Bm25Index:
         for term, out in gone.items():
             at, tfs = self._postings[term]
             self._count_df(len(at), -1)
-            keep = ~np.isin(at, out) if len(out) > 1 else at != out[0]
-            if keep.any():
-                self._postings[term] = (at[keep], tfs[keep])
-                self._count_df(int(keep.sum()), 1)
-            else:
+            if len(out) == len(at):
                 del self._postings[term]
+                continue
+            keep = at != out[0] if len(out) == 1 else ~np.isin(at, out)
+            self._postings[term] = (at[keep], tfs[keep])
+            self._count_df(len(at) - len(out), 1)
         self._changed()
 
     def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
