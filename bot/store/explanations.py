@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Agency, Broadcast, Explanation, Topic
@@ -102,9 +102,13 @@ async def current_stamp(session: AsyncSession) -> tuple[int, int]:
 
 
 async def current_ids(session: AsyncSession) -> set[int]:
-    """The ids of the current versions."""
-    query = select(Explanation.id).where(Explanation.is_current.is_(True))
-    return set((await session.execute(query)).scalars())
+    """The ids of the current versions, read as one string: 10,000 result rows cost tens of
+    milliseconds and, in a process holding a large heap, a full garbage collection."""
+    query = select(func.aggregate_strings(cast(Explanation.id, String), ",")).where(
+        Explanation.is_current.is_(True)
+    )
+    joined = await session.scalar(query)
+    return {int(i) for i in joined.split(",")} if joined else set()
 
 
 async def with_agency_names(
