@@ -21,13 +21,43 @@ from numpy.typing import NDArray
 K1 = 1.5
 B = 0.75
 
-Postings = tuple[NDArray[np.int32], NDArray[np.float32]]  # slots, term frequencies
 _NO_TERMS: frozenset[str] = frozenset()
 
 
 def idf(n: int, df: int) -> float:
     """Lucene's inverse document frequency (bm25s's, and the coverage rule's weight)."""
     return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
+
+
+class _Postings:
+    """One term's postings: the slots of the documents holding it and how often, in the
+    first `n` places of arrays that grow by doubling (a removal moves the last one in)."""
+
+    __slots__ = ("n", "slots", "tfs")
+
+    def __init__(self, slots: list[int], tfs: list[int]) -> None:
+        self.slots = np.array(slots, dtype=np.int32)
+        self.tfs = np.array(tfs, dtype=np.float32)
+        self.n = len(slots)
+
+    def extend(self, slots: list[int], tfs: list[int]) -> None:
+        """Add documents that hold the term."""
+        end = self.n + len(slots)
+        if end > len(self.slots):
+            size = max(end, 2 * len(self.slots))
+            self.slots = np.resize(self.slots, size)
+            self.tfs = np.resize(self.tfs, size)
+        self.slots[self.n : end] = slots
+        self.tfs[self.n : end] = tfs
+        self.n = end
+
+    def drop(self, slots: list[int]) -> None:
+        """Remove documents that hold the term."""
+        for slot in slots:
+            at = int(np.flatnonzero(self.slots[: self.n] == slot)[0])
+            self.n -= 1
+            self.slots[at] = self.slots[self.n]
+            self.tfs[at] = self.tfs[self.n]
 
 
 class Bm25Index:
@@ -42,7 +72,7 @@ class Bm25Index:
 
     def clear(self) -> None:
         """Empty the index."""
-        self._postings: dict[str, Postings] = {}
+        self._postings: dict[str, _Postings] = {}
         self._terms: list[frozenset[str]] = []  # per slot; empty for a free slot
         self._keys = np.zeros(0, dtype=np.int64)
         self._used = np.zeros(0, dtype=np.bool_)
@@ -64,7 +94,7 @@ class Bm25Index:
     def df(self, term: str) -> int:
         """How many documents hold the term."""
         found = self._postings.get(term)
-        return 0 if found is None else len(found[0])
+        return 0 if found is None else found.n
 
     def idf(self, term: str) -> float | None:
         """The term's IDF over the documents now in the index; None if none holds it."""
@@ -95,13 +125,13 @@ class Bm25Index:
                 tfs.append(tf)
             slots.append(slot)
         for term, (at, tfs) in grouped.items():
-            new = (np.array(at, dtype=np.int32), np.array(tfs, dtype=np.float32))
-            old = self._postings.get(term)
-            if old is not None:
-                self._count_df(len(old[0]), -1)
-                new = (np.concatenate((old[0], new[0])), np.concatenate((old[1], new[1])))
-            self._postings[term] = new
-            self._count_df(len(new[0]), 1)
+            postings = self._postings.get(term)
+            if postings is None:
+                postings = self._postings[term] = _Postings(at, tfs)
+            else:
+                self._count_df(postings.n, -1)
+                postings.extend(at, tfs)
+            self._count_df(postings.n, 1)
         self._changed()
         return slots
 
@@ -116,14 +146,13 @@ class Bm25Index:
             self._used[slot] = False
             self._free.append(slot)
         for term, out in gone.items():
-            at, tfs = self._postings[term]
-            self._count_df(len(at), -1)
-            if len(out) == len(at):
+            postings = self._postings[term]
+            self._count_df(postings.n, -1)
+            if len(out) == postings.n:
                 del self._postings[term]
-                continue
-            keep = at != out[0] if len(out) == 1 else ~np.isin(at, out)
-            self._postings[term] = (at[keep], tfs[keep])
-            self._count_df(len(at) - len(out), 1)
+            else:
+                postings.drop(out)
+                self._count_df(postings.n, 1)
         self._changed()
 
     def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
@@ -135,8 +164,9 @@ class Bm25Index:
             return []
         scores = np.zeros(len(self._lengths), dtype=np.float32)
         for term in query:
-            if term in self._postings:
-                np.add.at(scores, self._postings[term][0], self._weight(term))
+            postings = self._postings.get(term)
+            if postings is not None:
+                np.add.at(scores, postings.slots[: postings.n], self._weight(term))
         ranked = scores[self._order]
         # bm25s's numpy top-k, on the same array: equal scores fall in the same order
         part = np.argpartition(ranked, -k)[-k:]
@@ -152,7 +182,8 @@ class Bm25Index:
             norms = self._norms
             if norms is None:  # bm25s: k1 * ((1 - b) + b * l_d / l_avg), in float64
                 norms = self._norms = K1 * ((1 - B) + B * self._lengths / (self._total / n))
-            at, tfs = self._postings[term]
+            postings = self._postings[term]
+            at, tfs = postings.slots[: postings.n], postings.tfs[: postings.n]
             # a float32 IDF times a float64 term part, stored as float32 (summed in float32)
             weight = (np.float32(idf(n, len(at))) * (tfs / (norms[at] + tfs))).astype(np.float32)
             self._weights[term] = weight
