@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast bench-faults eval screenshots clean
+.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast bench-faults bench-search eval screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -64,6 +64,10 @@ bench-broadcast: setup
 # in 10 s, the dispatcher SIGKILLed mid-broadcast (PostgreSQL).
 bench-faults: setup system-deps
 	@$(VENV)/python -m bench.faults --model "$$(bash scripts/train.sh)"
+
+# A gateway process following publications at 10,000 explanations (SQLite and PostgreSQL).
+bench-search: setup
+	@$(VENV)/python -m bench.search_follow
 
 # Answer quality on the tune and test parts of tests/data/qa/questions.yaml (zones, top-1/3,
 # "I don't know", excerpts) and search speed, then the whole-path cost of

@@ -1,4 +1,4 @@
-"""The knowledge base: published explanations, searched with BM25 (bm25s) on Vietnamese tokens.
+"""The knowledge base: published explanations, searched with BM25 on Vietnamese tokens.
 
 `KnowledgeBase.search` ranks by BM25 and judges each hit by *coverage*: the share of the
 question's information (IDF-weighted tokens) found in the explanation. `answer` turns the
@@ -8,19 +8,17 @@ hits into a zone (bot/search/results.py): a confident answer, a choice, or an ho
 
 from __future__ import annotations
 
+import asyncio
 import json
-import math
 import threading
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import bm25s
-from sqlalchemy import func, select
 
 from bot.domain.explanations import chat_text
 from bot.search.asks import asked, unmet
 from bot.search.excerpts import excerpt
+from bot.search.index import Bm25Index
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
 from bot.search.tokens import (
     marked_words,
@@ -29,8 +27,8 @@ from bot.search.tokens import (
     tokens,
     weighted_question_tokens,
 )
+from bot.store import explanations as versions
 from bot.store.db import Database
-from bot.store.models import Agency, Explanation
 from nlu.text import normalize
 
 BIGRAM = 2.0  # weight of a syllable pair against a syllable (best on tune by 5-fold --cv)
@@ -65,100 +63,133 @@ def compounds(query: dict[str, float]) -> dict[str, list[str]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What the index keeps of one explanation besides the explanation itself."""
+
+    tokens: list[str]
+    spellings: frozenset[str]
+    text: str  # folded, for what kind of information it states
+
+
+def doc_tokens(d: Doc) -> list[str]:
+    """What BM25 indexes of an explanation: its title counted twice (it says what the text is
+    about); its typical questions once, like the summary, read as a citizen's question is
+    (the words people ask in, which its body may not use)."""
+    return (
+        tokens(d.title) * 2
+        + tokens(d.summary)
+        + tokens(d.body)
+        + tokens(d.source_document)
+        + [t for q in d.questions for t in question_tokens(q)]
+    )
+
+
+def _entry(d: Doc) -> _Entry:
+    """Tokens, spellings and folded text of an explanation."""
+    return _Entry(
+        doc_tokens(d),
+        spellings(" ".join((d.title, d.summary, d.body, d.source_document, *d.questions))),
+        # not its questions: they ask for information, they do not state it
+        normalize(f"{d.title} {d.summary} {d.body}"),
+    )
+
+
 class KnowledgeBase:
-    """An in-memory BM25 index of the current explanations, rebuilt when they change."""
+    """An in-memory BM25 index of the current explanations that follows their changes:
+    `refresh` adds and removes only the explanations that changed (bot/search/index.py)."""
 
     def __init__(self, limits: Thresholds = THRESHOLDS) -> None:
         self.limits = limits
-        self._docs: list[Doc] = []
-        self._doc_tokens: list[frozenset[str]] = []
+        self._index = Bm25Index()
+        self._docs: list[Doc | None] = []  # per slot of the index
         self._spellings: list[frozenset[str]] = []
         self._texts: list[str] = []  # folded, for what kind of information each states
-        self._idf: dict[str, float] = {}
-        self._max_idf = 1.0
-        self._bm25: bm25s.BM25 | None = None
-        self._version: tuple[int, int] | None = None
+        self._slots: dict[int, int] = {}  # explanation id -> slot
+        self._by_slug: dict[str, int] = {}
+        self._version: tuple[int, int] | None = None  # of the explanations indexed
         self._lock = threading.Lock()
+        self._refreshing = asyncio.Lock()  # one refresh at a time: they apply in order
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._slots)
 
     def rebuild(self, docs: list[Doc]) -> None:
-        """Index these documents (title counted twice: it says what the text is about; the
-        typical questions it answers once, like the summary, read as a citizen's question is:
-        the words people ask in, which its body may not use)."""
-        corpus = [
-            tokens(d.title) * 2
-            + tokens(d.summary)
-            + tokens(d.body)
-            + tokens(d.source_document)
-            + [t for q in d.questions for t in question_tokens(q)]
-            for d in docs
-        ]
-        doc_freq: Counter[str] = Counter()
-        for toks in corpus:
-            doc_freq.update(set(toks))
-        n = max(1, len(corpus))
-        idf = {t: math.log((n - df + 0.5) / (df + 0.5) + 1.0) for t, df in doc_freq.items()}
-        bm25 = None
-        if corpus:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
+        """Index these documents and only these."""
+        entries = [_entry(d) for d in docs]
         with self._lock:
-            self._docs = docs
-            self._doc_tokens = [frozenset(t) for t in corpus]
-            self._spellings = [
-                spellings(" ".join((d.title, d.summary, d.body, d.source_document, *d.questions)))
-                for d in docs
-            ]
-            # not its questions: they ask for information, they do not state it
-            self._texts = [normalize(f"{d.title} {d.summary} {d.body}") for d in docs]
-            self._idf = idf
-            self._max_idf = max(idf.values(), default=1.0)
-            self._bm25 = bm25
+            self._index.clear()
+            self._docs, self._spellings, self._texts = [], [], []
+            self._slots, self._by_slug = {}, {}
+            self._put(docs, entries)
+            self._version = None  # not the database's
+
+    def update(self, added: list[Doc], removed: Iterable[int]) -> None:
+        """Add these documents and remove those with these ids (absent ones are ignored), in
+        place: what the index gives is then what a rebuild over the new set would give."""
+        entries = [_entry(d) for d in added]  # the slow part, outside the lock
+        with self._lock:
+            leaving = sorted({*removed, *(d.id for d in added)} & self._slots.keys())
+            gone = [self._slots.pop(i) for i in leaving]
+            for slot in gone:
+                doc = self._docs[slot]
+                assert doc is not None
+                if self._by_slug.get(doc.slug) == slot:
+                    del self._by_slug[doc.slug]
+                self._docs[slot] = None
+            self._index.remove(gone)
+            self._put(added, entries)
+
+    def _put(self, docs: list[Doc], entries: list[_Entry]) -> None:
+        """Index documents whose entries are ready (with the lock held)."""
+        slots = self._index.add((d.id, e.tokens) for d, e in zip(docs, entries, strict=True))
+        grow = max(slots, default=-1) + 1 - len(self._docs)
+        if grow > 0:
+            self._docs += [None] * grow
+            self._spellings += [frozenset()] * grow
+            self._texts += [""] * grow
+        for slot, doc, entry in zip(slots, docs, entries, strict=True):
+            self._docs[slot] = doc
+            self._spellings[slot] = entry.spellings
+            self._texts[slot] = entry.text
+            self._slots[doc.id] = slot
+            self._by_slug[doc.slug] = slot
 
     async def refresh(self, db: Database) -> bool:
-        """Reload from the database if explanations changed (cheap check); True if reloaded."""
-        async with db.session() as session:
-            count, top = (
-                await session.execute(
-                    select(func.count(), func.coalesce(func.max(Explanation.id), 0)).where(
-                        Explanation.is_current.is_(True)
-                    )
+        """Follow the database's current explanations (a cheap check, then only the
+        explanations that changed); True if anything changed."""
+        async with self._refreshing:
+            async with db.session() as session:
+                if await versions.current_stamp(session) == self._version:
+                    return False
+                ids = await versions.current_ids(session)
+                with self._lock:
+                    known = set(self._slots)
+                rows = await versions.with_agency_names(session, ids - known)
+            added = [
+                Doc(
+                    e.id,
+                    e.slug,
+                    e.title,
+                    e.summary,
+                    chat_text(e.body),  # officers write Markdown; chat shows text
+                    e.source_document,
+                    e.source_url,
+                    name,
+                    tuple(e.questions),
                 )
-            ).one()
-            version = (int(count), int(top))
-            if version == self._version:
-                return False
-            rows = (
-                await session.execute(
-                    select(Explanation, Agency.name)
-                    .join(Agency, Agency.id == Explanation.agency_id)
-                    .where(Explanation.is_current.is_(True))
-                    .order_by(Explanation.id)
-                )
-            ).all()
-        docs = [
-            Doc(
-                e.id,
-                e.slug,
-                e.title,
-                e.summary,
-                chat_text(e.body),  # officers write Markdown; chat shows text
-                e.source_document,
-                e.source_url,
-                name,
-                tuple(e.questions),
-            )
-            for e, name in rows
-        ]
-        self.rebuild(docs)
-        self._version = version
-        return True
+                for e, name in rows
+            ]
+            self.update(added, known - ids)
+            # the stamp of what is indexed: a change after reading `ids` shows next time
+            self._version = (len(ids), sum(ids))
+            return bool(added) or known != ids
 
     def by_slug(self, slug: str) -> Doc | None:
         """A current explanation by its slug."""
-        return next((d for d in self._docs if d.slug == slug), None)
+        with self._lock:
+            slot = self._by_slug.get(slug)
+            return None if slot is None else self._docs[slot]
 
     def _coverage(
         self,
@@ -166,28 +197,31 @@ class KnowledgeBase:
         pairs: dict[str, list[str]],
         doc_index: int,
         spelt: dict[str, frozenset[str]],
+        idfs: dict[str, float | None],
     ) -> float:
         """IDF-weighted share of the question found in one explanation; a word no explanation
         has weighs as much as the rarest one (the question is about something else). A word
         found counts only if a compound it forms in the question (`pairs`) and that some
         explanation has is found too: "thời hạn" is not found in "thôi" and "hạn". A word
         whose spelling is known (`spelt`, typed with marks) is found only so spelt: "con"
-        (child) typed in a message with marks is not found in "còn" (still)."""
+        (child) typed in a message with marks is not found in "còn" (still). `idfs`: of the
+        question's words and their pairs' words (None: no explanation has it)."""
         total = found = 0.0
-        doc = self._doc_tokens[doc_index]
-        unknown = UNKNOWN * self._max_idf
+        doc = self._index.terms(doc_index)
+        unknown = UNKNOWN * self._index.max_idf()
         for token, weight in query.items():
             if "_" in token:
-                idf = self._idf.get(token)
+                idf = idfs[token]
                 if idf is None:  # a pair no explanation has: as strong as its words
                     a, b = token.split("_", 1)
-                    idf = UNKNOWN_PAIR * (self._idf.get(a, unknown) + self._idf.get(b, unknown)) / 2
+                    pair = (idfs.get(a) or unknown) + (idfs.get(b) or unknown)
+                    idf = UNKNOWN_PAIR * pair / 2
                 w = weight * idf * BIGRAM
             else:
-                w = weight * self._idf.get(token, unknown)
+                w = weight * (idfs[token] or unknown)
             total += w
             if token in doc and (token not in spelt or spelt[token] & self._spellings[doc_index]):
-                known = [p for p in pairs.get(token, ()) if p in self._idf]
+                known = [p for p in pairs.get(token, ()) if idfs[p] is not None]
                 whole = not known or any(p in doc for p in known)
                 found += w if whole else w * LOOSE
         return found / total if total else 0.0
@@ -200,26 +234,25 @@ class KnowledgeBase:
         asks = asked(question)
         spelt = marked_words(question)
         with self._lock:
-            bm25, docs = self._bm25, self._docs
-            if bm25 is None or not query:
-                return []
-            known = [t for t in query if t in self._idf]
+            # of the question's words, and of each word of its pairs
+            idfs = {t: self._index.idf(t) for q in query for t in (q, *q.split("_"))}
+            known = [t for t in query if idfs[t] is not None]
             if not known:
                 return []
-            ids, scores = bm25.retrieve(
-                [known], k=min(k + RERANK, len(docs)), show_progress=False, n_threads=0
-            )
             found = [
-                (int(i), float(s), unmet(asks, self._texts[int(i)]))
-                for i, s in zip(ids[0], scores[0], strict=True)
-                if float(s) > 0
+                (slot, score, unmet(asks, self._texts[slot]))
+                for slot, score in self._index.top(known, k + RERANK)
+                if score > 0
             ]
             # an explanation that states the kind of information asked ranks first
             found.sort(key=lambda f: f[2])
-            return [
-                Hit(docs[i], s, self._coverage(weighted, pairs, i, spelt) * (UNMET_ASK if u else 1))
-                for i, s, u in found[:k]
-            ]
+            hits = []
+            for slot, score, u in found[:k]:
+                doc = self._docs[slot]
+                assert doc is not None
+                coverage = self._coverage(weighted, pairs, slot, spelt, idfs)
+                hits.append(Hit(doc, score, coverage * (UNMET_ASK if u else 1)))
+            return hits
 
     def answer(self, question: str) -> Answer:
         """A confident answer, a choice of 2–3 plausible explanations, or nothing."""
