@@ -5,18 +5,20 @@ engines; a citizen's messages may reach any gateway, and are answered once each,
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.servers import Redis, redis_server
 from bot.domain.messages import Direction, MessageStatus
-from bot.gateway import DB, ENGINE
+from bot.gateway import DB, ENGINE, SETTINGS
 from bot.store.models import Message
-from tests.chat import file_explanation_request
+from tests.chat import file_explanation_request, press, said
 from tests.conftest import (
     RunningGateway,
     Tokens,
@@ -127,3 +129,37 @@ async def test_messages_of_one_conversation_at_two_gateways_at_once(
     replied_to = [ref for ref in replied_to if ref is not None]  # not the greeting
     assert set(replied_to) == {m.id for m in inbound}, "every message was answered"
     assert replied_to == sorted(replied_to), "answers in the order the messages were stored"
+
+
+async def test_a_cancelled_form_leaves_no_personal_data_in_the_shared_tracker(
+    two_of_each: list[RunningGateway],
+) -> None:
+    """The storage promise holds with the engines' tracker in PostgreSQL: a form cancelled
+    at its summary leaves neither the name nor the phone number in it."""
+    one, two = two_of_each
+    name, phone = "Đỗ Khải Huyền", "0903 271 846"
+    chat = RoamingChat(one.http, [one.base_url, two.base_url])
+    await chat.open()
+    data = await chat.say("tôi muốn yêu cầu UBND giải trình quyết định thu hồi đất")
+    data = await press(chat, data, "Đồng ý")
+    for words in (name, phone, "phuong hoan kiem", "Quyết định thu hồi đất số 12/QĐ-UBND"):
+        data = await chat.say(words)
+    data = await chat.say(f"Tôi là {name}, gọi {phone} giúp tôi, đề nghị giải trình việc này.")
+    assert "0903271846" in said(data), said(data)
+    url = one.app[SETTINGS].tracker_db_url
+    assert await tracker_mentions(url, name, "0903271846"), "the test must see the tracker"
+    data = await press(chat, data, "Hủy")
+    assert "không được lưu" in said(data), said(data)
+    assert await tracker_mentions(url, name, "0903271846", "0903 271 846") == []
+
+
+async def tracker_mentions(url: str, *values: str) -> list[str]:
+    """The engines' tracker events (in PostgreSQL) that contain any of the values."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT data FROM events"))).scalars().all()
+    finally:
+        await engine.dispose()
+    readable = [json.dumps(json.loads(row), ensure_ascii=False) for row in rows]
+    return [t for t in readable if any(v in t for v in values)]
