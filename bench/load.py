@@ -138,6 +138,7 @@ class Window:
     result: Result
     cpu: dict[str, float]
     polled: int = 0  # web turns whose answer came by polling (taken by another gateway)
+    transactions: dict[str, int] = field(default_factory=dict)  # per database
 
     def per_thousand(self, kind: str) -> float:
         """CPU seconds of a process type per 1,000 messages."""
@@ -176,6 +177,28 @@ def parse_sizes(text: str) -> list[Size]:
         engines, gateways = (int(n) for n in item.strip().split("x"))
         sizes.append(Size(engines, gateways))
     return sizes
+
+
+DATABASES = ("giaitrinh", "giaitrinh_tracker")  # the gateway's and the engines' tracker store
+
+
+async def transactions(layout: Layout) -> dict[str, int]:
+    """Transactions each database has ended so far (PostgreSQL's statistics, which a busy
+    backend reports at most once a second: a few per window are counted late)."""
+    import asyncpg  # the gateway's driver
+
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=layout.postgres_port, user="giaitrinh", database="postgres"
+    )
+    try:
+        rows = await conn.fetch(
+            "SELECT datname, xact_commit + xact_rollback AS n FROM pg_stat_database"
+            " WHERE datname = ANY($1::text[])",
+            list(DATABASES),
+        )
+    finally:
+        await conn.close()
+    return {row["datname"]: int(row["n"]) for row in rows}
 
 
 def free_block() -> int:
@@ -286,10 +309,12 @@ async def run_size(
                 size.load = (loadavg(), "")
                 for _ in range(repeats):
                     for path in (RAW, GATEWAY):
-                        before = Reading.now(roots)
+                        before, committed = Reading.now(roots), await transactions(layout)
                         result, polled = await drive(http, path, bases[path], users, rounds)
                         used = cpu_between(before, Reading.now(roots))
-                        size.runs[path].append(Window(result, used, polled))
+                        after = await transactions(layout)
+                        done = {db: after[db] - committed[db] for db in DATABASES}
+                        size.runs[path].append(Window(result, used, polled, done))
                 size.load = (size.load[0], loadavg())
                 turns = [0] * size.engines
                 for gateway in gateways:
@@ -363,9 +388,10 @@ def report(sizes: list[Size], model: Path, users: int, rounds: int, repeats: int
         "| engines | gateways | path | "
         + " | ".join(CPU_COLUMNS)
         + " | engine share | server cores | machine cores (of "
-        + f"{cores}) | other work's cores | load before → after |"
+        + f"{cores}) | other work's cores | gateway db tx/msg | tracker tx/msg "
+        + "| load before → after |"
     )
-    print("|---:|---:|---|" + "---:|" * (len(CPU_COLUMNS) + 4) + "---|")
+    print("|---:|---:|---|" + "---:|" * (len(CPU_COLUMNS) + 6) + "---|")
     for s in sizes:
         for path in (GATEWAY, RAW):
             runs = s.runs[path]
@@ -378,7 +404,11 @@ def report(sizes: list[Size], model: Path, users: int, rounds: int, repeats: int
                 + " | ".join(f"{1000 * used[k] / messages:.1f}" for k in CPU_COLUMNS)
                 + f" | {used['engine'] / server:.0%} | {server / seconds:.2f} | "
                 + f"{sum(used.values()) / seconds:.2f} | {used['other'] / seconds:.2f} | "
-                + f"{s.load[0]} → {s.load[1]} |"
+                + " | ".join(
+                    f"{sum(w.transactions.get(db, 0) for w in runs) / messages:.1f}"
+                    for db in DATABASES
+                )
+                + f" | {s.load[0]} → {s.load[1]} |"
             )
     print()
     print("Projection (CPU-bound, linear; the mean CPU seconds per message of all sizes):")
