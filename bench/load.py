@@ -309,7 +309,8 @@ async def run_size(
                 size.load = (loadavg(), "")
                 for _ in range(repeats):
                     for path in (RAW, GATEWAY):
-                        before, committed = Reading.now(roots), await transactions(layout)
+                        committed = await transactions(layout)  # first: its connection is no load
+                        before = Reading.now(roots)
                         result, polled = await drive(http, path, bases[path], users, rounds)
                         used = cpu_between(before, Reading.now(roots))
                         after = await transactions(layout)
