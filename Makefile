@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast bench-faults bench-search eval screenshots clean
+.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast bench-faults bench-load bench-search eval screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -68,6 +68,11 @@ bench-faults: setup system-deps
 # A gateway process following publications at 10,000 explanations (SQLite and PostgreSQL).
 bench-search: setup
 	@$(VENV)/python -m bench.search_follow
+
+# Scaling out: web-chat conversations at 1-2 engines x 1-2 gateways in the production layout
+# (PostgreSQL, Redis lock store), vs raw Rasa REST; CPU per process type and a projection.
+bench-load: setup
+	@$(VENV)/python -m bench.load --model "$$(bash scripts/train.sh)"
 
 # Answer quality on the tune and test parts of tests/data/qa/questions.yaml (zones, top-1/3,
 # "I don't know", excerpts) and search speed, then the whole-path cost of

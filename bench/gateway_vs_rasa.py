@@ -53,7 +53,8 @@ class Result:
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _raw_user(http: aiohttp.ClientSession, rasa: str, rounds: int, lat: list[float]) -> None:
+async def raw_user(http: aiohttp.ClientSession, rasa: str, rounds: int, lat: list[float]) -> None:
+    """One conversation straight to Rasa's REST channel; appends each turn's latency."""
     sender = uuid.uuid4().hex
     for _ in range(rounds):
         for text in SCRIPT:
@@ -66,9 +67,8 @@ async def _raw_user(http: aiohttp.ClientSession, rasa: str, rounds: int, lat: li
             lat.append(time.perf_counter() - start)
 
 
-async def _gateway_user(
-    http: aiohttp.ClientSession, gw: str, rounds: int, lat: list[float]
-) -> None:
+async def gateway_user(http: aiohttp.ClientSession, gw: str, rounds: int, lat: list[float]) -> None:
+    """One conversation through the gateway's web chat; appends each turn's latency."""
     async with http.post(f"{gw}/api/web/session", json={}) as resp:
         session_id = (await resp.json())["session_id"]
     for _ in range(rounds):
@@ -89,7 +89,7 @@ async def _gateway_user(
 
 async def measure(name: str, base: str, users: int, rounds: int) -> Result:
     """Run `users` concurrent conversations of `rounds` × SCRIPT through one path."""
-    user = _raw_user if name == "rasa-rest" else _gateway_user
+    user = raw_user if name == "rasa-rest" else gateway_user
     latencies: list[float] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         start = time.perf_counter()
