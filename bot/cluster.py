@@ -150,6 +150,7 @@ http {{
   uwsgi_temp_path {temp}/uwsgi;
   scgi_temp_path {temp}/scgi;
   client_max_body_size 2m;
+  client_body_buffer_size 2m;  # the engines' action calls carry the dialogue: keep them in memory
   upstream gateways {{
 {servers}    keepalive 64;
   }}

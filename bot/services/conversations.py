@@ -42,6 +42,7 @@ APOLOGY = (
     "đã được ghi nhận và sẽ được trả lời ngay khi hệ thống hoạt động trở lại."
 )
 QUOTE_CHARS = 60
+FRESH = timedelta(seconds=5)  # a message younger than this is its receiving gateway's
 
 
 def not_handled_text(text: str) -> str:
@@ -317,8 +318,11 @@ class MessageFlow:
 
     async def retry_pending(self) -> int:
         """Process conversations whose messages wait for the engine; returns how many ran."""
-        async with self._db.session() as session:
-            conversation_ids = await messages.conversations_with_pending(session)
+        # Several gateways: a message just stored is left to the gateway that received it
+        # (it answers it in its reply, and a web page sees the answer at once).
+        async with self._db.session(read_only=True) as session:
+            stored_before = utcnow() - FRESH
+            conversation_ids = await messages.conversations_with_pending(session, stored_before)
         if not conversation_ids or not await self._engine.is_ready():
             return 0
         for conversation_id in conversation_ids:

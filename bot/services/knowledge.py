@@ -159,7 +159,7 @@ class KnowledgeBase:
         """Follow the database's current explanations (a cheap check, then only the
         explanations that changed); True if anything changed."""
         async with self._refreshing:
-            async with db.session() as session:
+            async with db.session(read_only=True) as session:
                 if await versions.current_stamp(session) == self._version:
                     return False
                 ids = await versions.current_ids(session)

@@ -4,8 +4,9 @@ the engine (`pending`), oldest first."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -76,11 +77,17 @@ async def pending_unacknowledged(session: AsyncSession, conversation_id: int) ->
     return result.scalars().all()
 
 
-async def conversations_with_pending(session: AsyncSession) -> Sequence[int]:
-    """Conversations that have messages waiting for the engine."""
-    result = await session.execute(
-        select(Message.conversation_id).where(_pending_inbound()).distinct()
-    )
+async def conversations_with_pending(
+    session: AsyncSession, stored_before: datetime | None = None
+) -> Sequence[int]:
+    """Conversations that have messages waiting for the engine; with `stored_before`, only
+    messages already tried (refused, or waiting out an engine that was down) or stored before
+    then: a fresh one is the gateway's that received it."""
+    waiting = _pending_inbound()
+    if stored_before is not None:
+        tried = or_(Message.attempts > 0, Message.apologized_at.is_not(None))
+        waiting = and_(waiting, or_(tried, Message.created_at < stored_before))
+    result = await session.execute(select(Message.conversation_id).where(waiting).distinct())
     return result.scalars().all()
 
 

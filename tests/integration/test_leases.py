@@ -19,13 +19,14 @@ from bot.domain.messages import Direction, MessageStatus
 from bot.engine import EngineClient
 from bot.enginectl import EngineProcess
 from bot.gateway import DB, SETTINGS
-from bot.services.conversations import MessageFlow
+from bot.services.conversations import FRESH, MessageFlow
 from bot.services.leases import ConversationLocks
 from bot.store import leases
 from bot.store.db import Database
 from bot.store.models import Conversation, Message, utcnow
 from connectors.web import WebChannel
 from tests.conftest import ENGINE_TIMEOUT, RunningGateway, Tokens, serve
+from tests.fakes.engine_api import FakeEngine
 
 GUARD = 60.0  # seconds before a wait that never ends fails the test
 
@@ -307,3 +308,25 @@ async def test_a_turn_that_reached_the_engine_before_its_gateway_died_is_not_sen
             events = (await resp.json())["events"]
     taken = [e for e in events if e["event"] == "user"]
     assert [e["metadata"]["message_id"] for e in taken] == [receipt.message_id], "once"
+
+
+async def test_the_retry_loop_leaves_a_fresh_message_to_the_gateway_that_received_it(
+    database_url: str, tokens: Tokens
+) -> None:
+    """Another gateway's retry loop takes only messages already tried (refused, or waiting
+    out an engine that was down) or stored a while ago: taking a fresh one would leave the
+    receiving gateway's web request without its answer."""
+    fake = FakeEngine(fail_on="")
+    db = Database(database_url)
+    try:
+        async with serve(fake.app()) as engine_url, flow_of(db, engine_url, tokens) as other:
+            receipt = await other.receive(web_message("f1", "xin chào"))
+            assert await other.retry_pending() == 0, "fresh and untried: not the loop's"
+            async with db.session() as session:
+                stored = await session.get(Message, receipt.message_id)
+                assert stored is not None
+                stored.created_at = utcnow() - FRESH - timedelta(seconds=1)
+            assert await other.retry_pending() == 1, "stored a while ago: its gateway died?"
+        assert fake.received == ["xin chào"]
+    finally:
+        await db.dispose()
