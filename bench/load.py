@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import platform
-import random
 import shutil
 import statistics
 import tempfile
@@ -32,9 +31,10 @@ from pathlib import Path
 import aiohttp
 
 from bench.gateway_vs_rasa import SCRIPT, Result, raw_user
-from bench.stack import ENGINE_TIMEOUT
+from bench.servers import free_block
+from bench.stack import ENGINE_TIMEOUT, UNLIMITED_WEB
 from bot.cluster import Layout, prepare_postgres, programs
-from bot.supervisor import Supervisor, accepts
+from bot.supervisor import Supervisor
 
 RAW, GATEWAY = "rasa-rest", "gateway-web"
 KINDS = ("engine", "gateway", "postgres", "redis", "nginx")  # the cluster's process types
@@ -45,17 +45,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BENCH_ENV = {
     "GIAITRINH_LOG_LEVEL": "WARNING",
     "GIAITRINH_ENGINE_TIMEOUT": str(ENGINE_TIMEOUT),
-    **{
-        f"GIAITRINH_WEB_{limit}": "1000000"
-        for limit in (
-            "SESSIONS_PER_IP_PER_MIN",
-            "SESSIONS_PER_IP_BURST",
-            "MESSAGES_PER_SESSION_PER_MIN",
-            "MESSAGES_PER_SESSION_BURST",
-            "MESSAGES_PER_IP_PER_MIN",
-            "MESSAGES_PER_IP_BURST",
-        )
-    },
+    **UNLIMITED_WEB,
 }
 
 
@@ -201,16 +191,6 @@ async def transactions(layout: Layout) -> dict[str, int]:
     return {row["datname"]: int(row["n"]) for row in rows}
 
 
-def free_block() -> int:
-    """A base port whose cluster ports (+0..+2, +201..+202, +301..+302) are all free."""
-    rng = random.Random()
-    for _ in range(50):
-        base = rng.randrange(20000, 60000, 1000)
-        if not any(accepts(base + n) for n in (0, 1, 2, 201, 202, 301, 302)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
 POLL_S = 0.1  # the page polls every 2 s; the benchmark looks sooner, to time the reply
 
 
@@ -281,7 +261,7 @@ async def run_size(
     size: Size, model: Path, work: Path, users: int, rounds: int, repeats: int
 ) -> None:
     """Start the layout at this size, warm up, alternate both paths `repeats` times, stop."""
-    base = free_block()
+    base = free_block((0, 1, 2, 201, 202, 301, 302))
     root = work / f"e{size.engines}g{size.gateways}"
     root.mkdir(mode=0o755)  # PostgreSQL runs as the postgres user, who must reach it
     layout = Layout(
