@@ -77,15 +77,19 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         f"starting the Rasa engine on 127.0.0.1:{rasa_port} (log: var/log/rasa.log)...", flush=True
     )
     engine.start()
-    try:
-        engine.wait_ready()
+
+    def listening(_banner: str) -> None:
+        """aiohttp calls this once the gateway accepts connections: only then the URLs."""
         print("", flush=True)
         print(f"  Web chat:  http://{host}:{port}/", flush=True)
         print(f"  Console:   http://{host}:{port}/console/", flush=True)
         print(f"  Health:    http://{host}:{port}/healthz", flush=True)
         print(f"  Engine:    {settings.rasa_url} (API token in this process only)", flush=True)
         print("  Press Ctrl-C to stop both.", flush=True)
-        web.run_app(create_app(settings), host=host, port=port, print=None)
+
+    try:
+        engine.wait_ready()
+        web.run_app(create_app(settings), host=host, port=port, print=listening)
     finally:
         engine.stop()
         print("stopped gateway and engine", flush=True)
