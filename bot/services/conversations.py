@@ -7,6 +7,7 @@ reply is the delivery policy of bot/domain/delivery.py, the same one the outbox 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -56,6 +57,18 @@ def not_handled_text(text: str) -> str:
         f"Xin lỗi anh/chị, hệ thống chưa xử lý được {which} của anh/chị. Anh/chị vui lòng "
         "gửi lại với cách diễn đạt khác, hoặc nhắn “gặp cán bộ” để được hỗ trợ."
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A message for the engine, with what it is sent and where the answer goes."""
+
+    conversation_id: int
+    message_id: int
+    sender: str
+    text: str
+    metadata: dict[str, Any]
+    recipient: Recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,97 +159,125 @@ class MessageFlow:
         oldest message fewer than `engine_max_attempts` times (the retry loop tries again);
         a message refused that many times is set aside as failed and the next one goes on.
         Only the holder of the conversation's lease does this; a process that finds another
-        holding it leaves its messages to it: the holder looks again after letting go.
+        holding it leaves its messages to it: the holder looks again before letting go.
         """
-        while True:
-            async with self._locks.hold(conversation_id) as lease:
-                if lease is None:
-                    return True
-                done = await self._take_turns(conversation_id, lease)
-            if not done:
-                return False
-            async with self._db.session(read_only=True) as session:
-                if await messages.next_pending(session, conversation_id) is None:
-                    return True
+        async with self._locks.turns(conversation_id) as lease:
+            return await self._take_turns(conversation_id, lease)
 
     async def _take_turns(self, conversation_id: int, lease: Lease) -> bool:
-        """process_conversation while this process holds the lease."""
-        await self._deliver_waiting(conversation_id)
-        while True:
+        """process_conversation in this process's turn; a turn's engine call is the only
+        wait outside a unit of work: the lease is taken where the first message is read,
+        and each answer is stored where the next message is read (or the lease let go)."""
+        async with self._db.session() as session:
+            if not await lease.take(session):
+                return True
+            waiting_contact = await deferred_rows.waiting_for(session, conversation_id)
+            turn = await self._next_turn(session, conversation_id)
+            if turn is None:
+                await lease.release(session)
+        if waiting_contact is not None:  # deferred for this citizen: goes first
+            count = await self._waiting.deliver_waiting(waiting_contact)
+            log.info("waiting_deliveries_sent", conversation_id=conversation_id, count=count)
+        while turn is not None:
             if lease.lost:  # another process took over (this one stalled)
                 return True
-            async with self._db.session() as session:
-                message = await messages.next_pending(session, conversation_id)
-                if message is None:
-                    return True
-                conversation, contact = await contacts.conversation_with_contact(
-                    session, conversation_id
-                )
-                if conversation.mode is ConversationMode.OPERATOR:
-                    message.status = MessageStatus.HANDED_OFF
-                    continue
-                message_id = message.id
-                sender = conversation.engine_sender
-                payload = await messages.resolve_button_ref(
-                    session, message.payload, conversation_id
-                )
-                engine_text = payload or message.text[: self._engine_max_chars]
-                if not engine_text.strip():
-                    # Nothing the engine can read (a sticker, an expired button).
-                    message.status = MessageStatus.PROCESSED
-                    continue
-                metadata: dict[str, Any] = {
-                    # No contact id: actions find the contact from the sender id
-                    # (bot/services/senders.py), never from metadata.
-                    "channel": contact.channel,
-                    "locale": contact.locale,
-                    # References only (image URL/file id, coordinates): a petition form
-                    # attaches what arrived while it was open.
-                    "attachments": message.attachments or [],
-                    # Ours, so an operator's transcript shows what the bot understood.
-                    "message_id": message_id,
-                }
-                channel = self._channels.find(contact.channel)
-                if channel is not None:  # how many choices the actions may offer as buttons
-                    metadata["max_buttons"] = channel.capabilities.max_buttons
-                recipient = await contacts.recipient_for(
-                    session, contact, self._channels.with_window()
-                )
             try:
                 # A turn the previous holder handed the engine but died before storing: its
                 # answer is in the engine's tracker, and the engine must not take it twice.
                 replayed = None
                 if lease.took_over:
-                    replayed = await self._engine.replay(sender, message_id)
+                    replayed = await self._engine.replay(turn.sender, turn.message_id)
                     lease.took_over = False
-                turn = replayed or await self._engine.send(sender, engine_text, metadata)
+                answer = replayed or await self._engine.send(turn.sender, turn.text, turn.metadata)
             except EngineUnavailable as exc:
                 log.warning(
                     "engine_unavailable", conversation_id=conversation_id, reason=exc.message
                 )
-                await self._apologize(conversation_id, recipient)
+                await self._apologize(conversation_id, turn.recipient)
                 return False
             except EngineRefused as exc:
-                if await self._refused(message_id, recipient, exc.message):
-                    continue  # set aside: on to the next message
-                return False
-            async with self._db.session() as session:
-                stored = await session.get(Message, message_id)
-                assert stored is not None
-                stored.status = MessageStatus.PROCESSED
-                stored.processed_at = utcnow()
-                rows = self._replies.rows(conversation_id, recipient, message_id, turn.replies)
-                session.add_all(rows)
-            await self._replies.deliver(rows, recipient)
-            await privacy.after_turn(self._db, conversation_id)
+                if not await self._refused(turn.message_id, turn.recipient, exc.message):
+                    return False
+                async with self._db.session() as session:  # set aside: on to the next
+                    turn = await self._next_or_let_go(session, lease)
+                continue
+            turn = await self._store_turn(turn, answer.replies, lease)
+        return True
 
-    async def _deliver_waiting(self, conversation_id: int) -> None:
-        """What was deferred for this citizen (quota spent, window closed) goes first."""
-        async with self._db.session(read_only=True) as session:
-            contact_id = await deferred_rows.waiting_for(session, conversation_id)
-        if contact_id is not None:
-            count = await self._waiting.deliver_waiting(contact_id)
-            log.info("waiting_deliveries_sent", conversation_id=conversation_id, count=count)
+    async def _store_turn(
+        self, turn: Turn, replies: Sequence[OutboundMessage], lease: Lease
+    ) -> Turn | None:
+        """Store the engine's answer and send it; the next turn (None: nothing more)."""
+        conversation_id = turn.conversation_id
+        async with self._db.session() as session:
+            await messages.mark_processed(session, turn.message_id, utcnow())
+            rows = self._replies.rows(conversation_id, turn.recipient, turn.message_id, replies)
+            session.add_all(rows)
+            forget = await privacy.asked_to_forget(session, conversation_id)
+            # Replies to push, or a dialogue to forget (a new sender id), come before the
+            # next turn; otherwise the next message is read right here.
+            settled = not forget and not self._replies.to_send(rows)
+            following = await self._next_or_let_go(session, lease) if settled else None
+        await self._replies.deliver(rows, turn.recipient)
+        if forget:
+            await privacy.after_turn(self._db, conversation_id)
+        if settled:
+            return following
+        async with self._db.session() as session:
+            return await self._next_or_let_go(session, lease)
+
+    async def _next_or_let_go(self, session: AsyncSession, lease: Lease) -> Turn | None:
+        """The next turn while the lease is still this process's, else let it go (None).
+
+        The renewal comes first and locks the conversation's row on PostgreSQL, which storing
+        a message also writes: a message stored by another process before this unit of work
+        is seen here; one stored after it finds the lease free, and its receiver takes it."""
+        if not await lease.renew(session):
+            return None
+        turn = await self._next_turn(session, lease.conversation_id)
+        if turn is None:
+            await lease.release(session)
+        return turn
+
+    async def _next_turn(self, session: AsyncSession, conversation_id: int) -> Turn | None:
+        """The conversation's next message for the engine, with what the engine is sent;
+        messages that need no engine (an operator has the conversation, nothing readable)
+        are settled on the way."""
+        while True:
+            message = await messages.next_pending(session, conversation_id)
+            if message is None:
+                return None
+            conversation, contact = await contacts.conversation_with_contact(
+                session, conversation_id
+            )
+            if conversation.mode is ConversationMode.OPERATOR:
+                message.status = MessageStatus.HANDED_OFF
+                continue
+            payload = await messages.resolve_button_ref(session, message.payload, conversation_id)
+            engine_text = payload or message.text[: self._engine_max_chars]
+            if not engine_text.strip():
+                # Nothing the engine can read (a sticker, an expired button).
+                message.status = MessageStatus.PROCESSED
+                continue
+            metadata: dict[str, Any] = {
+                # No contact id: actions find the contact from the sender id
+                # (bot/services/senders.py), never from metadata.
+                "channel": contact.channel,
+                "locale": contact.locale,
+                # References only (image URL/file id, coordinates): a petition form
+                # attaches what arrived while it was open.
+                "attachments": message.attachments or [],
+                # Ours, so an operator's transcript shows what the bot understood.
+                "message_id": message.id,
+            }
+            channel = self._channels.find(contact.channel)
+            if channel is not None:  # how many choices the actions may offer as buttons
+                metadata["max_buttons"] = channel.capabilities.max_buttons
+            recipient = await contacts.recipient_for(session, contact, self._channels.with_window())
+            return Turn(
+                conversation_id, message.id, conversation.engine_sender, engine_text, metadata,
+                recipient,
+            )  # fmt: skip
 
     async def _refused(self, message_id: int, recipient: Recipient, reason: str) -> bool:
         """Count one refusal of a message; at `engine_max_attempts` set it aside as failed

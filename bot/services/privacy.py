@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.privacy import ErasureReason
 from bot.services.loops import LoopState, supervise
@@ -79,6 +80,11 @@ async def forget_form(db: Database, sender: str, messages: int) -> int:
         store.add_erasure(session, conversation.id, sender, ErasureReason.FORM_CANCELLED)
     log.info("form_forgotten", conversation_id=conversation.id, messages=erased)
     return erased
+
+
+async def asked_to_forget(session: AsyncSession, conversation_id: int) -> bool:
+    """Whether the turn just stored asked to forget the dialogue (then `after_turn`)."""
+    return bool(await store.waiting_restarts(session, conversation_id))
 
 
 async def after_turn(db: Database, conversation_id: int) -> None:

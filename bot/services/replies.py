@@ -73,12 +73,17 @@ class Replies:
             for reply in replies
         ]
 
+    @staticmethod
+    def to_send(rows: Sequence[Message]) -> list[Message]:
+        """The rows `deliver` sends (the others were delivered by being stored)."""
+        return [row for row in rows if row.status is MessageStatus.QUEUED]
+
     async def deliver(self, rows: Sequence[Message], recipient: Recipient) -> None:
         """Send queued replies through the channel and record each outcome as the delivery
         policy decides for a reply: a rate limit or network error hands it to the outbox
         (sent later, at least once); a blocked user marks the contact unreachable;
         anything else is failed with the reason."""
-        queued = [row for row in rows if row.status is MessageStatus.QUEUED]
+        queued = self.to_send(rows)
         if not queued:
             return
         channel = self._channels.find(recipient.channel)

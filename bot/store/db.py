@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +31,30 @@ def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -
     # The driver's own transaction handling (a BEGIN only before the first write) is off:
     # every unit of work begins with BEGIN IMMEDIATE instead (`_begin_immediate`).
     dbapi_connection.isolation_level = None
+
+
+IDLE_PING_S = 10.0  # a pooled connection idle longer than this is tested before use
+
+
+def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Test a connection that sat idle in the pool before handing it out (the server may
+    have restarted or dropped it meanwhile); on failure the pool connects afresh.
+
+    Pinging every checkout (pool_pre_ping) costs three round trips per unit of work; a
+    connection used moments ago that fails anyway fails its statement as a disconnect,
+    which empties the pool (SQLAlchemy invalidates every older connection), so one unit
+    of work per process fails (a webhook answered 5xx is sent again) after a restart."""
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_S:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        raise DisconnectionError("idle connection failed its ping") from exc
 
 
 READ_ONLY = "giaitrinh_read_only"  # execution option: a unit of work that never writes
@@ -58,12 +84,15 @@ class Database:
         lock_wait = {"server_settings": {"lock_timeout": str(round(busy_timeout_s * 1000))}}
         self.engine: AsyncEngine = create_async_engine(
             url,
-            pool_pre_ping=not self.is_sqlite,
             hide_parameters=True,
             connect_args={}
             if self.is_sqlite or parsed.get_driver_name() != "asyncpg"
             else lock_wait,
         )
+        if not self.is_sqlite:
+            pool = self.engine.sync_engine.pool
+            event.listen(pool, "checkin", _idle_since)
+            event.listen(pool, "checkout", partial(_ping_if_idle, self.engine.dialect))
         if self.is_sqlite:
             pragmas = partial(_sqlite_pragmas, round(busy_timeout_s * 1000))
             event.listen(self.engine.sync_engine, "connect", pragmas)

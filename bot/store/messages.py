@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -61,6 +61,15 @@ async def next_pending(session: AsyncSession, conversation_id: int) -> Message |
         .limit(1)
     )
     return result.scalar_one_or_none()
+
+
+async def mark_processed(session: AsyncSession, message_id: int, when: datetime) -> None:
+    """The engine has handled this inbound message."""
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(status=MessageStatus.PROCESSED, processed_at=when)
+    )
 
 
 async def pending_unacknowledged(session: AsyncSession, conversation_id: int) -> Sequence[Message]:
