@@ -86,7 +86,5 @@ async def history(db: Database, contact_id: int, after: int = 0) -> list[ChatMes
 async def with_replies(db: Database, message_id: int) -> tuple[ChatMessage, list[ChatMessage]]:
     """An inbound message and the replies stored for it so far."""
     async with db.session(read_only=True) as session:
-        inbound = await session.get(Message, message_id)
-        assert inbound is not None
-        replies = await webchat.replies_to(session, message_id)
+        inbound, *replies = await webchat.with_replies(session, message_id)
         return _chat_message(inbound), [_chat_message(row) for row in replies]

@@ -65,11 +65,15 @@ async def conversation_with_contact(
     session: AsyncSession, conversation_id: int
 ) -> tuple[Conversation, Contact]:
     """A conversation that exists and its contact (both loaded into the session)."""
-    conversation = await session.get(Conversation, conversation_id)
-    assert conversation is not None, conversation_id
-    contact = await session.get(Contact, conversation.contact_id)
-    assert contact is not None, conversation.contact_id
-    return conversation, contact
+    row = (
+        await session.execute(
+            select(Conversation, Contact)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(Conversation.id == conversation_id)
+        )
+    ).one_or_none()
+    assert row is not None, conversation_id
+    return row[0], row[1]
 
 
 async def recipient_for(
@@ -77,6 +81,8 @@ async def recipient_for(
 ) -> Recipient:
     """The contact as a channel sees it, with what sending-window rules need when its
     channel has a reply window (see `recipients`)."""
+    if window_channels is not None and contact.channel not in window_channels:
+        return Recipient(contact.channel, contact.channel_user_id)  # nothing more to read
     return (await recipients(session, [contact.id], window_channels))[contact.id]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Conversation, Message
@@ -30,14 +30,12 @@ async def messages_after(
     )
 
 
-async def replies_to(session: AsyncSession, message_id: int) -> Sequence[Message]:
-    """The replies stored for one inbound message, in order."""
-    return (
-        (
-            await session.execute(
-                select(Message).where(Message.in_reply_to_id == message_id).order_by(Message.id)
-            )
-        )
-        .scalars()
-        .all()
+async def with_replies(session: AsyncSession, message_id: int) -> Sequence[Message]:
+    """An inbound message that exists, then the replies stored for it, in order (replies
+    come after what they answer, so the ids sort it)."""
+    query = select(Message).where(
+        or_(Message.id == message_id, Message.in_reply_to_id == message_id)
     )
+    rows = (await session.execute(query.order_by(Message.id))).scalars().all()
+    assert rows and rows[0].id == message_id, message_id
+    return rows
