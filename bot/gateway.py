@@ -55,6 +55,7 @@ MAX_DEPTH = 32
 # Characters no text column takes: NUL (PostgreSQL refuses it) and lone surrogates (not
 # Unicode text at all: a "\ud800" escape cannot be encoded to store it).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")  # \u0000, \uD800-\uDFFF
 
 
 def _not_finite(value: str) -> float:
@@ -68,6 +69,35 @@ def _finite(text: str) -> float:
     return number
 
 
+def _too_deep(data: Any) -> bool:
+    """Containers nested deeper than MAX_DEPTH (iterative: the check must not recurse)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, dict | list):
+                stack.append((item, depth + 1))
+    return False
+
+
+def _unstorable(data: Any) -> bool:
+    """A key or string value with a NUL or a lone surrogate."""
+    stack: list[Any] = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def parse_json(raw: bytes) -> Any:
     """A request body as JSON we can work with and store, or 400 `invalid_json`: not UTF-8,
     not JSON, NaN or infinite numbers, nested deeper than MAX_DEPTH, or a string with a NUL
@@ -76,19 +106,13 @@ def parse_json(raw: bytes) -> Any:
         data = json.loads(raw.decode("utf-8"), parse_constant=_not_finite, parse_float=_finite)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: bad JSON
         raise InvalidInput(NOT_JSON, code="invalid_json") from exc
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:  # iterative: the check itself must not recurse
-        value, depth = stack.pop()
-        if isinstance(value, str):
-            if _UNSTORABLE.search(value):
-                raise InvalidInput(UNSTORABLE, code="invalid_json")
-        elif isinstance(value, dict | list):
-            if depth > MAX_DEPTH:
-                raise InvalidInput(NOT_JSON, code="invalid_json")
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                stack.append((key, depth))
-                stack.append((item, depth + 1))
+    if isinstance(data, dict | list) and _too_deep(data):
+        raise InvalidInput(NOT_JSON, code="invalid_json")
+    # A NUL or a surrogate can only come from an escape: strict JSON refuses a raw control
+    # character in a string, and strict UTF-8 an encoded surrogate. Bodies without such an
+    # escape (nearly all: Vietnamese letters escape as \u00xx-\u1exx) are not walked.
+    if _SUSPECT_ESCAPE.search(raw) and _unstorable(data):
+        raise InvalidInput(UNSTORABLE, code="invalid_json")
     return data
 
 
