@@ -33,7 +33,8 @@ def private_file(path: Path) -> None:
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (a SQLite file is created private)."""
+    """Bring the database at `url` to `revision` (a SQLite file is created private, in WAL
+    mode)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         private_file(Path(parsed.database))
@@ -44,6 +45,11 @@ async def upgrade(url: str, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
+    if parsed.get_backend_name() == "sqlite":
+        # WAL from the start (bot/store/db.py): processes started next do not race each
+        # other to convert the file on their first connection.
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
     await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import bot.store.audit  # noqa: F401  (declares api_calls on the models' metadata)
 import bot.store.privacy  # noqa: F401  (declares tracker_erasures)
+from bot.store.migrate import upgrade
 from bot.store.models import Base
 
 
@@ -35,7 +37,7 @@ async def test_the_outbox_migration_goes_down_and_up_again(database_url: str) ->
     from alembic import command
     from sqlalchemy import inspect
 
-    from bot.store.migrate import alembic_config, upgrade
+    from bot.store.migrate import alembic_config
 
     engine = create_async_engine(database_url)
 
@@ -54,3 +56,12 @@ async def test_the_outbox_migration_goes_down_and_up_again(database_url: str) ->
     assert referred == ["broadcasts", "cases", "contacts", "messages"], referred
     await upgrade(database_url)
     await test_migrated_schema_matches_the_models(database_url)
+
+
+async def test_a_new_sqlite_file_is_in_wal_mode_before_any_process_opens_it(tmp_path: Any) -> None:
+    """`db upgrade` leaves the file in WAL mode: processes started next (gateways, workers)
+    do not race each other to convert it on their first connection."""
+    path = tmp_path / "new.db"
+    await upgrade(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
