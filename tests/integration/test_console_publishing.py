@@ -15,7 +15,7 @@ import pytest
 
 from bench.seed import add_subscribers
 from bot.domain.actors import Actor
-from bot.domain.deadlines import vietnam_time
+from bot.domain.deadlines import VN_TZ
 from bot.domain.localities import search
 from bot.domain.roles import Role
 from bot.gateway import DB
@@ -150,7 +150,7 @@ async def browser_history(gw: RunningGateway, slug: str) -> list[int]:
 
 async def test_a_scheduled_publication_waits_for_its_time(world: RunningGateway) -> None:
     db = world.app[DB]
-    later = vietnam_time(utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    later = (utcnow() + timedelta(days=2)).astimezone(VN_TZ).strftime("%Y-%m-%dT%H:%M")
     browser = await officer(world)
     try:
         page = await post_form(
@@ -280,7 +280,7 @@ async def test_question_gaps_filter_by_day_and_place_and_lead_to_the_form(
         only = await browser.get(f"/console/cau-hoi-chua-tra-loi?dia-ban={here}")
         assert "giấy phép xây dựng" in only.html and "Đường làng" not in only.html
         assert f'name="dia-ban" value="{here}"' in only.html, "the chosen place is kept"
-        tomorrow = vietnam_time(utcnow() + timedelta(days=1)).date().isoformat()
+        tomorrow = (utcnow() + timedelta(days=1)).astimezone(VN_TZ).date().isoformat()
         later = await browser.get(f"/console/cau-hoi-chua-tra-loi?tu-ngay={tomorrow}")
         assert "giấy phép xây dựng" not in later.html and "Chưa có câu hỏi nào" in later.html
         bad = await browser.get("/console/cau-hoi-chua-tra-loi?tu-ngay=hôm-qua")
