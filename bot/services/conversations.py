@@ -172,9 +172,7 @@ class MessageFlow:
             if not await lease.take(session):
                 return True
             waiting_contact = await deferred_rows.waiting_for(session, conversation_id)
-            turn = await self._next_turn(session, conversation_id)
-            if turn is None:
-                await lease.release(session)
+            turn = await self._next_or_release(session, lease)
         if waiting_contact is not None:  # deferred for this citizen: goes first
             count = await self._waiting.deliver_waiting(waiting_contact)
             log.info("waiting_deliveries_sent", conversation_id=conversation_id, count=count)
@@ -234,6 +232,10 @@ class MessageFlow:
         is seen here; one stored after it finds the lease free, and its receiver takes it."""
         if not await lease.renew(session):
             return None
+        return await self._next_or_release(session, lease)
+
+    async def _next_or_release(self, session: AsyncSession, lease: Lease) -> Turn | None:
+        """The next turn, or the lease let go when there is none."""
         turn = await self._next_turn(session, lease.conversation_id)
         if turn is None:
             await lease.release(session)

@@ -88,14 +88,11 @@ async def asked_to_forget(session: AsyncSession, conversation_id: int) -> bool:
 
 
 async def after_turn(db: Database, conversation_id: int) -> None:
-    """After the engine's turn is stored: if the turn asked to forget the dialogue, move
-    the conversation to a fresh sender id and delete the old one's tracker events. Never
+    """After the engine's turn is stored, when it asked to forget the dialogue (the message
+    flow looks with `asked_to_forget` in the unit of work that stores the turn): move the
+    conversation to a fresh sender id and delete the old one's tracker events. Never
     raises (what is left is retried by the retention loop)."""
     try:
-        # Almost every turn asks for nothing: look without taking SQLite's write lock.
-        async with db.session(read_only=True) as session:
-            if not await store.waiting_restarts(session, conversation_id):
-                return
         async with db.session() as session:
             waiting = await store.waiting_restarts(session, conversation_id)
             for row in waiting:  # the queued rows become ready: their sender is retired

@@ -17,32 +17,19 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.store.models import Conversation
 
 
 async def _set(
-    session: AsyncSession, conversation_id: int, held_by: object, **values: object
+    session: AsyncSession, conversation_id: int, held_by: ColumnElement[bool], **values: object
 ) -> bool:
+    """One conditional UPDATE of the conversation's lease columns: True when it applied."""
     result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, held_by)  # type: ignore[arg-type]
-        .values(**values)
+        update(Conversation).where(Conversation.id == conversation_id, held_by).values(**values)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
-async def take(
-    session: AsyncSession, conversation_id: int, holder: str, now: datetime, until: datetime
-) -> bool:
-    """Take (or renew) the lease if it is free, expired or already this holder's; True when
-    this holder has it until `until`."""
-    free = or_(
-        Conversation.lease_holder.is_(None),
-        Conversation.lease_until < now,
-        Conversation.lease_holder == holder,
-    )
-    return await _set(session, conversation_id, free, lease_holder=holder, lease_until=until)
 
 
 async def take_free(

@@ -73,7 +73,7 @@ async def test_one_holder_at_a_time_and_a_dead_holders_lease_ends(database_url: 
         # A holder that died: its lease stands until it ends, then anyone may take it.
         now = utcnow()
         async with db.session() as session:
-            assert await leases.take(session, conversation, "dead", now, now + timedelta(hours=1))
+            assert await leases.take_free(session, conversation, "dead", now + timedelta(hours=1))
         async with one.hold(conversation) as held:
             assert held is None, "a live lease of a dead holder still counts until it ends"
         async with db.session() as session:
