@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.channels import Button, Card, defer_reason
 from bot.domain.actors import Actor
 from bot.domain.delivery import DeliveryStatus
@@ -90,16 +92,34 @@ async def plan_in_batches(db: Database, broadcast_id: int, batch: int = PLAN_BAT
     while explanation.topics and cursor < top:
         upto = min(top, cursor + width)
         async with db.session() as session:
-            if not await store.take_range(session, broadcast_id, cursor, upto):
-                break  # another planner has it
-            added = await store.plan_range(session, broadcast_id, explanation, cursor, upto, resend)
-            await store.add_recipients(session, broadcast_id, added)
+            added = await plan_one_range(session, broadcast_id, explanation, cursor, upto, resend)
+        if added is None:
+            break  # another planner has it
         width = next_width(batch, upto - cursor, added)
         cursor = upto
     async with db.session() as session:
         if cursor >= top or not explanation.topics:
             await store.finish_plan(session, broadcast_id)
         return await store.recipients(session, broadcast_id)
+
+
+async def plan_one_range(
+    session: AsyncSession,
+    broadcast_id: int,
+    explanation: Explanation,
+    cursor: int,
+    upto: int,
+    resend: bool = False,
+) -> int | None:
+    """In the session's transaction: take the range of contact ids (cursor, upto], write
+    its deliveries, count them and record the ids they got on the broadcast; None when
+    another planner moved the cursor first."""
+    if not await store.take_range(session, broadcast_id, cursor, upto):
+        return None
+    ids_after = await store.last_delivery_id(session)
+    added = await store.plan_range(session, broadcast_id, explanation, cursor, upto, resend)
+    await store.add_recipients(session, broadcast_id, added, ids_after)
+    return added
 
 
 @dataclass

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Integer,
     String,
+    and_,
     exists,
     func,
     insert,
@@ -23,7 +24,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.delivery import DeliveryKind, DeliveryStatus
@@ -95,12 +95,44 @@ async def take_range(session: AsyncSession, broadcast_id: int, cursor: int, upto
     return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def add_recipients(session: AsyncSession, broadcast_id: int, added: int) -> None:
-    """Count a written range's deliveries on the broadcast (in the database, no read)."""
+async def last_delivery_id(session: AsyncSession) -> int:
+    """The highest delivery id this transaction sees (0 without deliveries).
+
+    Read before a range is written, in the range's transaction: every id the range then
+    gets is higher (ids are handed out in order; rows of transactions not yet committed
+    have ids of their own, never the range's).
+    """
+    return int(await session.scalar(select(func.coalesce(func.max(Delivery.id), 0))) or 0)
+
+
+async def add_recipients(
+    session: AsyncSession, broadcast_id: int, added: int, ids_after: int
+) -> None:
+    """Count a written range's deliveries on the broadcast and widen the id range they lie
+    in: from `ids_after` (read before the range was written, see `last_delivery_id`) up to
+    the highest id now."""
+    if not added:
+        return
     await session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id)
-        .values(recipients=Broadcast.recipients + added)
+        .values(
+            recipients=Broadcast.recipients + added,
+            delivery_ids_after=func.coalesce(Broadcast.delivery_ids_after, ids_after),
+            delivery_ids_upto=await last_delivery_id(session),
+        )
+    )
+
+
+def of_broadcast(broadcast_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Conditions for a broadcast's deliveries: its id, within the id range its planner
+    recorded (a range of the primary key, not a search of every delivery)."""
+    after = select(Broadcast.delivery_ids_after).where(Broadcast.id == broadcast_id)
+    upto = select(Broadcast.delivery_ids_upto).where(Broadcast.id == broadcast_id)
+    return (
+        Delivery.id > after.scalar_subquery(),
+        Delivery.id <= upto.scalar_subquery(),
+        Delivery.broadcast_id == broadcast_id,
     )
 
 
@@ -132,8 +164,8 @@ async def plan_range(
 
     A subscriber matches when the topic is one of the explanation's and the explanation
     targets the whole country, their locality, or their locality's province. Contacts with
-    several matching subscriptions get one delivery (the select is over contacts, and a
-    unique index on broadcast and contact backs it). The text is kept once, on the
+    several matching subscriptions get one delivery (the select is over contacts, and the
+    ranges of one plan are disjoint: see `take_range`). The text is kept once, on the
     broadcast, not on every row.
     """
     now = utcnow()
@@ -173,15 +205,21 @@ async def plan_range(
         literal(now, UTCDateTime),
     ).where(Contact.id > after, Contact.id <= upto, Contact.unreachable_at.is_(None), subscribed)
     if skip_received:  # an explicit resend: not to whoever already has this version
-        earlier = aliased(Delivery)
+        had = select(Delivery.contact_id).join(
+            Broadcast,
+            and_(
+                Delivery.broadcast_id == Broadcast.id,
+                Delivery.id > Broadcast.delivery_ids_after,
+                Delivery.id <= Broadcast.delivery_ids_upto,
+            ),
+        )
         matching = matching.where(
-            ~exists()
-            .where(earlier.contact_id == Contact.id)
-            .where(
-                earlier.broadcast_id.in_(
-                    select(Broadcast.id).where(
-                        Broadcast.explanation_id == explanation.id, Broadcast.id != broadcast_id
-                    )
+            Contact.id.not_in(
+                had.where(
+                    Broadcast.explanation_id == explanation.id,
+                    Broadcast.id != broadcast_id,
+                    Delivery.contact_id > after,
+                    Delivery.contact_id <= upto,
                 )
             )
         )
@@ -211,7 +249,7 @@ async def count_by_status(session: AsyncSession, broadcast_id: int) -> dict[Deli
     """How many of a broadcast's deliveries are in each status."""
     rows = await session.execute(
         select(Delivery.status, func.count())
-        .where(Delivery.broadcast_id == broadcast_id)
+        .where(*of_broadcast(broadcast_id))
         .group_by(Delivery.status)
     )
     return {status: int(n) for status, n in rows}
@@ -222,7 +260,7 @@ async def failure_reasons(session: AsyncSession, broadcast_id: int) -> dict[str,
     reasons = await session.execute(
         select(Delivery.error, func.count())
         .where(
-            Delivery.broadcast_id == broadcast_id,
+            *of_broadcast(broadcast_id),
             Delivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BLOCKED]),
         )
         .group_by(Delivery.error)
@@ -234,7 +272,7 @@ async def deferred_reasons(session: AsyncSession, broadcast_id: int) -> dict[str
     """Deferred deliveries counted by their full reason (the service groups them)."""
     reasons = await session.execute(
         select(Delivery.error, func.count())
-        .where(Delivery.broadcast_id == broadcast_id, Delivery.status == DeliveryStatus.DEFERRED)
+        .where(*of_broadcast(broadcast_id), Delivery.status == DeliveryStatus.DEFERRED)
         .group_by(Delivery.error)
     )
     return {str(reason or ""): int(n) for reason, n in reasons}
@@ -245,7 +283,7 @@ async def receipts(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:
     received, seen = (
         await session.execute(
             select(func.count(Delivery.received_at), func.count(Delivery.seen_at)).where(
-                Delivery.broadcast_id == broadcast_id
+                *of_broadcast(broadcast_id)
             )
         )
     ).one()
@@ -259,7 +297,7 @@ async def sending_span(
     first, last = (
         await session.execute(
             select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(
-                Delivery.broadcast_id == broadcast_id
+                *of_broadcast(broadcast_id)
             )
         )
     ).one()

@@ -53,6 +53,8 @@ class Subscription(Base):
         # both indexes so that each range is an index range scan.
         Index("ix_subscriptions_topic_locality", "topic", "locality", "status", "contact_id"),
         Index("ix_subscriptions_topic_province", "topic", "province", "status", "contact_id"),
+        # A whole-country plan merges a range of contacts with this index alone.
+        Index("ix_subscriptions_contact_topic_status", "contact_id", "topic", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +90,10 @@ class Broadcast(Base):
     planned_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Planning goes range by range of contact ids; contacts up to this id are planned.
     planned_upto: Mapped[int] = mapped_column(Integer, default=0)
+    # Its deliveries' ids lie in (after, upto]: how they are found without an index on
+    # deliveries.broadcast_id (bot/store/models/outbox.py). None until one is written.
+    delivery_ids_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    delivery_ids_upto: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -29,6 +29,12 @@ class Delivery(Base):
     cases, broadcasts or messages (privacy erasure redacts; tests/unit/test_no_dangling.py
     keeps it so, and tests/integration/test_privacy.py checks that erasure leaves no
     delivery dangling).
+
+    Nor is a broadcast's id indexed here, for the same reason (each index entry is a
+    quarter of a plan's time): the planner records on the broadcast the range of ids its
+    deliveries were written in (Broadcast.delivery_ids_after/upto), and what looks for
+    them reads that range of the primary key. That needs the ids in the order they were
+    handed out: the sequence must stay uncached (PostgreSQL's default).
     """
 
     __tablename__ = "deliveries"
@@ -42,7 +48,6 @@ class Delivery(Base):
             sqlite_where=_WITH_DEDUPE_KEY,
             postgresql_where=_WITH_DEDUPE_KEY,
         ),
-        Index("uq_delivery_broadcast_contact", "broadcast_id", "contact_id", unique=True),
         # What waits for a citizen's next message (few rows: the planner never writes here).
         Index(
             "ix_deliveries_deferred_contact",
