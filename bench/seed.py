@@ -378,11 +378,12 @@ async def seed_outbox(
         await session.execute(
             insert(Delivery),
             [
-                {
+                {  # as the planner writes them: no due time, found by the id range
                     "contact_id": c,
                     "kind": DeliveryKind.BROADCAST,
                     "broadcast_id": broadcast.id,
                     "text": "",
+                    "next_attempt_at": None,
                 }
                 for c in contact_ids
             ],
@@ -398,4 +399,7 @@ async def seed_outbox(
             .tuples()
             .all()
         )
+        if by_contact:
+            broadcast.delivery_ids_after = min(by_contact.values()) - 1
+            broadcast.delivery_ids_upto = max(by_contact.values())
         return [by_contact[c] for c in contact_ids]

@@ -45,7 +45,7 @@ from bot.services.journal import Journal
 from bot.services.loops import LoopState, supervise
 from bot.services.subscriptions import set_reachable
 from bot.services.workers import host_of, new_worker_id
-from bot.store import contacts, quotas
+from bot.store import contacts, queue, quotas
 from bot.store import deferred as deferred_rows
 from bot.store import outbox as store
 from bot.store.db import Database
@@ -129,7 +129,7 @@ class Dispatcher:
         """Claim one wave of due rows, send it, record it; returns how many were claimed."""
         at = now or utcnow()
         return await self._wave(
-            lambda session, wave: store.claim(
+            lambda session, wave: queue.claim(
                 session, at, wave, self._batch, self._lease, not self._db.is_sqlite
             )
         )

@@ -23,7 +23,7 @@ from bot.domain.quota import period
 from bot.services.journal import Journal
 from bot.services.workers import claimer_is_dead, worker_of
 from bot.store import outbox as store
-from bot.store import quotas
+from bot.store import queue, quotas
 from bot.store.db import Database
 from bot.store.models import utcnow
 
@@ -78,4 +78,4 @@ async def outbox_status(db: Database, now: datetime | None = None) -> dict[str, 
     """For /healthz: what is due and how long the oldest has waited (a stuck dispatcher
     shows as a growing wait), what is being sent, and what ended in doubt."""
     async with db.session(read_only=True) as session:
-        return await store.status_counts(session, now or utcnow())
+        return await queue.status_counts(session, now or utcnow())

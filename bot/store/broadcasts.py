@@ -202,7 +202,6 @@ async def plan_range(
         literal(DeliveryStatus.PENDING.value, String),
         literal(0, Integer),
         literal(now, UTCDateTime),
-        literal(now, UTCDateTime),
     ).where(Contact.id > after, Contact.id <= upto, Contact.unreachable_at.is_(None), subscribed)
     if skip_received:  # an explicit resend: not to whoever already has this version
         had = select(Delivery.contact_id).join(
@@ -233,10 +232,10 @@ async def plan_range(
                 "buttons",
                 "status",
                 "attempts",
-                "next_attempt_at",
-                "created_at",
+                "created_at",  # no due time: claimed by the plan's id range (store/queue.py)
             ],
             matching,
+            include_defaults=False,  # the model's default due time is not for planned rows
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

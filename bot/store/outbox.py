@@ -1,5 +1,6 @@
-"""The outbox's SQL: claiming a wave, deferring, recording outcomes, copying sent rows into
-the conversations' history, settling orphaned claims, and the counts /healthz shows.
+"""The outbox's SQL: taking claimed rows, deferring, recording outcomes, copying sent rows
+into the conversations' history, settling orphaned claims (which rows are due, and the
+counts /healthz shows: bot/store/queue.py).
 
 This is the broadcast hot path: every statement is Core on the tables (no ORM bookkeeping
 per row), set-based where it can be (one UPDATE ... RETURNING claims a wave, one UPDATE
@@ -45,6 +46,10 @@ from bot.store.types import UTCDateTime
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 CHUNK = 500  # ids per IN (...) list when settling orphans
+# Every row a claim has touched has a due time; the dispatcher's index on (status, due time)
+# holds only those (a broadcast's planned rows have none: bot/store/queue.py). A query by
+# status names this too, so that the database can use that index.
+HAS_DUE_TIME = DELIVERIES.c.next_attempt_at.is_not(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,37 +118,17 @@ def queue_reply(
     )
 
 
-async def claim(
-    session: AsyncSession,
-    now: datetime,
-    wave: str,
-    batch: int,
-    lease: timedelta,
-    skip_locked: bool,
-) -> list[Claimed]:
-    """Take up to `batch` due rows for `wave` in one UPDATE ... RETURNING (PostgreSQL: the
-    due rows are locked with SKIP LOCKED, so workers never wait for each other)."""
-    due = (
-        select(Delivery.id)
-        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
-        .order_by(Delivery.id)
-        .limit(batch)
-    )
-    if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    return await take(session, due.scalar_subquery(), DeliveryStatus.PENDING, wave, now, lease)
-
-
 async def take(
     session: AsyncSession,
-    ids: ColumnElement[Any],
+    ids: ColumnElement[Any] | list[int],
     status: DeliveryStatus,
     wave: str,
     now: datetime,
     lease: timedelta,
 ) -> list[Claimed]:
-    """Claim the rows `ids` selects that are still in `status` for `wave` (status
-    'sending', a lease, one more attempt), in one UPDATE ... RETURNING, oldest first."""
+    """Claim the rows `ids` selects (or lists) that are still in `status` for `wave` (status
+    'sending', a lease, one more attempt), in one UPDATE ... RETURNING, oldest first. A
+    planned broadcast row gets its first due time now (bot/store/queue.py)."""
     table = DELIVERIES
     connection = await session.connection()  # Core: no ORM bookkeeping per row
     rows = (
@@ -155,6 +140,7 @@ async def take(
                 claimed_until=now + lease,
                 claimed_by=wave,
                 attempts=table.c.attempts + 1,
+                next_attempt_at=func.coalesce(table.c.next_attempt_at, literal(now, UTCDateTime)),
             )
             .returning(*CLAIMED)
         )
@@ -211,7 +197,7 @@ async def record_wave(
     the platform's ids of sent messages whose receipts will come."""
     table = DELIVERIES
     # Only rows this wave still holds: a row recovered meanwhile is not touched.
-    held = and_(table.c.claimed_by == wave, table.c.status == DeliveryStatus.SENDING)
+    held = and_(table.c.claimed_by == wave, table.c.status == DeliveryStatus.SENDING, HAS_DUE_TIME)
     connection = await session.connection()
     if unsent:
         await connection.execute(
@@ -331,7 +317,7 @@ async def claims_in_progress(session: AsyncSession) -> Sequence[Row[Any]]:
             Delivery.claimed_until,
             Delivery.quota_pool,
         )
-        .where(Delivery.status == DeliveryStatus.SENDING)
+        .where(Delivery.status == DeliveryStatus.SENDING, HAS_DUE_TIME)
         .order_by(Delivery.id)
     )
     return rows.all()
@@ -359,36 +345,6 @@ async def settle(
             .where(held)
             .values(status=status, claimed_until=None, claimed_by=None, **values)
         )
-
-
-async def status_counts(session: AsyncSession, now: datetime) -> dict[str, Any]:
-    """What is due and how long the oldest has waited, what is being sent, what is in doubt,
-    what waits for a quota or for the citizen."""
-    due, oldest = (
-        await session.execute(
-            select(func.count(), func.min(Delivery.next_attempt_at)).where(
-                Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now
-            )
-        )
-    ).one()
-    rows = await session.execute(
-        select(Delivery.status, func.count())
-        .where(
-            Delivery.status.in_(
-                [DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN, DeliveryStatus.DEFERRED]
-            )
-        )
-        .group_by(Delivery.status)
-    )
-    by_status = {str(status): int(n) for status, n in rows.all()}
-    return {
-        "due": int(due or 0),
-        "oldest_due_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
-        "sending": int(by_status.get(DeliveryStatus.SENDING, 0)),
-        "unknown": int(by_status.get(DeliveryStatus.UNKNOWN, 0)),
-        # Held back by a platform's rules (quota, message kind, reply window).
-        "deferred": int(by_status.get(DeliveryStatus.DEFERRED, 0)),
-    }
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

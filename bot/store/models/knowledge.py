@@ -94,6 +94,8 @@ class Broadcast(Base):
     # deliveries.broadcast_id (bot/store/models/outbox.py). None until one is written.
     delivery_ids_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
     delivery_ids_upto: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The dispatcher has looked at its planned deliveries up to this id (None: none yet).
+    delivery_ids_claimed: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,6 +16,7 @@ _DEFERRED = text("status = 'deferred'")
 _WITH_EXTERNAL_ID = text("external_id IS NOT NULL")
 _OF_A_CASE = text("case_id IS NOT NULL")
 _WITH_DEDUPE_KEY = text("dedupe_key IS NOT NULL")
+_HAS_DUE_TIME = text("next_attempt_at IS NOT NULL")
 
 
 class Delivery(Base):
@@ -34,12 +35,21 @@ class Delivery(Base):
     quarter of a plan's time): the planner records on the broadcast the range of ids its
     deliveries were written in (Broadcast.delivery_ids_after/upto), and what looks for
     them reads that range of the primary key. That needs the ids in the order they were
-    handed out: the sequence must stay uncached (PostgreSQL's default).
+    handed out: the sequence must stay uncached (PostgreSQL's default). Planned rows have
+    no due time, so they stay out of the dispatcher's index too (bot/store/queue.py).
     """
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        # The dispatcher's: rows with a due time (planned broadcast rows have none until
+        # claimed, bot/store/queue.py; a query by status names HAS_DUE_TIME to use it).
+        Index(
+            "ix_deliveries_status_next",
+            "status",
+            "next_attempt_at",
+            sqlite_where=_HAS_DUE_TIME,
+            postgresql_where=_HAS_DUE_TIME,
+        ),
         # Only replies and case updates have a key: planned broadcast rows stay out.
         Index(
             "uq_delivery_dedupe_key",
@@ -82,7 +92,8 @@ class Delivery(Base):
         StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None only for a broadcast's planned rows, until first claimed (bot/store/queue.py).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow, nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
     # The worker holding the claim ("host:pid:nonce"), so a restarted worker on the same
     # host can tell its dead predecessor's rows from a live neighbour's.

@@ -1,10 +1,13 @@
-"""broadcast delivery bounds: a broadcast's deliveries found by id range, not by an index
+"""broadcast delivery ranges: planned rows found by their plan's id range, not by indexes
 
-A million-row plan on PostgreSQL spent about a quarter of its time keeping the unique
-index on (broadcast, contact) that the delivery report read. The planner's disjoint ranges
-of contact ids already give each contact one delivery; the report now reads the id range
-each broadcast's deliveries were written in (the primary key), which the planner records.
-Matching subscribers reads one index of (contact, topic, status) only.
+A million-row plan on PostgreSQL spent about half its time entering two indexes: the unique
+one on (broadcast, contact), which the delivery report read, and the dispatcher's (status,
+next attempt). The planner's disjoint ranges of contact ids already give each contact one
+delivery, so the planner now records on the broadcast the range of ids its deliveries got
+(`delivery_ids_after/upto`): the report reads that range of the primary key, and the
+dispatcher claims planned rows (written without a due time) by walking it with a cursor
+(`delivery_ids_claimed`); its index holds only rows with a due time (bot/store/queue.py).
+Matching subscribers reads one index of (contact, topic, status).
 
 Revision ID: 0015
 Revises: 0014
@@ -19,21 +22,36 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
+# Broadcasts planned before: their rows all have a due time (the dispatcher's index finds
+# them), so the cursor starts at their end.
 BACKFILL = """
     UPDATE broadcasts SET
         delivery_ids_after = (SELECT MIN(d.id) - 1 FROM deliveries d
                               WHERE d.broadcast_id = broadcasts.id),
         delivery_ids_upto = (SELECT MAX(d.id) FROM deliveries d
-                             WHERE d.broadcast_id = broadcasts.id)
+                             WHERE d.broadcast_id = broadcasts.id),
+        delivery_ids_claimed = (SELECT MAX(d.id) FROM deliveries d
+                                WHERE d.broadcast_id = broadcasts.id)
 """
+HAS_DUE_TIME = sa.text("next_attempt_at IS NOT NULL")
 
 
 def upgrade() -> None:
     with op.batch_alter_table("broadcasts") as batch:
         batch.add_column(sa.Column("delivery_ids_after", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("delivery_ids_upto", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("delivery_ids_claimed", sa.Integer(), nullable=True))
     op.execute(BACKFILL)  # while the (broadcast, contact) index still makes it quick
-    op.drop_index("uq_delivery_broadcast_contact", table_name="deliveries")
+    with op.batch_alter_table("deliveries") as batch:
+        batch.drop_index("uq_delivery_broadcast_contact")
+        batch.drop_index("ix_deliveries_status_next")
+        batch.alter_column("next_attempt_at", existing_type=sa.DateTime(timezone=True), nullable=True)
+        batch.create_index(
+            "ix_deliveries_status_next",
+            ["status", "next_attempt_at"],
+            sqlite_where=HAS_DUE_TIME,
+            postgresql_where=HAS_DUE_TIME,
+        )
     op.create_index(
         "ix_subscriptions_contact_topic_status",
         "subscriptions",
@@ -43,9 +61,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_subscriptions_contact_topic_status", table_name="subscriptions")
-    op.create_index(
-        "uq_delivery_broadcast_contact", "deliveries", ["broadcast_id", "contact_id"], unique=True
-    )
+    # Planned rows not claimed yet get their due time back (as they were written before).
+    op.execute("UPDATE deliveries SET next_attempt_at = created_at WHERE next_attempt_at IS NULL")
+    with op.batch_alter_table("deliveries") as batch:
+        batch.drop_index("ix_deliveries_status_next")
+        batch.alter_column(
+            "next_attempt_at", existing_type=sa.DateTime(timezone=True), nullable=False
+        )
+        batch.create_index("ix_deliveries_status_next", ["status", "next_attempt_at"])
+        batch.create_index(
+            "uq_delivery_broadcast_contact", ["broadcast_id", "contact_id"], unique=True
+        )
     with op.batch_alter_table("broadcasts") as batch:
+        batch.drop_column("delivery_ids_claimed")
         batch.drop_column("delivery_ids_upto")
         batch.drop_column("delivery_ids_after")
