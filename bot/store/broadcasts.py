@@ -164,8 +164,8 @@ async def plan_range(
 
     A subscriber matches when the topic is one of the explanation's and the explanation
     targets the whole country, their locality, or their locality's province. Contacts with
-    several matching subscriptions get one delivery (the select is over contacts, and the
-    ranges of one plan are disjoint: see `take_range`). The text is kept once, on the
+    several matching subscriptions get one delivery (each range selects distinct contact ids,
+    and the ranges of one plan are disjoint: see `take_range`). The text is kept once, on the
     broadcast, not on every row.
     """
     now = utcnow()
@@ -174,27 +174,34 @@ async def plan_range(
         Subscription.status == SubscriptionStatus.ACTIVE,
         Subscription.topic.in_(explanation.topics),
     )
-    # Selecting contacts (not subscriptions) gives each contact once without GROUP BY or a
-    # sort; the shape keeps the same plan whether or not the database has statistics.
-    subscribed: ColumnElement[bool]
+    # Each matching contact once, without GROUP BY or a sort of the range.
     in_range = (Subscription.contact_id > after, Subscription.contact_id <= upto)
-    if COUNTRY in targets:  # most contacts match: one index probe per contact
+    recipient: ColumnElement[int]
+    chosen: tuple[ColumnElement[bool], ...]
+    if COUNTRY in targets:  # most match: the range's contacts, each probed in one index
+        recipient = Contact.id.expression
         subscribed = exists().where(Subscription.contact_id == Contact.id, *wanted, *in_range)
-    else:  # few match: two index searches, (topic, locality) and (topic, province)
-        subscribed = Contact.id.in_(
-            union(
-                select(Subscription.contact_id).where(
-                    *wanted, *in_range, Subscription.locality.in_(targets)
-                ),
-                select(Subscription.contact_id).where(
-                    *wanted, *in_range, Subscription.province.in_(targets)
-                ),
-            )
+        chosen = (Contact.id > after, Contact.id <= upto, Contact.unreachable_at.is_(None))
+        chosen += (subscribed,)
+    else:  # few match: the union of a (topic, locality) and a (topic, province) index range,
+        # less the few contacts that cannot be reached (a partial index holds just them)
+        found = union(
+            select(Subscription.contact_id).where(
+                *wanted, *in_range, Subscription.locality.in_(targets)
+            ),
+            select(Subscription.contact_id).where(
+                *wanted, *in_range, Subscription.province.in_(targets)
+            ),
+        ).subquery()
+        recipient = found.c.contact_id
+        unreachable = select(Contact.id).where(
+            Contact.unreachable_at.is_not(None), Contact.id > after, Contact.id <= upto
         )
+        chosen = (recipient.not_in(unreachable),)
     # Plain string literals (the values, not the members): the statement and its binds stay
     # what they were before the columns were typed with the enums.
     matching = select(
-        Contact.id,
+        recipient,
         literal(DeliveryKind.BROADCAST.value, String),
         literal(broadcast_id, Integer),
         literal("", String),
@@ -202,7 +209,7 @@ async def plan_range(
         literal(DeliveryStatus.PENDING.value, String),
         literal(0, Integer),
         literal(now, UTCDateTime),
-    ).where(Contact.id > after, Contact.id <= upto, Contact.unreachable_at.is_(None), subscribed)
+    ).where(*chosen)
     if skip_received:  # an explicit resend: not to whoever already has this version
         had = select(Delivery.contact_id).join(
             Broadcast,
@@ -213,7 +220,7 @@ async def plan_range(
             ),
         )
         matching = matching.where(
-            Contact.id.not_in(
+            recipient.not_in(
                 had.where(
                     Broadcast.explanation_id == explanation.id,
                     Broadcast.id != broadcast_id,

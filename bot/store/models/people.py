@@ -15,6 +15,7 @@ from bot.store.models.base import Base, utcnow
 from bot.store.types import StrEnumType
 
 _UNREDACTED = text("redacted_at IS NULL")
+_UNREACHABLE = text("unreachable_at IS NOT NULL")
 
 
 def _new_sender() -> str:
@@ -52,6 +53,13 @@ class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("channel", "channel_user_id", name="uq_contact_channel_user"),
+        # The few a broadcast plan leaves out (bot/store/broadcasts.py).
+        Index(
+            "ix_contacts_unreachable",
+            "id",
+            sqlite_where=_UNREACHABLE,
+            postgresql_where=_UNREACHABLE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

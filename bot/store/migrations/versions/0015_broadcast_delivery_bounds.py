@@ -7,7 +7,8 @@ delivery, so the planner now records on the broadcast the range of ids its deliv
 (`delivery_ids_after/upto`): the report reads that range of the primary key, and the
 dispatcher claims planned rows (written without a due time) by walking it with a cursor
 (`delivery_ids_claimed`); its index holds only rows with a due time (bot/store/queue.py).
-Matching subscribers reads one index of (contact, topic, status).
+Matching subscribers reads indexes only: the subscriptions' (contact, topic, status) for the
+whole country, and the few contacts that cannot be reached.
 
 Revision ID: 0015
 Revises: 0014
@@ -34,6 +35,7 @@ BACKFILL = """
                                 WHERE d.broadcast_id = broadcasts.id)
 """
 HAS_DUE_TIME = sa.text("next_attempt_at IS NOT NULL")
+UNREACHABLE = sa.text("unreachable_at IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -57,9 +59,17 @@ def upgrade() -> None:
         "subscriptions",
         ["contact_id", "topic", "status"],
     )
+    op.create_index(
+        "ix_contacts_unreachable",
+        "contacts",
+        ["id"],
+        sqlite_where=UNREACHABLE,
+        postgresql_where=UNREACHABLE,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contacts_unreachable", table_name="contacts")
     op.drop_index("ix_subscriptions_contact_topic_status", table_name="subscriptions")
     # Planned rows not claimed yet get their due time back (as they were written before).
     op.execute("UPDATE deliveries SET next_attempt_at = created_at WHERE next_attempt_at IS NULL")
