@@ -176,6 +176,8 @@ async def broadcast_report(
             explanation = await session.get(Explanation, broadcast.explanation_id)
             if explanation is None or explanation.agency_id != viewer.agency_id:
                 raise Forbidden("Đợt gửi thuộc cơ quan khác.", code="other_agency")
+        if broadcast.recipients and broadcast.delivery_ids_upto is None:
+            await store.record_range(session, broadcast_id)  # planned by an older release
         by_status = await store.count_by_status(session, broadcast_id)
         reasons = await store.failure_reasons(session, broadcast_id)
         first, last = await store.sending_span(session, broadcast_id)

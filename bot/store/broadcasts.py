@@ -124,6 +124,22 @@ async def add_recipients(
     )
 
 
+async def record_range(session: AsyncSession, broadcast_id: int) -> None:
+    """Find and record once the id range of a broadcast planned without recording it (by a
+    process of the release before migration 0015, during an upgrade): its rows have a due
+    time, so the dispatcher's cursor starts at their end."""
+    ids = select(func.min(Delivery.id) - 1, func.max(Delivery.id)).where(
+        Delivery.broadcast_id == broadcast_id
+    )
+    after, upto = (await session.execute(ids)).one()
+    if upto is not None:
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(delivery_ids_after=after, delivery_ids_upto=upto, delivery_ids_claimed=upto)
+        )
+
+
 def of_broadcast(broadcast_id: int) -> tuple[ColumnElement[bool], ...]:
     """Conditions for a broadcast's deliveries: its id, within the id range its planner
     recorded (a range of the primary key, not a search of every delivery)."""

@@ -128,3 +128,35 @@ async def test_a_claim_rolled_back_leaves_the_rows_to_the_next_one(db: Database)
     while wave := await claim(db, 5, f"w/{len(claimed)}"):
         claimed += wave
     assert sorted(claimed) == everyone
+
+
+async def test_a_broadcast_planned_by_the_release_before_gets_its_range_when_reported(
+    db: Database,
+) -> None:
+    """During an upgrade a process of the previous release may still plan a broadcast: rows
+    with a due time, no recorded range. The dispatcher claims them by its index, and the
+    first report finds and records their range."""
+    from bot.services.broadcasts import broadcast_report
+
+    await seed_reference_rows(db)
+    contacts = await add_subscribers(db, [], [])
+    async with db.session() as session:
+        agency = await session.scalar(select(Agency.id).limit(1))
+        assert agency is not None
+        explanation = Explanation(agency_id=agency, slug="tin-cu", title="Tin cũ")
+        session.add(explanation)
+        await session.flush()
+        old = Broadcast(explanation_id=explanation.id, text="Tin cũ", recipients=2)
+        session.add(old)
+        await session.flush()
+        session.add_all(
+            Delivery(contact_id=c, kind=DeliveryKind.BROADCAST, broadcast_id=old.id, text="")
+            for c in contacts
+        )
+    report = await broadcast_report(db, old.id)
+    assert report.by_status == {DeliveryStatus.PENDING: 2}
+    assert await claim(db, 5, "w/1") != [], "claimed by the index: they have a due time"
+    assert await claim(db, 5, "w/2") == []
+    async with db.session() as session:
+        recorded = await session.get(Broadcast, old.id)
+    assert recorded is not None and recorded.delivery_ids_claimed == recorded.delivery_ids_upto
