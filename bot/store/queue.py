@@ -58,16 +58,17 @@ async def claim_planned(
     wave: str,
     batch: int,
     lease: timedelta,
-    skip_locked: bool,
+    lock: bool,
 ) -> list[Claimed]:
-    """Up to `batch` planned rows of the oldest broadcast that has some left (PostgreSQL: a
-    broadcast another worker is claiming from is skipped), in id order; its cursor moves
-    past every row looked at."""
+    """Up to `batch` planned rows of the oldest broadcast that has some left, in id order;
+    its cursor moves past every row looked at. `lock` (PostgreSQL): the broadcast's row is
+    locked, so a worker claiming from it meanwhile waits for this claim's transaction (a
+    wave's claim, not its sending) and then takes the rows after these."""
     left = select(Broadcast.id, CLAIMED_UPTO, Broadcast.delivery_ids_upto).where(
         Broadcast.delivery_ids_upto > CLAIMED_UPTO
     )
-    if skip_locked:
-        left = left.with_for_update(skip_locked=True)
+    if lock:
+        left = left.with_for_update()
     found = (await session.execute(left.order_by(Broadcast.id).limit(1))).first()
     if found is None:
         return []
@@ -78,7 +79,7 @@ async def claim_planned(
         .order_by(DELIVERIES.c.id)
         .limit(batch)
     )
-    if skip_locked:  # wait for whoever changes one of them: it is looked at once only
+    if lock:  # wait for whoever changes one of them: it is looked at once only
         rows = rows.with_for_update()
     ids = list((await session.execute(rows)).scalars())
     # Fewer than asked: every planned row up to `upto` has been looked at.

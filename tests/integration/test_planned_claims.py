@@ -5,6 +5,7 @@ time; a claim rolled back moves no cursor; /healthz counts planned rows as due."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -160,3 +161,21 @@ async def test_a_broadcast_planned_by_the_release_before_gets_its_range_when_rep
     async with db.session() as session:
         recorded = await session.get(Broadcast, old.id)
     assert recorded is not None and recorded.delivery_ids_claimed == recorded.delivery_ids_upto
+
+
+async def test_two_workers_claiming_at_once_take_each_planned_row_once(
+    db: Database, database_url: str
+) -> None:
+    """Two processes' dispatchers claim from the same broadcast at the same moment: one
+    waits for the other's claim (PostgreSQL: the broadcast's row lock; SQLite: its one
+    writer) and takes the rows after; none is claimed twice, none left."""
+    _, rows = await two_interleaved_plans(db)
+    other = Database(database_url)
+    try:
+        claimed: list[int] = []
+        for n in range(4):
+            waves = await asyncio.gather(claim(db, 2, f"a/{n}"), claim(other, 2, f"b/{n}"))
+            claimed += [i for wave in waves for i in wave]
+    finally:
+        await other.dispose()
+    assert sorted(claimed) == sorted(i for ids in rows.values() for i in ids)
