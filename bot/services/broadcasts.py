@@ -177,14 +177,14 @@ async def broadcast_report(
             if explanation is None or explanation.agency_id != viewer.agency_id:
                 raise Forbidden("Đợt gửi thuộc cơ quan khác.", code="other_agency")
         if broadcast.recipients and broadcast.delivery_ids_upto is None:
-            await store.record_range(session, broadcast_id)  # planned by an older release
-        by_status = await store.count_by_status(session, broadcast_id)
-        reasons = await store.failure_reasons(session, broadcast_id)
-        first, last = await store.sending_span(session, broadcast_id)
+            await store.record_range(session, broadcast)  # planned by an older release
+        by_status = await store.count_by_status(session, broadcast)
+        reasons = await store.failure_reasons(session, broadcast)
+        first, last = await store.sending_span(session, broadcast)
         deferred: Counter[str] = Counter()
-        for reason, n in (await store.deferred_reasons(session, broadcast_id)).items():
+        for reason, n in (await store.deferred_reasons(session, broadcast)).items():
             deferred[defer_reason(reason)] += n
-        received, seen = await store.receipts(session, broadcast_id)
+        received, seen = await store.receipts(session, broadcast)
         return BroadcastReport(
             broadcast.id,
             broadcast.recipients,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     and_,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -124,32 +125,26 @@ async def add_recipients(
     )
 
 
-async def record_range(session: AsyncSession, broadcast_id: int) -> None:
+async def record_range(session: AsyncSession, broadcast: Broadcast) -> None:
     """Find and record once the id range of a broadcast planned without recording it (by a
     process of the release before migration 0015, during an upgrade): its rows have a due
     time, so the dispatcher's cursor starts at their end."""
     ids = select(func.min(Delivery.id) - 1, func.max(Delivery.id)).where(
-        Delivery.broadcast_id == broadcast_id
+        Delivery.broadcast_id == broadcast.id
     )
     after, upto = (await session.execute(ids)).one()
     if upto is not None:
-        await session.execute(
-            update(Broadcast)
-            .where(Broadcast.id == broadcast_id)
-            .values(delivery_ids_after=after, delivery_ids_upto=upto, delivery_ids_claimed=upto)
-        )
+        broadcast.delivery_ids_after = after
+        broadcast.delivery_ids_upto = broadcast.delivery_ids_claimed = upto
 
 
-def of_broadcast(broadcast_id: int) -> tuple[ColumnElement[bool], ...]:
+def of_broadcast(broadcast: Broadcast) -> tuple[ColumnElement[bool], ...]:
     """Conditions for a broadcast's deliveries: its id, within the id range its planner
     recorded (a range of the primary key, not a search of every delivery)."""
-    after = select(Broadcast.delivery_ids_after).where(Broadcast.id == broadcast_id)
-    upto = select(Broadcast.delivery_ids_upto).where(Broadcast.id == broadcast_id)
-    return (
-        Delivery.id > after.scalar_subquery(),
-        Delivery.id <= upto.scalar_subquery(),
-        Delivery.broadcast_id == broadcast_id,
-    )
+    after, upto = broadcast.delivery_ids_after, broadcast.delivery_ids_upto
+    if after is None or upto is None:
+        return (false(),)  # nothing written yet
+    return (Delivery.id > after, Delivery.id <= upto, Delivery.broadcast_id == broadcast.id)
 
 
 async def finish_plan(session: AsyncSession, broadcast_id: int) -> None:
@@ -267,22 +262,22 @@ async def plan_range(
 # --- the delivery report ---------------------------------------------------------------------
 
 
-async def count_by_status(session: AsyncSession, broadcast_id: int) -> dict[DeliveryStatus, int]:
+async def count_by_status(session: AsyncSession, broadcast: Broadcast) -> dict[DeliveryStatus, int]:
     """How many of a broadcast's deliveries are in each status."""
     rows = await session.execute(
         select(Delivery.status, func.count())
-        .where(*of_broadcast(broadcast_id))
+        .where(*of_broadcast(broadcast))
         .group_by(Delivery.status)
     )
     return {status: int(n) for status, n in rows}
 
 
-async def failure_reasons(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+async def failure_reasons(session: AsyncSession, broadcast: Broadcast) -> dict[str, int]:
     """Failed and blocked deliveries counted by the platform's reason."""
     reasons = await session.execute(
         select(Delivery.error, func.count())
         .where(
-            *of_broadcast(broadcast_id),
+            *of_broadcast(broadcast),
             Delivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.BLOCKED]),
         )
         .group_by(Delivery.error)
@@ -290,22 +285,22 @@ async def failure_reasons(session: AsyncSession, broadcast_id: int) -> dict[str,
     return {str(reason): int(n) for reason, n in reasons}
 
 
-async def deferred_reasons(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+async def deferred_reasons(session: AsyncSession, broadcast: Broadcast) -> dict[str, int]:
     """Deferred deliveries counted by their full reason (the service groups them)."""
     reasons = await session.execute(
         select(Delivery.error, func.count())
-        .where(*of_broadcast(broadcast_id), Delivery.status == DeliveryStatus.DEFERRED)
+        .where(*of_broadcast(broadcast), Delivery.status == DeliveryStatus.DEFERRED)
         .group_by(Delivery.error)
     )
     return {str(reason or ""): int(n) for reason, n in reasons}
 
 
-async def receipts(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:
+async def receipts(session: AsyncSession, broadcast: Broadcast) -> tuple[int, int]:
     """How many of a broadcast's messages the platform says were received, and seen."""
     received, seen = (
         await session.execute(
             select(func.count(Delivery.received_at), func.count(Delivery.seen_at)).where(
-                *of_broadcast(broadcast_id)
+                *of_broadcast(broadcast)
             )
         )
     ).one()
@@ -313,13 +308,13 @@ async def receipts(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:
 
 
 async def sending_span(
-    session: AsyncSession, broadcast_id: int
+    session: AsyncSession, broadcast: Broadcast
 ) -> tuple[datetime | None, datetime | None]:
     """When the first and the last of a broadcast's deliveries were sent."""
     first, last = (
         await session.execute(
             select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(
-                *of_broadcast(broadcast_id)
+                *of_broadcast(broadcast)
             )
         )
     ).one()

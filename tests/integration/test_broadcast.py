@@ -6,11 +6,12 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.seed import add_subscribers
 from bot.gateway import DB
 from bot.services.users import create_user
-from bot.store.models import Delivery
+from bot.store.models import Delivery, Explanation
 from tests.chat import press, said
 from tests.conftest import RunningGateway, WebChat
 from tests.fakes.telegram_api import FakeTelegram
@@ -37,6 +38,25 @@ async def api(gw: RunningGateway, token: str, method: str, path: str, body: Any 
         data = await resp.json()
         assert resp.status in (200, 201), data
         return data
+
+
+async def with_another(
+    session: AsyncSession, slug: str, other: str
+) -> tuple[Explanation, Explanation]:
+    """The explanation published as `slug`, and a new one of its agency named `other`, on
+    land (datdai) in Hà Nội (p:1)."""
+    published = await session.scalar(select(Explanation).where(Explanation.slug == slug))
+    assert published is not None
+    another = Explanation(
+        agency_id=published.agency_id,
+        slug=other,
+        title="Tin khác về đất đai",
+        topics=["datdai"],
+        localities=["p:1"],
+    )
+    session.add(another)
+    await session.flush()
+    return published, another
 
 
 async def settle(gw: RunningGateway, broadcast_id: int, token: str) -> dict[str, Any]:
@@ -262,7 +282,7 @@ async def test_planning_goes_in_batches_and_a_cut_short_plan_resumes_once(
     from bot.services.broadcasts import plan_in_batches
     from bot.services.explanations import release_scheduled
     from bot.store.broadcasts import plan_range
-    from bot.store.models import Broadcast, Explanation, utcnow
+    from bot.store.models import Broadcast, utcnow
 
     db = telegram_gateway.app[DB]
     contacts = await add_subscribers(
@@ -276,19 +296,7 @@ async def test_planning_goes_in_batches_and_a_cut_short_plan_resumes_once(
 
     # Another explanation's broadcast, whose planner died after its first range of 3 ids.
     async with db.session() as session:
-        published_one = await session.scalar(
-            select(Explanation).where(Explanation.slug == published["slug"])
-        )
-        assert published_one is not None
-        explanation = Explanation(
-            agency_id=published_one.agency_id,
-            slug="tin-khac",
-            title="Tin khác về đất đai",
-            topics=["datdai"],
-            localities=["p:1"],
-        )
-        session.add(explanation)
-        await session.flush()
+        _, explanation = await with_another(session, published["slug"], "tin-khac")
         first = min(contacts) - 1
         broadcast = Broadcast(
             explanation_id=explanation.id,
@@ -354,7 +362,7 @@ async def test_reports_and_a_resend_find_each_broadcasts_deliveries_by_their_id_
     from bot.cli import _cli_actor
     from bot.services.broadcasts import broadcast_report, plan_one_range
     from bot.services.explanations import send_again
-    from bot.store.models import Broadcast, Explanation
+    from bot.store.models import Broadcast
 
     db = telegram_gateway.app[DB]
     had_it = await add_subscribers(db, *[[("datdai", "p:1")]] * 4)
@@ -364,19 +372,7 @@ async def test_reports_and_a_resend_find_each_broadcasts_deliveries_by_their_id_
     newcomers = await add_subscribers(db, *[[("datdai", "p:1")]] * 3)
 
     async with db.session() as session:
-        first = await session.scalar(
-            select(Explanation).where(Explanation.slug == published["slug"])
-        )
-        assert first is not None
-        other = Explanation(
-            agency_id=first.agency_id,
-            slug="tin-xen-ke",
-            title="Tin khác về đất đai",
-            topics=["datdai"],
-            localities=["p:1"],
-        )
-        session.add(other)
-        await session.flush()
+        first, other = await with_another(session, published["slug"], "tin-xen-ke")
         # Not due for the dispatcher's loop (no send time): planned here, in turns.
         resend = Broadcast(explanation_id=first.id, text="Gửi lại")
         interleaved = Broadcast(explanation_id=other.id, text="Tin khác")

@@ -47,7 +47,9 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_index("uq_delivery_broadcast_contact")
         batch.drop_index("ix_deliveries_status_next")
-        batch.alter_column("next_attempt_at", existing_type=sa.DateTime(timezone=True), nullable=True)
+        batch.alter_column(
+            "next_attempt_at", existing_type=sa.DateTime(timezone=True), nullable=True
+        )
         batch.create_index(
             "ix_deliveries_status_next",
             ["status", "next_attempt_at"],
