@@ -102,7 +102,7 @@ def synonyms() -> dict[str, list[tuple[Phrase, Phrase]]]:
     return table
 
 
-def _same(key: Phrase, typed: list[tuple[str, str]]) -> bool:
+def same_words(key: Phrase, typed: list[tuple[str, str]]) -> bool:
     """Whether the typed words are the key. Folding never merges words typed with their marks
     ("cơ quan" is not "quận"); words typed without marks match a key of several words by its
     folding, but never a one-word key with marks ("quan" alone could be quận, quán, cơ quan)."""
@@ -141,7 +141,7 @@ def _abbreviation(word: str) -> str | None:
     return abbreviation(word)
 
 
-def _words(text: str) -> list[tuple[str, str]]:
+def typed_words(text: str) -> list[tuple[str, str]]:
     """(typed, folded) words with chat abbreviations expanded (English put into Vietnamese); a
     clause's end (",", ".", "?"… before a space) is an empty word that no pair spans: in "nộp
     hôm thứ 6, 5 ngày làm việc" the 6 and the 5 are no compound."""
@@ -226,7 +226,7 @@ def _expand(words: list[tuple[str, str]]) -> list[Syllable]:
     table = synonyms()
     while i < len(words):
         for typed, replacement in table.get(words[i][1], ()):
-            if _same(typed, words[i : i + len(typed)]):
+            if same_words(typed, words[i : i + len(typed)]):
                 weight = min(1.0, SYNONYM_WEIGHT * len(typed) / max(1, len(replacement)))
                 out.extend(_syllable(r, fold(r), weight, True) for r in replacement)
                 i += len(typed)
@@ -251,7 +251,7 @@ def _syllable(word: str, folded: str, weight: float = 1.0, added: bool = False) 
 
 def syllables(text: str) -> list[str]:
     """Folded syllables with chat abbreviations expanded and synonyms applied."""
-    return [s.text for s in _expand(_words(text)) if s.text]
+    return [s.text for s in _expand(typed_words(text)) if s.text]
 
 
 def _clauses(sylls: list[Syllable]) -> list[list[Syllable]]:
@@ -309,14 +309,14 @@ def _tokens_of(sylls: list[Syllable]) -> list[str]:
 def tokens(text: str) -> list[str]:
     """Tokens of an explanation's text: unigrams without filler words, plus bigrams (clause by
     clause)."""
-    return [t for clause in _clauses(_expand(_words(text))) for t in _tokens_of(clause)]
+    return [t for clause in _clauses(_expand(typed_words(text))) for t in _tokens_of(clause)]
 
 
 def weighted_question_tokens(text: str) -> dict[str, float]:
     """A question's tokens (as `tokens`, without the question's frame) with their weight: 1 for
     what was typed, less for the words a synonym added."""
     out: dict[str, float] = {}
-    for run in _segments(_expand(_words(text))):
+    for run in _segments(_expand(typed_words(text))):
         for s in run:
             if not s.filler:
                 out[s.text] = max(out.get(s.text, 0.0), s.weight)
@@ -329,6 +329,6 @@ def weighted_question_tokens(text: str) -> dict[str, float]:
 def question_tokens(text: str) -> list[str]:
     """Tokens of a question: as `tokens`, without the question's frame."""
     out: list[str] = []
-    for run in _segments(_expand(_words(text))):
+    for run in _segments(_expand(typed_words(text))):
         out.extend(_tokens_of(run))
     return out

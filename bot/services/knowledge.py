@@ -20,6 +20,7 @@ from bot.search.asks import asked, unmet
 from bot.search.excerpts import excerpt
 from bot.search.index import Bm25Index
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
+from bot.search.subjects import named, unmentioned
 from bot.search.tokens import (
     marked_words,
     question_tokens,
@@ -70,6 +71,7 @@ class _Entry:
     tokens: list[str]
     spellings: frozenset[str]
     text: str  # folded, for what kind of information it states
+    mentions: str  # folded, with its questions: the subjects it speaks of
 
 
 def doc_tokens(d: Doc) -> list[str]:
@@ -92,6 +94,7 @@ def _entry(d: Doc) -> _Entry:
         spellings(" ".join((d.title, d.summary, d.body, d.source_document, *d.questions))),
         # not its questions: they ask for information, they do not state it
         normalize(f"{d.title} {d.summary} {d.body}"),
+        normalize(" ".join((d.title, d.summary, d.body, *d.questions))),
     )
 
 
@@ -105,6 +108,7 @@ class KnowledgeBase:
         self._docs: list[Doc | None] = []  # per slot of the index
         self._spellings: list[frozenset[str]] = []
         self._texts: list[str] = []  # folded, for what kind of information each states
+        self._mentions: list[str] = []  # folded with its questions, for the subjects named
         self._slots: dict[int, int] = {}  # explanation id -> slot
         self._by_slug: dict[str, int] = {}
         self._version: tuple[int, int] | None = None  # of the explanations indexed
@@ -119,7 +123,7 @@ class KnowledgeBase:
         entries = [_entry(d) for d in docs]
         with self._lock:
             self._index.clear()
-            self._docs, self._spellings, self._texts = [], [], []
+            self._docs, self._spellings, self._texts, self._mentions = [], [], [], []
             self._slots, self._by_slug = {}, {}
             self._put(docs, entries)
             self._version = None  # not the database's
@@ -148,10 +152,12 @@ class KnowledgeBase:
             self._docs += [None] * grow
             self._spellings += [frozenset()] * grow
             self._texts += [""] * grow
+            self._mentions += [""] * grow
         for slot, doc, entry in zip(slots, docs, entries, strict=True):
             self._docs[slot] = doc
             self._spellings[slot] = entry.spellings
             self._texts[slot] = entry.text
+            self._mentions[slot] = entry.mentions
             self._slots[doc.id] = slot
             self._by_slug[doc.slug] = slot
 
@@ -232,6 +238,7 @@ class KnowledgeBase:
         query = list(weighted)
         pairs = compounds(weighted)
         asks = asked(question)
+        subjects = named(question)
         spelt = marked_words(question)
         with self._lock:
             # of the question's words, and of each word of its pairs
@@ -240,11 +247,16 @@ class KnowledgeBase:
             if not known:
                 return []
             found = [
-                (slot, score, unmet(asks, self._texts[slot]))
+                (
+                    slot,
+                    score,
+                    unmet(asks, self._texts[slot]) or unmentioned(subjects, self._mentions[slot]),
+                )
                 for slot, score in self._index.top(known, k + RERANK)
                 if score > 0
             ]
-            # an explanation that states the kind of information asked ranks first
+            # an explanation that states the kind of information asked, and mentions the
+            # subjects named, ranks first
             found.sort(key=lambda f: f[2])
             hits = []
             for slot, score, u in found[:k]:

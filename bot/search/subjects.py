@@ -1,0 +1,69 @@
+"""Subjects a question names (a procedure, a paper, an institution) that an explanation must
+mention to answer it.
+
+"khiếu nại phải gửi trong bao nhiêu ngày" shares every word but one with the explanation of
+the deadlines of explanation requests, and that one word is what it is about: an explanation
+that never mentions a subject the question names does not answer it, whatever else matches
+(the search then judges the hit as it judges one lacking the kind of information asked,
+bot/search/asks.py). The subjects are a list agencies can extend (bot/data/subjects.yaml).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.search.tokens import Phrase, fold, same_words, typed_words
+
+SUBJECTS_FILE = Path(__file__).resolve().parent.parent / "data" / "subjects.yaml"
+
+# A subject: its names, each as typed words (with marks) and as a folded phrase.
+Subject = tuple[tuple[Phrase, str], ...]
+
+
+@lru_cache(maxsize=1)
+def subjects() -> dict[str, list[tuple[Phrase, Subject]]]:
+    """Every name of every subject, by the folding of its first word, longest first."""
+    raw = yaml.safe_load(SUBJECTS_FILE.read_text(encoding="utf-8")) or []
+    table: dict[str, list[tuple[Phrase, Subject]]] = {}
+    for line in raw:
+        names = []
+        for name in str(line).split("|"):
+            words = tuple(re.findall(r"[^\W_]+", unicodedata.normalize("NFC", name.lower())))
+            if words:
+                names.append((words, " ".join(fold(w) for w in words)))
+        subject = tuple(names)
+        for words, _ in subject:
+            table.setdefault(fold(words[0]), []).append((words, subject))
+    for entries in table.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return table
+
+
+def named(question: str) -> tuple[Subject, ...]:
+    """The subjects the question names (words typed with marks must be typed so)."""
+    table = subjects()
+    words = typed_words(question)
+    found: list[Subject] = []
+    i = 0
+    while i < len(words):
+        step = 1
+        for key, subject in table.get(words[i][1], ()):
+            if same_words(key, words[i : i + len(key)]):
+                if subject not in found:
+                    found.append(subject)
+                step = len(key)
+                break
+        i += step
+    return tuple(found)
+
+
+def unmentioned(subjects_: tuple[Subject, ...], text: str) -> bool:
+    """Whether a folded explanation text (with its typical questions) mentions none of the
+    names of some subject the question names."""
+    padded = f" {text} "
+    return any(not any(f" {folded} " in padded for _, folded in subject) for subject in subjects_)
