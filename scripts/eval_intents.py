@@ -1,11 +1,13 @@
 """Intent quality of a trained model on labelled citizens' messages it was not trained on.
 
 Run with the engine's Python (.venv-rasa): loads the model once with Rasa's Agent, parses
-every message of tests/data/nlu/messages.yaml and prints, per split (tune, test), accuracy
-and macro-F1 for long messages (>= 15 words), short ones and all. Only the tune part's
-confusions are printed: the test part is for the figure alone, so no example is ever fitted
-to it. The intent scored is the one the dialogue acts on (a low-confidence guess counts as
-"nlu_fallback", which is wrong for every label).
+every message of tests/data/nlu/messages.yaml (split tune / test) and of
+tests/data/nlu/holdout.yaml (written later by someone who read neither the training data nor
+the first set; split dev / final) and prints, per split, accuracy and macro-F1 for long
+messages (>= 15 words), short ones and all. Only the confusions of the parts that may be
+studied (tune, dev) are printed: test and final are for the figure alone, so no example is
+ever fitted to them. The intent scored is the one the dialogue acts on (a low-confidence
+guess counts as "nlu_fallback", which is wrong for every label).
 
     .venv-rasa/bin/python scripts/eval_intents.py --model "$(bash scripts/train.sh)"
     .venv-rasa/bin/python scripts/eval_intents.py --model models/x.tar.gz "some text" ...
@@ -26,6 +28,8 @@ import yaml
 
 LONG_WORDS = 15
 TOP_CONFUSIONS = 15
+STUDIED = ("tune", "dev")  # the parts whose confusions and errors may be shown
+DATA = ("tests/data/nlu/messages.yaml", "tests/data/nlu/holdout.yaml")
 
 
 def macro_f1(pairs: list[tuple[str, str]]) -> float:
@@ -78,7 +82,7 @@ def line(name: str, pairs: list[tuple[str, str]]) -> str:
 
 def report(messages: list[dict[str, Any]], predicted: list[str], show_errors: bool) -> None:
     """Figures per split and length; confusions (and, on request, errors) of the tune part only."""
-    for split in ("tune", "test"):
+    for split in ("tune", "test", "dev", "final"):
         rows = [
             (m, got) for m, got in zip(messages, predicted, strict=True) if m.get("split") == split
         ]
@@ -93,15 +97,15 @@ def report(messages: list[dict[str, Any]], predicted: list[str], show_errors: bo
         print(line(f"long (>= {LONG_WORDS} words)", long_pairs))
         print(line("short", short_pairs))
         print(line("all", pairs))
-        if split != "tune":
+        if split not in STUDIED:
             continue
         confusions = Counter((gold, got) for gold, got in pairs if gold != got)
         if confusions:
-            print("\nTop confusions (tune): label → predicted, count\n")
+            print(f"\nTop confusions ({split}): label → predicted, count\n")
             for (gold, got), count in confusions.most_common(TOP_CONFUSIONS):
                 print(f"- {gold} → {got}: {count}")
         if show_errors:
-            print("\nErrors (tune):\n")
+            print(f"\nErrors ({split}):\n")
             for m, got in rows:
                 if str(m["intent"]) != got:
                     print(f"- {m['intent']} → {got}: {m['text']}")
@@ -111,9 +115,9 @@ def main() -> None:
     """Parse the arguments; evaluate the data set, or show the intents of the given texts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
-    parser.add_argument("--data", default="tests/data/nlu/messages.yaml")
+    parser.add_argument("--data", nargs="+", default=list(DATA))
     parser.add_argument(
-        "--tune-errors", action="store_true", help="also list the tune part's wrong messages"
+        "--tune-errors", action="store_true", help="also list tune and dev's wrong messages"
     )
     parser.add_argument("texts", nargs="*", help="parse these instead (a debugging aid)")
     args = parser.parse_args()
@@ -125,12 +129,14 @@ def main() -> None:
         ):
             print(f"{intent:20} {confidence:.2f}  {text}")
         return
-    path = Path(args.data)
-    if not path.exists():
-        sys.exit(f"{path} not found")
-    messages = load_messages(path)
+    paths = [Path(p) for p in args.data]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        sys.exit(f"not found: {', '.join(missing)}")
+    messages = [m for path in paths for m in load_messages(path)]
     parsed = asyncio.run(parse_all(args.model, [str(m["text"]) for m in messages]))
-    print(f"# Intents on {path} ({len(messages)} messages), model {Path(args.model).name}")
+    names = ", ".join(str(p) for p in paths)
+    print(f"# Intents on {names} ({len(messages)} messages), model {Path(args.model).name}")
     report(messages, [intent for intent, _ in parsed], args.tune_errors)
 
 
