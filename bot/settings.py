@@ -219,7 +219,15 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = "INFO"
-    log_json: bool = False
+    log_json: bool = Field(
+        default=False,
+        description="One JSON object per log line (event name and fields), for production.",
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token for GET /metrics. Empty: /metrics answers only direct "
+        "requests from this host (loopback, no X-Forwarded-For), never through the proxy.",
+    )
 
     # Several processes (docs/operations.md): which background loops each runs, and the
     # engines' shared lock store.
