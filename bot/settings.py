@@ -253,6 +253,13 @@ class Settings(BaseSettings):
         chosen = {name.strip() for name in self.background.split(",")}
         return "all" in chosen or loop in chosen
 
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value that is set (tokens, keys), for the log scrubber:
+        none of them may appear in a log line, wherever it came from."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        secrets = (v.get_secret_value() for v in values if isinstance(v, SecretStr))
+        return [secret for secret in secrets if secret]
+
     @property
     def handoff(self) -> HandoffPolicy:
         """The handoff rules these settings describe."""

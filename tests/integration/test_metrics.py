@@ -5,11 +5,9 @@ Every scrape is parsed with prometheus-client's own parser."""
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,6 +21,7 @@ from bot.domain.handoff import HandoffReason, HandoffStatus
 from bot.domain.messages import Direction, MessageStatus
 from bot.gateway import DB, LOOPS
 from bot.store.models import Agency, Case, Delivery, Handoff, Message, utcnow
+from tests.chat import post_update
 from tests.conftest import (
     TELEGRAM_SECRET,
     RunningGateway,
@@ -38,7 +37,6 @@ from tests.fakes.telegram_api import FakeTelegram
 
 BROKEN = "tin nhắn làm hỏng máy"
 CHAT = 5550077
-UPDATE = Path(__file__).resolve().parents[1] / "data" / "telegram" / "telegram_update_message.json"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -75,17 +73,6 @@ def moved(before: Samples, after: Samples) -> dict[str, float]:
     return changes
 
 
-async def post_update(gw: RunningGateway, text: str, secret: str) -> int:
-    """A Telegram webhook call with one text message from CHAT."""
-    update = json.loads(UPDATE.read_text(encoding="utf-8"))
-    update["update_id"] = update["message"]["message_id"] = 810000000 + CHAT
-    update["message"]["text"] = text
-    update["message"]["chat"]["id"] = update["message"]["from"]["id"] = CHAT
-    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
-    async with gw.http.post(f"{gw.base_url}/webhooks/telegram", json=update, headers=headers) as r:
-        return r.status
-
-
 async def test_traffic_moves_the_counters_by_what_happened(
     database_url: str, tokens: Tokens, fake_telegram: FakeTelegram
 ) -> None:
@@ -109,8 +96,8 @@ async def test_traffic_moves_the_counters_by_what_happened(
             await chat.say(BROKEN)  # the engine answers HTTP 500
             status, _ = await chat.post({"session_id": chat.session_id, "text": "x"})
             assert status == 400, "no client message id: refused, nothing stored"
-            assert await post_update(gw, "xin chào", secret="wrong") == 403
-            assert await post_update(gw, "xin chào", secret=TELEGRAM_SECRET) == 200
+            assert await post_update(gw, CHAT, "xin chào", secret="wrong") == 403
+            assert await post_update(gw, CHAT, "xin chào", secret=TELEGRAM_SECRET) == 200
             await gw.flow.drain()
             await _until_sent(gw)  # the dispatcher's second try
             after = await scrape(gw)
