@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
 from bot.channels import DeliveryOutcome
@@ -40,6 +46,9 @@ class PrometheusMetrics:
     """The metrics port's Prometheus implementation, and the gauges /metrics fills."""
 
     def __init__(self) -> None:
+        # No `_created` series beside each counter and histogram (a second series per label
+        # set that Prometheus does not need). The library keeps this switch per process.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated in the library
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.inbound_total = Counter(

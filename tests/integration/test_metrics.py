@@ -246,3 +246,21 @@ async def test_only_this_host_or_the_token_holder_reads_metrics(
         with_token = {"Authorization": f"Bearer {token}", **proxied}
         samples = await scrape(gw, with_token)
     assert not math.isnan(value(samples, "giaitrinh_cases_overdue"))
+
+
+async def test_an_engine_that_does_not_answer_counts_as_unavailable(
+    database_url: str, tokens: Tokens
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: the engine is down
+    settings = gateway_settings(database_url, tokens, closed, background="none")
+    async with running_gateway(settings, free_port()) as gw:
+        chat = await gw.chat()
+        await chat.say("xin chào")  # stored, apologised for, waiting for the engine
+        samples = await scrape(gw)
+    assert value(samples, "giaitrinh_engine_errors_total", kind="unavailable") == 1
+    assert value(samples, "giaitrinh_engine_turn_seconds_count", outcome="unavailable") == 1
+    assert value(samples, "giaitrinh_engine_turn_seconds_count", outcome="answered") == 0
+    assert value(samples, "giaitrinh_inbound_messages_total", channel="web", outcome="stored") == 1
+    assert value(samples, "giaitrinh_outbound_messages_total", channel="web", outcome="sent") == 1
+    created = [name for name, _ in samples if name.endswith("_created")]
+    assert not created, created
