@@ -1,8 +1,9 @@
 """What is waiting right now, read for /metrics at each scrape: the outbox (as /healthz
 shows it), the operators' handoff queue, and overdue cases. One read-only unit of work.
 
-Each query reads indexed rows only, and only the waiting ones, so a scrape costs the same
-whatever the size of the history (docs/operations.md, "Metrics", says what each reads).
+The outbox and handoff reads go through indexes to the waiting rows only; the overdue count
+scans the cases (no index covers open cases by deadline): docs/operations.md, "Metrics",
+has what each costs, measured.
 """
 
 from __future__ import annotations

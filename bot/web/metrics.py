@@ -154,7 +154,7 @@ class PrometheusMetrics:
     # -- read at each scrape ----------------------------------------------------------------
 
     async def read_gauges(self, app: web.Application) -> None:
-        """The backlog from the database (three cheap reads, docs/operations.md) and the
+        """The backlog from the database (three reads, costs in docs/operations.md) and the
         state of this process's loops."""
         now = datetime.now(UTC)
         for name, state in app.get(LOOPS, {}).items():
