@@ -35,7 +35,8 @@ from bot.metrics import EngineOutcome, Inbound
 from bot.services.backlog import backlog
 from bot.web.errors import Handler
 
-# Engine turns take from a few tens of milliseconds to the engine's timeout (30 s by default).
+# Engine turns take from a few tens of milliseconds to the gateway's wait: the engine's
+# timeout (GIAITRINH_ENGINE_TIMEOUT, 15 s by default) plus 5 s.
 ENGINE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0)
 # Outbox gauges, as bot.store.queue.status_counts names them.
 OUTBOX_STATES = ("due", "sending", "unknown", "deferred")
@@ -218,7 +219,11 @@ def count_refused(inbound_routes: dict[str, str]) -> Middleware:
             return await handler(request)
         try:
             response = await handler(request)
-        except Exception:
+        except web.HTTPException as exc:  # a redirect: the error middleware renders errors
+            if exc.status >= 400:
+                request.app[METRICS].inbound(channel, Inbound.REFUSED)
+            raise
+        except Exception:  # not rendered: aiohttp answers 500
             request.app[METRICS].inbound(channel, Inbound.REFUSED)
             raise
         if response.status >= 400:
