@@ -284,6 +284,12 @@ class ChannelRegistry:
         channel = self._channels.get(name)
         return channel is None or channel.capabilities.pushes
 
+    def receipts(self, name: str) -> bool:
+        """Whether `name`'s platform reports received / seen for a sent message (its
+        deliveries keep their platform message id)."""
+        channel = self._channels.get(name)
+        return channel is not None and channel.capabilities.receipts
+
     def with_window(self) -> set[str]:
         """Channels whose sending depends on the citizen's last message (Zalo)."""
         return {name for name, c in self._channels.items() if c.capabilities.window}

@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `giaitrinh` script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.secret_values())
     return int(args.func(settings, args))
 
 

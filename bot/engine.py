@@ -24,6 +24,7 @@ import structlog
 
 from bot.channels import Button, OutboundMessage
 from bot.errors import EngineRefused, EngineUnavailable
+from bot.metrics import NO_METRICS, EngineOutcome, Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -112,9 +113,15 @@ class EngineClient:
     Any replica can take any conversation: they share the tracker store and its lock store."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, token: str, timeout: float
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        timeout: float,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._session = session
+        self._metrics = metrics
         self.replicas = [Replica(url) for url in replica_urls(base_url)]
         self._turn = 0
         self._token = token
@@ -133,7 +140,21 @@ class EngineClient:
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> EngineTurn:
         """One turn; EngineUnavailable when no replica answers (down, unreachable, too slow),
-        EngineRefused when one answers this message with an error."""
+        EngineRefused when one answers this message with an error. Each turn's time and
+        outcome are counted (the metrics port)."""
+        started = time.monotonic()
+        outcome = EngineOutcome.UNAVAILABLE
+        try:
+            turn = await self._send(sender, text, metadata)
+            outcome = EngineOutcome.ANSWERED
+            return turn
+        except EngineRefused:
+            outcome = EngineOutcome.REFUSED
+            raise
+        finally:  # unavailable also when cancelled: the turn did not end with an answer
+            self._metrics.engine_turn(time.monotonic() - started, outcome)
+
+    async def _send(self, sender: str, text: str, metadata: dict[str, Any]) -> EngineTurn:
         body = {"sender": sender, "message": text, "metadata": metadata}
         for replica in self._order():
             try:

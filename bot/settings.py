@@ -219,7 +219,15 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = "INFO"
-    log_json: bool = False
+    log_json: bool = Field(
+        default=False,
+        description="One JSON object per log line (event name and fields), for production.",
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token for GET /metrics. Empty: /metrics answers only direct "
+        "requests from this host (loopback, no X-Forwarded-For), never through the proxy.",
+    )
 
     # Several processes (docs/operations.md): which background loops each runs, and the
     # engines' shared lock store.
@@ -244,6 +252,13 @@ class Settings(BaseSettings):
         """Whether this process runs that background loop."""
         chosen = {name.strip() for name in self.background.split(",")}
         return "all" in chosen or loop in chosen
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value that is set (tokens, keys), for the log scrubber:
+        none of them may appear in a log line, wherever it came from."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        secrets = (v.get_secret_value() for v in values if isinstance(v, SecretStr))
+        return [secret for secret in secrets if secret]
 
     @property
     def handoff(self) -> HandoffPolicy:

@@ -44,6 +44,8 @@ from connectors.render import json_bytes, split_text
 
 log = structlog.get_logger(__name__)
 
+PATH = "/webhooks/telegram"
+
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 TELEGRAM_BOT = web.AppKey("telegram_bot", Bot)
@@ -357,4 +359,4 @@ def make_bot(token: str, api_base: str) -> Bot:
 
 def setup(app: web.Application) -> None:
     """Mount the webhook route."""
-    app.router.add_post("/webhooks/telegram", webhook)
+    app.router.add_post(PATH, webhook)

@@ -37,6 +37,7 @@ STATIC = Path(__file__).resolve().parent / "web_static"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 MAX_PAYLOAD = 256
+MESSAGES_PATH = "/api/web/messages"  # GET: the history; POST: a message
 # The engine's own answer to "xin chào": a first visit is greeted with the same words and menu.
 ENGINE_DOMAIN = PROJECT_ROOT / "nlu" / "domain.yml"
 GREETING_RESPONSE = "utter_greet"
@@ -215,5 +216,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
     app.router.add_post("/api/web/session", create_session)
-    app.router.add_get("/api/web/messages", list_messages)
-    app.router.add_post("/api/web/messages", post_message)
+    app.router.add_get(MESSAGES_PATH, list_messages)
+    app.router.add_post(MESSAGES_PATH, post_message)

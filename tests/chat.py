@@ -4,10 +4,17 @@ buttons, pressing one, waiting for a pushed message."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import re
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import WebChat
+from tests.conftest import RunningGateway, WebChat
+
+TELEGRAM_DATA = Path(__file__).resolve().parent / "data" / "telegram"
+TELEGRAM_MESSAGE = TELEGRAM_DATA / "telegram_update_message.json"
+_update_ids = itertools.count(820000001)
 
 CODE = re.compile(r"Mã hồ sơ: ([0-9A-Z]{4}-[0-9A-Z]{5})")
 
@@ -71,3 +78,15 @@ async def file_explanation_request(chat: WebChat) -> str:
     assert match, said(data)
     assert "5 ngày làm việc" in said(data)
     return match.group(1)
+
+
+async def post_update(gw: RunningGateway, chat_id: int, text: str, secret: str) -> int:
+    """A Telegram webhook call (a new update each time) with one text message from `chat_id`;
+    returns the HTTP status."""
+    update = json.loads(TELEGRAM_MESSAGE.read_text(encoding="utf-8"))
+    update["update_id"] = update["message"]["message_id"] = next(_update_ids)
+    update["message"]["text"] = text
+    update["message"]["chat"]["id"] = update["message"]["from"]["id"] = chat_id
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+    async with gw.http.post(f"{gw.base_url}/webhooks/telegram", json=update, headers=headers) as r:
+        return r.status

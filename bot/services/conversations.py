@@ -25,6 +25,7 @@ from bot.channels import (
 from bot.domain.messages import ConversationMode, MessageStatus
 from bot.engine import EngineClient
 from bot.errors import EngineRefused, EngineUnavailable
+from bot.metrics import NO_METRICS, Inbound, Metrics
 from bot.services import privacy
 from bot.services.dispatch import Dispatcher
 from bot.services.leases import ConversationLocks, Lease
@@ -92,11 +93,13 @@ class MessageFlow:
         engine_max_attempts: int = 3,
         lease_s: float = 15.0,
         background_turns: int = 32,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._db = db
         self._engine = engine
         self._channels = channels
-        self._replies = Replies(db, channels)
+        self._metrics = metrics
+        self._replies = Replies(db, channels, metrics)
         self._engine_max_chars = engine_max_chars
         self._engine_max_attempts = engine_max_attempts
         # One turn-taker per conversation, in this process and between processes.
@@ -106,7 +109,7 @@ class MessageFlow:
         self._slots = asyncio.Semaphore(background_turns)
         self.retry_loop = LoopState("engine_retry")
         # Sends what waited for a citizen, in order, before the bot's answer (no spacing).
-        self._waiting = Dispatcher(db, channels, concurrency=1, lanes=1)
+        self._waiting = Dispatcher(db, channels, concurrency=1, lanes=1, metrics=metrics)
 
     # -- steps 1-2: store first, once ------------------------------------------------------
 
@@ -119,14 +122,19 @@ class MessageFlow:
                         session, inbound.channel, inbound.external_id
                     )
                     if existing is not None:
-                        return Receipt(existing.id, existing.conversation_id, duplicate=True)
-                    conversation = await self._conversation_for(session, inbound)
-                    message = await messages.add_inbound(session, conversation.id, inbound)
-                    return Receipt(message.id, conversation.id, duplicate=False)
+                        receipt = Receipt(existing.id, existing.conversation_id, duplicate=True)
+                    else:
+                        conversation = await self._conversation_for(session, inbound)
+                        message = await messages.add_inbound(session, conversation.id, inbound)
+                        receipt = Receipt(message.id, conversation.id, duplicate=False)
             except IntegrityError:
                 # A concurrent delivery of the same message (or first message of the same
                 # contact) won the insert; the next attempt finds its row.
                 continue
+            # Counted once committed: a message is "stored" only when it is.
+            outcome = Inbound.DUPLICATE if receipt.duplicate else Inbound.STORED
+            self._metrics.inbound(inbound.channel, outcome)
+            return receipt
         raise RuntimeError("could not store inbound message after concurrent retries")
 
     @staticmethod

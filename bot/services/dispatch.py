@@ -39,6 +39,7 @@ from bot.channels import (
 from bot.domain.delivery import CATEGORIES, DeliveryStatus, decide, deferred_until, send_verdict
 from bot.domain.quota import period
 from bot.domain.ratelimit import RateLimiter
+from bot.metrics import NO_METRICS, Metrics
 from bot.services import outbox, quota_use
 from bot.services.explanations import release_scheduled
 from bot.services.journal import Journal
@@ -95,9 +96,11 @@ class Dispatcher:
         concurrency: int = 100,
         lanes: int = 3,
         journal_dir: Path | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._db = db
         self._channels = channels
+        self._metrics = metrics
         self._limiter = limiter or RateLimiter({})
         self._batch = batch
         self._lease = timedelta(seconds=lease_seconds)
@@ -226,9 +229,7 @@ class Dispatcher:
         if item.broadcast_id is not None:
             shared_text, shared_card = self._broadcasts.get(item.broadcast_id, ("", None))
             text, card = text or shared_text, card or shared_card
-        buttons = (
-            tuple(Button(b["title"], b["payload"]) for b in item.buttons) if item.buttons else ()
-        )
+        buttons = tuple(Button(b["title"], b["payload"]) for b in item.buttons or ())
         return OutboundMessage(
             text=text,
             buttons=buttons,
@@ -320,10 +321,12 @@ class Dispatcher:
         for s in results:
             result, item = s.result, s.item
             decision = decide(result, item.kind, item.attempts)
+            self._metrics.outbound(s.recipient.channel, result.outcome)
+            self._metrics.delivery(item.kind, decision.status)
             if decision.status is DeliveryStatus.SENT:
                 if item.message_id is not None:
                     replies.append(item.message_id)
-                if result.external_id and self._receipts(s.recipient.channel):
+                if result.external_id and self._channels.receipts(s.recipient.channel):
                     external_ids.append((item.id, result.external_id))
                 continue
             reason = (result.reason or result.outcome.value)[:500]
@@ -349,10 +352,6 @@ class Dispatcher:
                 contact = await session.get(Contact, contact_id)
                 if contact is not None:
                     await set_reachable(session, contact, False)
-
-    def _receipts(self, channel_name: str) -> bool:
-        channel = self._channels.find(channel_name)
-        return channel is not None and channel.capabilities.receipts
 
     # -- the loop ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from bot.channels import (
 )
 from bot.domain.delivery import WHEN_THEY_WRITE, DeliveryKind, DeliveryStatus, decide
 from bot.domain.messages import Direction, MessageStatus
+from bot.metrics import NO_METRICS, Metrics
 from bot.services.subscriptions import set_reachable
 from bot.store import contacts, outbox
 from bot.store.db import Database
@@ -43,9 +44,12 @@ def _outbound(row: Message) -> OutboundMessage:
 class Replies:
     """Stores and sends the replies of one conversation turn."""
 
-    def __init__(self, db: Database, channels: ChannelRegistry) -> None:
+    def __init__(
+        self, db: Database, channels: ChannelRegistry, metrics: Metrics = NO_METRICS
+    ) -> None:
         self._db = db
         self._channels = channels
+        self._metrics = metrics
 
     def rows(
         self,
@@ -84,6 +88,8 @@ class Replies:
         (sent later, at least once); a blocked user marks the contact unreachable;
         anything else is failed with the reason."""
         queued = self.to_send(rows)
+        for _row in range(len(rows) - len(queued)):  # delivered by being stored (web chat)
+            self._metrics.outbound(recipient.channel, DeliveryOutcome.SENT)
         if not queued:
             return
         channel = self._channels.find(recipient.channel)
@@ -94,6 +100,7 @@ class Replies:
             else:
                 result = await channel.send(recipient, _outbound(row))
             results.append((row, result))
+            self._metrics.outbound(recipient.channel, result.outcome)
             if result.outcome is not DeliveryOutcome.SENT:
                 log.warning(
                     "reply_not_delivered",

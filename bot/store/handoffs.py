@@ -185,3 +185,16 @@ async def newest_inbound(session: AsyncSession, conversation_id: int) -> int | N
         )
     )
     return int(newest) if newest is not None else None
+
+
+async def open_by_status(
+    session: AsyncSession,
+) -> dict[HandoffStatus, tuple[int, datetime | None]]:
+    """Open handoffs (waiting, claimed): how many, and when the oldest was asked for."""
+    rows = await session.execute(
+        select(Handoff.status, func.count(), func.min(Handoff.requested_at))
+        .where(Handoff.status.in_(OPEN))
+        .group_by(Handoff.status)
+    )
+    found = {status: (int(count), oldest) for status, count, oldest in rows.all()}
+    return {status: found.get(status, (0, None)) for status in sorted(OPEN)}

@@ -37,12 +37,14 @@ from bot.web import (
     api_users,
     console,
     headers,
+    metrics,
 )
 from bot.web.audit import audit_middleware
 from bot.web.errors import error_middleware, refuse_nul_in_url
 from connectors import telegram, zalo
 from connectors import web as web_channel
 from connectors.zalo import kinds as zalo_kinds
+from connectors.zalo.webhook import PATH as ZALO_WEBHOOK
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +54,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     db = Database(settings.database_url, settings.database_busy_timeout_s)
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
+    recorder = app[metrics.METRICS]
     engine = EngineClient(
-        http, settings.rasa_url, settings.rasa_token.get_secret_value(), settings.engine_timeout
+        http,
+        settings.rasa_url,
+        settings.rasa_token.get_secret_value(),
+        settings.engine_timeout,
+        recorder,
     )
     channels = ChannelRegistry()
     channels.register(web_channel.WebChannel())
@@ -79,6 +86,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         await tokens.ensure_row()
         app[zalo.ZALO_TOKENS] = tokens
         channels.register(zalo.ZaloChannel(http, tokens, settings))
+    recorder.channels(channels.names())
     app[DB] = db
     app[HTTP] = http
     app[ENGINE] = engine
@@ -90,13 +98,18 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         engine_max_chars=settings.engine_max_chars,
         engine_max_attempts=settings.engine_max_attempts,
         lease_s=settings.conversation_lease_s,
+        metrics=recorder,
     )
     limits = {
         "telegram": Limit(settings.telegram_rate_per_s, settings.telegram_rate_per_chat_s),
         "zalo": Limit(settings.zalo_rate_per_s, settings.zalo_rate_per_chat_s),
     }
     app[DISPATCHER] = Dispatcher(
-        db, channels, limiter=RateLimiter(limits), journal_dir=settings.outbox_journal_dir
+        db,
+        channels,
+        limiter=RateLimiter(limits),
+        journal_dir=settings.outbox_journal_dir,
+        metrics=recorder,
     )
     actions.deps.configure(
         db, KnowledgeBase(), answer_noop=settings.answer_noop, handoff=settings.handoff
@@ -194,9 +207,20 @@ def telegram_polling(settings: Settings) -> bool:
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway: channels, action endpoint, health, background retry."""
     quiet_libraries()  # no bot token or personal data from libraries' logs, however started
-    # The audit sees each answer after the error middleware has rendered it.
+    # The audit and the count of refused inbound requests see each answer after the error
+    # middleware has rendered it.
+    inbound_routes = {
+        web_channel.MESSAGES_PATH: web_channel.WebChannel.name,
+        telegram.PATH: telegram.TelegramChannel.name,
+        ZALO_WEBHOOK: zalo.ZaloChannel.name,
+    }
     app = web.Application(
-        middlewares=[audit_middleware, error_middleware, refuse_nul_in_url],
+        middlewares=[
+            metrics.count_refused(inbound_routes),
+            audit_middleware,
+            error_middleware,
+            refuse_nul_in_url,
+        ],
         client_max_size=1024 * 1024,
     )
     app[SETTINGS] = settings
@@ -204,6 +228,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_background)
     headers.setup(app)
     app.router.add_get("/healthz", healthz)
+    metrics.setup(app)
     actions_endpoint.setup(app)
     api_cases.setup(app)
     api_explanations.setup(app)
