@@ -191,9 +191,7 @@ def test_no_pair_spans_the_end_of_a_clause() -> None:
     assert "" not in tokens("Xin chào. Tôi hỏi!")
 
 
-def test_a_compound_typed_without_marks_keeps_its_meaning_though_its_syllables_fold_like_fillers() -> (
-    None
-):
+def test_a_compound_typed_without_marks_keeps_its_meaning_though_it_folds_like_fillers() -> None:
     """ "chi thi" could fold like "chị thì" (two filler words) but is the directive: kept; typed
     with the filler's marks it is no topic."""
     assert {"chi", "thi", "chi_thi"} <= set(question_tokens("chi thi 53 noi ve van de gi"))
