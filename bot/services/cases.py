@@ -14,7 +14,9 @@ from bot.domain.actors import Actor
 from bot.domain.case_texts import case_update_card, citizen_update_text, rating_buttons
 from bot.domain.cases import CaseState, Kind, Status, decide, initial_due_at
 from bot.domain.delivery import DeliveryKind
+from bot.domain.localities import by_code
 from bot.domain.permissions import Action, require
+from bot.domain.reports import filing_milestones, milestones
 from bot.domain.roles import Role
 from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.services.case_queries import CaseView, case_view
@@ -22,7 +24,7 @@ from bot.services.notices import notice_officers
 from bot.store.agencies import primary_agency
 from bot.store.cases import case_by_code
 from bot.store.db import Database
-from bot.store.models import Case, CaseEvent, Delivery, utcnow
+from bot.store.models import Case, CaseEvent, Contact, Delivery, utcnow
 from bot.store.users import by_username
 
 
@@ -40,6 +42,8 @@ class CaseDraft:
     attachments: tuple[dict[str, Any], ...] = ()
     anonymous: bool = False
     consent: bool = False
+    locality: str = ""  # "w:<commune>" or "p:<province>" (bot.domain.localities), for reports
+    topic: str = ""  # a topic's slug, for reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +81,17 @@ async def file_case(
     if draft.kind is Kind.EXPLANATION and (draft.anonymous or not draft.requester_name):
         # The law does not accept anonymous explanation requests.
         raise InvalidInput("Yêu cầu giải trình cần họ tên người yêu cầu.", code="name_required")
+    place = by_code(draft.locality) if draft.locality else None
+    if draft.locality and place is None:
+        raise InvalidInput(f"Không có địa bàn {draft.locality}.", code="invalid_locality")
+    province = f"p:{place.province_code}" if place is not None else ""
     due_at = initial_due_at(draft.kind, now, petition_days)
     for _attempt in range(5):
         code = codes.new_code()
         try:
             async with db.session() as session:
                 agency = await primary_agency(session)
+                contact = await session.get(Contact, contact_id) if contact_id else None
                 case = Case(
                     code=code,
                     kind=draft.kind,
@@ -101,6 +110,11 @@ async def file_case(
                     due_at=due_at,
                     created_at=now,
                     updated_at=now,
+                    channel=contact.channel if contact is not None else "",
+                    locality=draft.locality,
+                    province=province,
+                    topic=draft.topic.strip(),
+                    **filing_milestones(draft.kind, due_at),
                 )
                 session.add(case)
                 await session.flush()
@@ -154,6 +168,10 @@ async def transition_case(
         case.due_at = decision.due_at
         case.extensions = decision.extensions
         case.updated_at = now
+        for column, value in milestones(
+            case.kind, target, decision.due_at, now, case.created_at
+        ).items():
+            setattr(case, column, value)
         if target is Status.ANSWERED:
             case.answer = decision.note
         if target is Status.REFUSED:

@@ -26,6 +26,9 @@ class Case(Base):
         Index("ix_cases_agency_status", "agency_id", "status"),
         Index("ix_cases_due_at", "due_at"),
         Index("ix_cases_contact_id", "contact_id"),
+        # Reports: one agency's (or one place's) cases received in a period.
+        Index("ix_cases_agency_created", "agency_id", "created_at"),
+        Index("ix_cases_province_created", "province", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +55,21 @@ class Case(Base):
     refusal_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What reports group and filter by (bot/domain/reports.py): the channel it came from
+    # ("" when filed without a chat), its place ("w:<commune>" or "p:<province>") and that
+    # place's province, its topic's slug.
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    locality: Mapped[str] = mapped_column(String(20), default="")
+    province: Mapped[str] = mapped_column(String(20), default="")
+    topic: Mapped[str] = mapped_column(String(80), default="")
+    # Milestones kept as the case moves, so reports aggregate them in SQL: the acceptance
+    # deadline set at filing and when it was decided; the answer deadline in force (extended
+    # included) and when and in how many working days it was answered.
+    accept_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answer_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answer_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     agency: Mapped[Agency] = relationship()
 

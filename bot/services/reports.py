@@ -1,0 +1,189 @@
+"""Reports per agency, topic, place and period (issue 16): the figures the API, the CLI and
+(later) the console show, as one `Report`, from the SQL aggregates of bot/store/reports.py
+under the rules of bot/domain/reports.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.actors import Actor
+from bot.domain.localities import by_code, codes_within
+from bot.domain.permissions import Action, require
+from bot.domain.reports import ReportPeriod, nearest_rank, share
+from bot.errors import Forbidden, InvalidInput
+from bot.store import reports as queries
+from bot.store.agencies import agency_by_slug
+from bot.store.db import Database
+from bot.store.models import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """What a report covers: a period, and optionally an agency (slug), a place (a commune's
+    or a province's code) and a topic (slug)."""
+
+    period: ReportPeriod
+    agency: str | None = None
+    locality: str | None = None
+    topic: str | None = None
+
+
+def case_figures(
+    received: dict[tuple[str, str], int],
+    outcomes: dict[str, int] | None,
+    days: dict[int, int] | None,
+    rated: dict[str, int] | None,
+) -> dict[str, Any]:
+    """The case figures of one group, as JSON: received by kind and channel, on-time rates,
+    working days to answer, extensions, overdue, satisfaction."""
+    o = outcomes or {}
+    r = rated or {}
+    by_kind: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    for (kind, channel), n in sorted(received.items()):
+        by_kind[kind] = by_kind.get(kind, 0) + n
+        by_channel[channel or "none"] = by_channel.get(channel or "none", 0) + n
+    n_ratings = r.get("ratings", 0)
+    return {
+        "received": sum(received.values()),
+        "received_by_kind": by_kind,
+        "received_by_channel": by_channel,
+        "withdrawn": o.get("withdrawn", 0),
+        "acceptance": {
+            "due": o.get("acceptance_due", 0),
+            "on_time": o.get("acceptance_on_time", 0),
+            "on_time_share": share(o.get("acceptance_on_time", 0), o.get("acceptance_due", 0)),
+        },
+        "answer": {
+            "due": o.get("answer_due", 0),
+            "on_time": o.get("answer_on_time", 0),
+            "on_time_share": share(o.get("answer_on_time", 0), o.get("answer_due", 0)),
+            "answered": o.get("answered", 0),
+            "median_working_days": nearest_rank(days or {}, 0.5),
+            "p90_working_days": nearest_rank(days or {}, 0.9),
+        },
+        "extended_cases": o.get("extended", 0),
+        "extensions": o.get("extensions", 0),
+        "overdue_now": o.get("overdue_now", 0),
+        "satisfaction": {
+            "ratings": n_ratings,
+            "mean": round(r["sum"] / n_ratings, 2) if n_ratings else None,
+            "satisfied_share": share(r.get("satisfied", 0), n_ratings),
+            "comments": r.get("comments", 0),
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One report: its filter, when it was computed, the totals, one row per place, and the
+    agency-wide figures (handoffs, question gaps, broadcasts)."""
+
+    filter: ReportFilter
+    as_of: datetime
+    cases: dict[str, Any]
+    by_locality: dict[str, dict[str, Any]] = field(default_factory=dict)
+    handoffs: dict[str, Any] = field(default_factory=dict)
+    top_gaps: list[tuple[str, int]] = field(default_factory=list)
+    broadcasts: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON for the API and `giaitrinh report`."""
+        return {
+            "period": self.filter.period.as_json(),
+            "agency": self.filter.agency,
+            "locality": self.filter.locality,
+            "topic": self.filter.topic,
+            "as_of": self.as_of.isoformat(),
+            "cases": self.cases,
+            "by_locality": self.by_locality,
+            "handoffs": self.handoffs,
+            "top_gaps": [{"text": t, "count": n} for t, n in self.top_gaps],
+            "broadcasts": self.broadcasts,
+        }
+
+    def as_csv(self) -> str:
+        """The same figures as CSV, one per line: scope (total, a place's code, gaps,
+        handoffs, broadcasts), metric (dotted path), value."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["scope", "metric", "value"])
+        for scope, figures in [("total", self.cases), *self.by_locality.items()]:
+            for metric, value in _flat(figures):
+                writer.writerow([scope, metric, "" if value is None else value])
+        for metric, value in _flat(self.handoffs):
+            writer.writerow(["handoffs", metric, "" if value is None else value])
+        for metric, value in _flat(self.broadcasts):
+            writer.writerow(["broadcasts", metric, value])
+        for text, n in self.top_gaps:
+            writer.writerow(["gaps", text, n])
+        return out.getvalue()
+
+
+def _flat(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            rows.extend(_flat(value, f"{prefix}{name}."))
+        else:
+            rows.append((f"{prefix}{name}", value))
+    return rows
+
+
+async def report(
+    db: Database, actor: Actor, wanted: ReportFilter, now: datetime | None = None
+) -> Report:
+    """The report `wanted`, as of now; an officer sees their own agency's only (no agency
+    given: theirs), an admin any agency or all (no agency given)."""
+    require(actor, Action.READ_REPORTS)
+    as_of = now or utcnow()
+    place = by_code(wanted.locality) if wanted.locality else None
+    if wanted.locality and place is None:
+        raise InvalidInput(f"Không có địa bàn {wanted.locality}.", code="invalid_locality")
+    async with db.session() as session:
+        agency_id = None if actor.sees_every_agency else actor.agency_id
+        if wanted.agency is not None:
+            agency = await agency_by_slug(session, wanted.agency)
+            if agency is None:
+                raise InvalidInput(f"Không có cơ quan {wanted.agency}.", code="unknown_agency")
+            if not actor.may_see(agency.id):
+                raise Forbidden("Báo cáo của cơ quan khác.", code="other_agency")
+            agency_id = agency.id
+        period = wanted.period
+        scope = queries.CaseScope(
+            starts=period.starts,
+            ends=period.ends,
+            agency_id=agency_id,
+            topic=wanted.topic,
+            commune=wanted.locality if place is not None and place.level == 2 else None,
+            province=wanted.locality if place is not None and place.level == 1 else None,
+        )
+        # A province's report sets its communes side by side; the country's, its provinces.
+        by = None if place is not None and place.level == 2 else "locality" if place else "province"
+        groups: list[str | None] = [None, by] if by else [None]
+        figures: dict[str | None, dict[str, dict[str, Any]]] = {}
+        for grouping in groups:
+            received = await queries.received(session, scope, grouping)
+            outcomes = await queries.outcomes(session, scope, grouping, as_of)
+            days = await queries.answer_days(session, scope, grouping)
+            rated = await queries.ratings(session, scope, grouping)
+            figures[grouping] = {
+                key: case_figures(received[key], outcomes.get(key), days.get(key), rated.get(key))
+                for key in sorted(received)
+            }
+        places = codes_within(wanted.locality) if wanted.locality else None
+        return Report(
+            filter=wanted,
+            as_of=as_of,
+            cases=figures[None].get("") or case_figures({}, None, None, None),
+            by_locality={key or "none": v for key, v in figures[by].items()} if by else {},
+            handoffs=await queries.handoffs(session, period.starts, period.ends, agency_id),
+            top_gaps=await queries.top_gaps(session, period.starts, period.ends, agency_id, places),
+            broadcasts=await queries.broadcast_reach(
+                session, period.starts, period.ends, agency_id
+            ),
+        )

@@ -1,0 +1,250 @@
+"""Report queries: every figure is a SQL aggregate (GROUP BY), never a walk over the cases in
+Python, so a report over a million cases reads indexes and counts. The rules they apply
+("on time", the period, working days) are bot/domain/reports.py's; the service assembles."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
+from sqlalchemy import case as when
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.cases import OPEN_STATUSES, Kind, Status
+from bot.domain.delivery import DeliveryStatus
+from bot.store.broadcasts import count_by_status, receipts
+from bot.store.models import Broadcast, Case, Explanation, Handoff, QuestionGap, Rating
+
+
+@dataclass(frozen=True, slots=True)
+class CaseScope:
+    """Which cases a report covers: received in [starts, ends), of one agency (None: all),
+    one topic, one place (a commune's code, or a province's, which includes its communes)."""
+
+    starts: datetime
+    ends: datetime
+    agency_id: int | None = None
+    topic: str | None = None
+    commune: str | None = None
+    province: str | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        """The conditions on `cases`."""
+        conditions = [Case.created_at >= self.starts, Case.created_at < self.ends]
+        if self.agency_id is not None:
+            conditions.append(Case.agency_id == self.agency_id)
+        if self.topic is not None:
+            conditions.append(Case.topic == self.topic)
+        if self.commune is not None:
+            conditions.append(Case.locality == self.commune)
+        if self.province is not None:
+            conditions.append(Case.province == self.province)
+        return conditions
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+
+
+def _group(by: str | None) -> Any:
+    """The grouping column: none (one row, key ""), the commune, or the province."""
+    if by == "locality":
+        return Case.locality
+    if by == "province":
+        return Case.province
+    return literal("")
+
+
+async def received(
+    session: AsyncSession, scope: CaseScope, by: str | None
+) -> dict[str, dict[tuple[str, str], int]]:
+    """Cases received, per group key, counted by (kind, channel)."""
+    key = _group(by).label("key")
+    rows = await session.execute(
+        select(key, Case.kind, Case.channel, func.count())
+        .where(*scope.where())
+        .group_by(key, Case.kind, Case.channel)
+    )
+    result: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    for group, kind, channel, n in rows:
+        result[str(group)][(str(kind), str(channel))] = int(n)
+    return dict(result)
+
+
+async def outcomes(
+    session: AsyncSession, scope: CaseScope, by: str | None, as_of: datetime
+) -> dict[str, dict[str, int]]:
+    """Per group key: withdrawn, acceptance decided (on time / due so far), answers (on time /
+    due so far), answered, extended, extensions used, overdue now; the rules of
+    bot/domain/reports.py in SQL."""
+    key = _group(by).label("key")
+    kept = Case.status != Status.WITHDRAWN
+    accept_due = and_(
+        kept,
+        Case.kind == Kind.EXPLANATION,
+        Case.accept_due_at.is_not(None),
+        or_(Case.decided_at.is_not(None), Case.accept_due_at < as_of),
+    )
+    answer_due = and_(
+        kept,
+        Case.answer_due_at.is_not(None),
+        or_(Case.answered_at.is_not(None), Case.answer_due_at < as_of),
+    )
+    columns = {
+        "withdrawn": _count(Case.status == Status.WITHDRAWN),
+        "acceptance_due": _count(accept_due),
+        "acceptance_on_time": _count(and_(accept_due, Case.decided_at <= Case.accept_due_at)),
+        "answer_due": _count(answer_due),
+        "answer_on_time": _count(and_(answer_due, Case.answered_at <= Case.answer_due_at)),
+        "answered": _count(Case.answered_at.is_not(None)),
+        "extended": _count(Case.extensions > 0),
+        "extensions": func.coalesce(func.sum(Case.extensions), 0),
+        "overdue_now": _count(and_(Case.status.in_(sorted(OPEN_STATUSES)), Case.due_at < as_of)),
+    }
+    rows = await session.execute(select(key, *columns.values()).where(*scope.where()).group_by(key))
+    return {
+        str(row[0]): {name: int(value) for name, value in zip(columns, row[1:], strict=True)}
+        for row in rows
+    }
+
+
+async def answer_days(
+    session: AsyncSession, scope: CaseScope, by: str | None
+) -> dict[str, dict[int, int]]:
+    """Per group key, a histogram {working days to answer: cases}: percentiles come from it
+    (the values are small integers, so it is short whatever the number of cases)."""
+    key = _group(by).label("key")
+    rows = await session.execute(
+        select(key, Case.answer_working_days, func.count())
+        .where(*scope.where(), Case.answer_working_days.is_not(None))
+        .group_by(key, Case.answer_working_days)
+    )
+    result: dict[str, dict[int, int]] = defaultdict(dict)
+    for group, days, n in rows:
+        result[str(group)][int(days)] = int(n)
+    return dict(result)
+
+
+async def ratings(session: AsyncSession, scope: CaseScope, by: str | None) -> dict[str, Any]:
+    """Per group key: ratings of the scope's cases, their sum, how many are 4 or 5, how many
+    carry a comment."""
+    key = _group(by).label("key")
+    rows = await session.execute(
+        select(
+            key,
+            func.count(),
+            func.coalesce(func.sum(Rating.score), 0),
+            _count(Rating.score >= 4),
+            _count(Rating.comment != ""),
+        )
+        .join(Case, Case.id == Rating.case_id)
+        .where(*scope.where())
+        .group_by(key)
+    )
+    return {
+        str(group): {"ratings": int(n), "sum": int(total), "satisfied": int(ok), "comments": int(c)}
+        for group, n, total, ok, c in rows
+    }
+
+
+def _seconds(session: AsyncSession, later: Any, earlier: Any) -> Any:
+    """Seconds between two timestamp columns, in the dialect's words."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+async def handoffs(
+    session: AsyncSession, starts: datetime, ends: datetime, agency_id: int | None
+) -> dict[str, Any]:
+    """Handoffs requested in [starts, ends): how many, how many got a first response and
+    the mean seconds to it, how many ended and the mean seconds from request to end."""
+    query = select(
+        func.count(),
+        func.count(Handoff.first_response_at),
+        func.avg(_seconds(session, Handoff.first_response_at, Handoff.requested_at)),
+        func.count(Handoff.ended_at),
+        func.avg(_seconds(session, Handoff.ended_at, Handoff.requested_at)),
+    ).where(Handoff.requested_at >= starts, Handoff.requested_at < ends)
+    if agency_id is not None:
+        query = query.where(Handoff.agency_id == agency_id)
+    total, responded, first, ended, handling = (await session.execute(query)).one()
+    return {
+        "requested": int(total),
+        "responded": int(responded),
+        "mean_first_response_s": round(float(first)) if first is not None else None,
+        "ended": int(ended),
+        "mean_handling_s": round(float(handling)) if handling is not None else None,
+    }
+
+
+async def top_gaps(
+    session: AsyncSession,
+    starts: datetime,
+    ends: datetime,
+    agency_id: int | None,
+    places: Collection[str] | None,
+    limit: int = 10,
+) -> list[tuple[str, int]]:
+    """The most asked question gaps of the period (same text, case and spaces aside), with
+    how many times; an agency's are those naming its explanations or none (as
+    bot/store/gaps.py's)."""
+    text = func.lower(func.trim(QuestionGap.text)).label("text")
+    query = (
+        select(text, func.count().label("n"))
+        .where(QuestionGap.created_at >= starts, QuestionGap.created_at < ends)
+        .group_by(text)
+        .order_by(func.count().desc(), text)
+        .limit(limit)
+    )
+    if places is not None:
+        query = query.where(QuestionGap.locality.in_(sorted(places)))
+    if agency_id is not None:
+        named = select(Explanation.id).where(Explanation.slug == QuestionGap.explanation_slug)
+        query = query.where(
+            or_(
+                QuestionGap.explanation_slug.is_(None),
+                ~exists(named),
+                exists(named.where(Explanation.agency_id == agency_id)),
+            )
+        )
+    return [(str(t), int(n)) for t, n in await session.execute(query)]
+
+
+async def broadcast_reach(
+    session: AsyncSession, starts: datetime, ends: datetime, agency_id: int | None
+) -> dict[str, int]:
+    """Deliveries of the broadcasts started in [starts, ends), counted by outcome (each
+    broadcast read by its id range, as its delivery report is)."""
+    query = (
+        select(Broadcast)
+        .join(Explanation, Explanation.id == Broadcast.explanation_id)
+        .where(Broadcast.created_at >= starts, Broadcast.created_at < ends)
+    )
+    if agency_id is not None:
+        query = query.where(Explanation.agency_id == agency_id)
+    reach = dict.fromkeys(
+        ("broadcasts", "recipients", "sent", "received", "seen", "deferred", "failed", "pending"),
+        0,
+    )
+    for broadcast in (await session.execute(query)).scalars():
+        counts = await count_by_status(session, broadcast)
+        got, seen = await receipts(session, broadcast)
+        reach["broadcasts"] += 1
+        reach["recipients"] += sum(counts.values())
+        reach["sent"] += counts.get(DeliveryStatus.SENT, 0)
+        reach["received"] += got
+        reach["seen"] += seen
+        reach["deferred"] += counts.get(DeliveryStatus.DEFERRED, 0)
+        reach["failed"] += sum(
+            counts.get(s, 0)
+            for s in (DeliveryStatus.FAILED, DeliveryStatus.BLOCKED, DeliveryStatus.UNKNOWN)
+        )
+        reach["pending"] += counts.get(DeliveryStatus.PENDING, 0) + counts.get(
+            DeliveryStatus.SENDING, 0
+        )
+    return reach
