@@ -134,6 +134,20 @@ def _flat(figures: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return rows
 
 
+def top_gaps(counts: list[tuple[str, int]], limit: int = 10) -> list[tuple[str, int]]:
+    """The `limit` most recorded gaps, the same text in any letter case counted as one and
+    shown in its most recorded spelling; most first, then alphabetically."""
+    merged: dict[str, int] = {}
+    spelling: dict[str, tuple[int, str]] = {}
+    for text, n in counts:
+        key = text.casefold()
+        merged[key] = merged.get(key, 0) + n
+        if key not in spelling or (n, text) > spelling[key]:
+            spelling[key] = (n, text)
+    ranked = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [(spelling[key][1], n) for key, n in ranked]
+
+
 async def report(
     db: Database, actor: Actor, wanted: ReportFilter, now: datetime | None = None
 ) -> Report:
@@ -182,7 +196,9 @@ async def report(
             cases=figures[None].get("") or case_figures({}, None, None, None),
             by_locality={key or "none": v for key, v in figures[by].items()} if by else {},
             handoffs=await queries.handoffs(session, period.starts, period.ends, agency_id),
-            top_gaps=await queries.top_gaps(session, period.starts, period.ends, agency_id, places),
+            top_gaps=top_gaps(
+                await queries.gap_counts(session, period.starts, period.ends, agency_id, places)
+            ),
             broadcasts=await queries.broadcast_reach(
                 session, period.starts, period.ends, agency_id
             ),

@@ -182,24 +182,21 @@ async def handoffs(
     }
 
 
-async def top_gaps(
+async def gap_counts(
     session: AsyncSession,
     starts: datetime,
     ends: datetime,
     agency_id: int | None,
     places: Collection[str] | None,
-    limit: int = 10,
 ) -> list[tuple[str, int]]:
-    """The most asked question gaps of the period (same text, case and spaces aside), with
-    how many times; an agency's are those naming its explanations or none (as
-    bot/store/gaps.py's)."""
-    text = func.lower(func.trim(QuestionGap.text)).label("text")
+    """How many times each question gap's text (outer spaces aside) was recorded in the
+    period; an agency's are those naming its explanations or none (as bot/store/gaps.py's).
+    Letter case is merged by the service: SQLite's lower() knows only ASCII letters."""
+    text = func.trim(QuestionGap.text).label("text")
     query = (
-        select(text, func.count().label("n"))
+        select(text, func.count())
         .where(QuestionGap.created_at >= starts, QuestionGap.created_at < ends)
         .group_by(text)
-        .order_by(func.count().desc(), text)
-        .limit(limit)
     )
     if places is not None:
         query = query.where(QuestionGap.locality.in_(sorted(places)))
