@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cases import OPEN_STATUSES, Kind, Status
 from bot.domain.delivery import DeliveryStatus
-from bot.store.broadcasts import count_by_status, receipts
-from bot.store.models import Broadcast, Case, Explanation, Handoff, QuestionGap, Rating
+from bot.store.models import Broadcast, Case, Delivery, Explanation, Handoff, QuestionGap, Rating
+
+# What a broadcast's reach counts as failed: refused, blocked, or lost with a dead worker.
+FAILED = (DeliveryStatus.FAILED, DeliveryStatus.BLOCKED, DeliveryStatus.UNKNOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,33 +217,48 @@ async def gap_counts(
 async def broadcast_reach(
     session: AsyncSession, starts: datetime, ends: datetime, agency_id: int | None
 ) -> dict[str, int]:
-    """Deliveries of the broadcasts started in [starts, ends), counted by outcome (each
-    broadcast read by its id range, as its delivery report is)."""
-    query = (
-        select(Broadcast)
+    """Deliveries of the broadcasts started in [starts, ends), counted by outcome in one
+    query: each broadcast's rows are the id range its planner recorded (a range of the
+    primary key, as its delivery report reads them; bot/store/broadcasts.py)."""
+    chosen = (
+        select(Broadcast.id, Broadcast.delivery_ids_after, Broadcast.delivery_ids_upto)
         .join(Explanation, Explanation.id == Broadcast.explanation_id)
         .where(Broadcast.created_at >= starts, Broadcast.created_at < ends)
     )
     if agency_id is not None:
-        query = query.where(Explanation.agency_id == agency_id)
+        chosen = chosen.where(Explanation.agency_id == agency_id)
+    plans = chosen.subquery()
+    broadcasts = (await session.execute(select(func.count()).select_from(plans))).scalar_one()
+    rows = await session.execute(
+        select(
+            Delivery.status,
+            func.count(),
+            func.count(Delivery.received_at),
+            func.count(Delivery.seen_at),
+        )
+        .join(
+            plans,
+            and_(
+                Delivery.id > plans.c.delivery_ids_after,
+                Delivery.id <= plans.c.delivery_ids_upto,
+                Delivery.broadcast_id == plans.c.id,
+            ),
+        )
+        .group_by(Delivery.status)
+    )
+    counts: dict[DeliveryStatus, int] = {}
     reach = dict.fromkeys(
         ("broadcasts", "recipients", "sent", "received", "seen", "deferred", "failed", "pending"),
         0,
     )
-    for broadcast in (await session.execute(query)).scalars():
-        counts = await count_by_status(session, broadcast)
-        got, seen = await receipts(session, broadcast)
-        reach["broadcasts"] += 1
-        reach["recipients"] += sum(counts.values())
-        reach["sent"] += counts.get(DeliveryStatus.SENT, 0)
-        reach["received"] += got
-        reach["seen"] += seen
-        reach["deferred"] += counts.get(DeliveryStatus.DEFERRED, 0)
-        reach["failed"] += sum(
-            counts.get(s, 0)
-            for s in (DeliveryStatus.FAILED, DeliveryStatus.BLOCKED, DeliveryStatus.UNKNOWN)
-        )
-        reach["pending"] += counts.get(DeliveryStatus.PENDING, 0) + counts.get(
-            DeliveryStatus.SENDING, 0
-        )
+    reach["broadcasts"] = int(broadcasts)
+    for status, n, got, seen in rows:
+        counts[status] = int(n)
+        reach["received"] += int(got)
+        reach["seen"] += int(seen)
+    reach["recipients"] = sum(counts.values())
+    reach["sent"] = counts.get(DeliveryStatus.SENT, 0)
+    reach["deferred"] = counts.get(DeliveryStatus.DEFERRED, 0)
+    reach["failed"] = sum(counts.get(s, 0) for s in FAILED)
+    reach["pending"] = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0)
     return reach
