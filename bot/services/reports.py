@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,48 +33,45 @@ class ReportFilter:
     topic: str | None = None
 
 
-def case_figures(
-    received: dict[tuple[str, str], int],
-    outcomes: dict[str, int] | None,
-    days: dict[int, int] | None,
-    rated: dict[str, int] | None,
-) -> dict[str, Any]:
-    """The case figures of one group, as JSON: received by kind and channel, on-time rates,
-    working days to answer, extensions, overdue, satisfaction."""
-    o = outcomes or {}
-    r = rated or {}
+def case_figures(rows: list[queries.CountRow], days: dict[int, int]) -> dict[str, Any]:
+    """The case figures of a group of count rows (one place's, or all), as JSON: received by
+    kind and channel, on-time rates, working days to answer, extensions, overdue,
+    satisfaction."""
+    c: dict[str, int] = dict.fromkeys(queries.COUNTS, 0)
     by_kind: dict[str, int] = {}
     by_channel: dict[str, int] = {}
-    for (kind, channel), n in sorted(received.items()):
-        by_kind[kind] = by_kind.get(kind, 0) + n
-        by_channel[channel or "none"] = by_channel.get(channel or "none", 0) + n
-    n_ratings = r.get("ratings", 0)
+    for row in rows:
+        for name, n in row.counts.items():
+            c[name] += n
+        n = row.counts["received"]
+        by_kind[row.kind] = by_kind.get(row.kind, 0) + n
+        by_channel[row.channel or "none"] = by_channel.get(row.channel or "none", 0) + n
     return {
-        "received": sum(received.values()),
-        "received_by_kind": by_kind,
-        "received_by_channel": by_channel,
-        "withdrawn": o.get("withdrawn", 0),
+        "received": c["received"],
+        "received_by_kind": dict(sorted(by_kind.items())),
+        "received_by_channel": dict(sorted(by_channel.items())),
+        "withdrawn": c["withdrawn"],
         "acceptance": {
-            "due": o.get("acceptance_due", 0),
-            "on_time": o.get("acceptance_on_time", 0),
-            "on_time_share": share(o.get("acceptance_on_time", 0), o.get("acceptance_due", 0)),
+            "due": c["acceptance_due"],
+            "on_time": c["acceptance_on_time"],
+            "on_time_share": share(c["acceptance_on_time"], c["acceptance_due"]),
         },
         "answer": {
-            "due": o.get("answer_due", 0),
-            "on_time": o.get("answer_on_time", 0),
-            "on_time_share": share(o.get("answer_on_time", 0), o.get("answer_due", 0)),
-            "answered": o.get("answered", 0),
-            "median_working_days": nearest_rank(days or {}, 0.5),
-            "p90_working_days": nearest_rank(days or {}, 0.9),
+            "due": c["answer_due"],
+            "on_time": c["answer_on_time"],
+            "on_time_share": share(c["answer_on_time"], c["answer_due"]),
+            "answered": c["answered"],
+            "median_working_days": nearest_rank(days, 0.5),
+            "p90_working_days": nearest_rank(days, 0.9),
         },
-        "extended_cases": o.get("extended", 0),
-        "extensions": o.get("extensions", 0),
-        "overdue_now": o.get("overdue_now", 0),
+        "extended_cases": c["extended"],
+        "extensions": c["extensions"],
+        "overdue_now": c["overdue_now"],
         "satisfaction": {
-            "ratings": n_ratings,
-            "mean": round(r["sum"] / n_ratings, 2) if n_ratings else None,
-            "satisfied_share": share(r.get("satisfied", 0), n_ratings),
-            "comments": r.get("comments", 0),
+            "ratings": c["ratings"],
+            "mean": round(c["rating_sum"] / c["ratings"], 2) if c["ratings"] else None,
+            "satisfied_share": share(c["satisfied"], c["ratings"]),
+            "comments": c["comments"],
         },
     }
 
@@ -158,7 +156,7 @@ async def report(
     place = by_code(wanted.locality) if wanted.locality else None
     if wanted.locality and place is None:
         raise InvalidInput(f"Không có địa bàn {wanted.locality}.", code="invalid_locality")
-    async with db.session() as session:
+    async with db.session(read_only=True) as session:
         agency_id = None if actor.sees_every_agency else actor.agency_id
         if wanted.agency is not None:
             agency = await agency_by_slug(session, wanted.agency)
@@ -174,27 +172,30 @@ async def report(
             agency_id=agency_id,
             topic=wanted.topic,
             commune=wanted.locality if place is not None and place.level == 2 else None,
-            province=wanted.locality if place is not None and place.level == 1 else None,
+            # A commune's cases are found through its province's index.
+            province=f"p:{place.province_code}" if place is not None else None,
         )
         # A province's report sets its communes side by side; the country's, its provinces.
+        # One grouped scan (and one histogram): the totals are the groups' sums.
         by = None if place is not None and place.level == 2 else "locality" if place else "province"
-        groups: list[str | None] = [None, by] if by else [None]
-        figures: dict[str | None, dict[str, dict[str, Any]]] = {}
-        for grouping in groups:
-            received = await queries.received(session, scope, grouping)
-            outcomes = await queries.outcomes(session, scope, grouping, as_of)
-            days = await queries.answer_days(session, scope, grouping)
-            rated = await queries.ratings(session, scope, grouping)
-            figures[grouping] = {
-                key: case_figures(received[key], outcomes.get(key), days.get(key), rated.get(key))
-                for key in sorted(received)
-            }
+        rows = await queries.case_counts(session, scope, by, as_of)
+        days = await queries.answer_days(session, scope, by)
+        groups: dict[str, list[queries.CountRow]] = {}
+        for row in rows:
+            groups.setdefault(row.key, []).append(row)
+        everything: Counter[int] = Counter()
+        for histogram in days.values():
+            everything.update(histogram)
+        by_locality = {
+            key or "none": case_figures(group, days.get(key, {}))
+            for key, group in sorted(groups.items())
+        }
         places = codes_within(wanted.locality) if wanted.locality else None
         return Report(
             filter=wanted,
             as_of=as_of,
-            cases=figures[None].get("") or case_figures({}, None, None, None),
-            by_locality={key or "none": v for key, v in figures[by].items()} if by else {},
+            cases=case_figures(rows, dict(everything)),
+            by_locality=by_locality if by else {},
             handoffs=await queries.handoffs(session, period.starts, period.ends, agency_id),
             top_gaps=top_gaps(
                 await queries.gap_counts(session, period.starts, period.ends, agency_id, places)

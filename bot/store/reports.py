@@ -61,28 +61,43 @@ def _group(by: str | None) -> Any:
     return literal("")
 
 
-async def received(
-    session: AsyncSession, scope: CaseScope, by: str | None
-) -> dict[str, dict[tuple[str, str], int]]:
-    """Cases received, per group key, counted by (kind, channel)."""
-    key = _group(by).label("key")
-    rows = await session.execute(
-        select(key, Case.kind, Case.channel, func.count())
-        .where(*scope.where())
-        .group_by(key, Case.kind, Case.channel)
-    )
-    result: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for group, kind, channel, n in rows:
-        result[str(group)][(str(kind), str(channel))] = int(n)
-    return dict(result)
+# The per-case counts a report adds up, in this order (case_counts' columns).
+COUNTS = (
+    "received",
+    "withdrawn",
+    "acceptance_due",
+    "acceptance_on_time",
+    "answer_due",
+    "answer_on_time",
+    "answered",
+    "extended",
+    "extensions",
+    "overdue_now",
+    "ratings",
+    "rating_sum",
+    "satisfied",
+    "comments",
+)
 
 
-async def outcomes(
+@dataclass(frozen=True, slots=True)
+class CountRow:
+    """The counts of one group key's cases of one kind from one channel."""
+
+    key: str
+    kind: str
+    channel: str
+    counts: dict[str, int]
+
+
+async def case_counts(
     session: AsyncSession, scope: CaseScope, by: str | None, as_of: datetime
-) -> dict[str, dict[str, int]]:
-    """Per group key: withdrawn, acceptance decided (on time / due so far), answers (on time /
-    due so far), answered, extended, extensions used, overdue now; the rules of
-    bot/domain/reports.py in SQL."""
+) -> list[CountRow]:
+    """One scan of the scope's cases (and their ratings), grouped by key, kind and channel:
+    received, withdrawn, acceptance decided (on time / due so far), answers (on time / due
+    so far), answered, extended, extensions used, overdue now, and the ratings (how many,
+    their sum, 4s and 5s, comments); the rules of bot/domain/reports.py in SQL. Totals and
+    coarser groups are sums of these rows."""
     key = _group(by).label("key")
     kept = Case.status != Status.WITHDRAWN
     accept_due = and_(
@@ -96,22 +111,37 @@ async def outcomes(
         Case.answer_due_at.is_not(None),
         or_(Case.answered_at.is_not(None), Case.answer_due_at < as_of),
     )
-    columns = {
-        "withdrawn": _count(Case.status == Status.WITHDRAWN),
-        "acceptance_due": _count(accept_due),
-        "acceptance_on_time": _count(and_(accept_due, Case.decided_at <= Case.accept_due_at)),
-        "answer_due": _count(answer_due),
-        "answer_on_time": _count(and_(answer_due, Case.answered_at <= Case.answer_due_at)),
-        "answered": _count(Case.answered_at.is_not(None)),
-        "extended": _count(Case.extensions > 0),
-        "extensions": func.coalesce(func.sum(Case.extensions), 0),
-        "overdue_now": _count(and_(Case.status.in_(sorted(OPEN_STATUSES)), Case.due_at < as_of)),
-    }
-    rows = await session.execute(select(key, *columns.values()).where(*scope.where()).group_by(key))
-    return {
-        str(row[0]): {name: int(value) for name, value in zip(columns, row[1:], strict=True)}
-        for row in rows
-    }
+    columns = (
+        func.count(),
+        _count(Case.status == Status.WITHDRAWN),
+        _count(accept_due),
+        _count(and_(accept_due, Case.decided_at <= Case.accept_due_at)),
+        _count(answer_due),
+        _count(and_(answer_due, Case.answered_at <= Case.answer_due_at)),
+        _count(Case.answered_at.is_not(None)),
+        _count(Case.extensions > 0),
+        func.coalesce(func.sum(Case.extensions), 0),
+        _count(and_(Case.status.in_(sorted(OPEN_STATUSES)), Case.due_at < as_of)),
+        func.count(Rating.id),
+        func.coalesce(func.sum(Rating.score), 0),
+        _count(Rating.score >= 4),
+        _count(Rating.comment != ""),
+    )
+    rows = await session.execute(
+        select(key, Case.kind, Case.channel, *columns)
+        .outerjoin(Rating, Rating.case_id == Case.id)
+        .where(*scope.where())
+        .group_by(key, Case.kind, Case.channel)
+    )
+    return [
+        CountRow(
+            str(group),
+            str(kind),
+            str(channel),
+            {name: int(value) for name, value in zip(COUNTS, values, strict=True)},
+        )
+        for group, kind, channel, *values in rows
+    ]
 
 
 async def answer_days(
@@ -129,28 +159,6 @@ async def answer_days(
     for group, days, n in rows:
         result[str(group)][int(days)] = int(n)
     return dict(result)
-
-
-async def ratings(session: AsyncSession, scope: CaseScope, by: str | None) -> dict[str, Any]:
-    """Per group key: ratings of the scope's cases, their sum, how many are 4 or 5, how many
-    carry a comment."""
-    key = _group(by).label("key")
-    rows = await session.execute(
-        select(
-            key,
-            func.count(),
-            func.coalesce(func.sum(Rating.score), 0),
-            _count(Rating.score >= 4),
-            _count(Rating.comment != ""),
-        )
-        .join(Case, Case.id == Rating.case_id)
-        .where(*scope.where())
-        .group_by(key)
-    )
-    return {
-        str(group): {"ratings": int(n), "sum": int(total), "satisfied": int(ok), "comments": int(c)}
-        for group, n, total, ok, c in rows
-    }
 
 
 def _seconds(session: AsyncSession, later: Any, earlier: Any) -> Any:
