@@ -86,6 +86,7 @@ SELECT 'B' || lpad(i::text, 10, '0'), kind, status, (SELECT MIN(id) FROM agencie
             THEN decided + ((h / 11) % 25) * INTERVAL '1 day' END,
        CASE WHEN status IN ('answered', 'closed') THEN ((h / 11) % 25) * 5 / 7 END
 FROM t JOIN bench_communes w ON w.n = t.h % :communes
+ORDER BY received  -- filed in time order, as in life: ids and pages follow received
 """
 RATINGS = """
 INSERT INTO ratings (case_id, contact_id, score, comment, created_at)
