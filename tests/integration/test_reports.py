@@ -349,9 +349,13 @@ async def test_report_as_csv_and_from_the_command_line(
     from_cli = json.loads(out)
     assert {**from_cli, "as_of": None} == {**as_json, "as_of": None}
     assert await _cli(env, *args, "--csv") == as_csv
+    wrong = ["report", "--from", "2026-02-01", "--to", "2026-01-31"]
+    assert "invalid_period" in await _cli(env, *wrong, status=2)
+    unknown = ["report", "--agency", "khong-co", "--from", "2026-02-01", "--to", "2026-02-28"]
+    assert "unknown_agency" in await _cli(env, *unknown, status=2)
 
 
-async def _cli(env: dict[str, str], *args: str) -> str:
+async def _cli(env: dict[str, str], *args: str, status: int = 0) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -362,8 +366,8 @@ async def _cli(env: dict[str, str], *args: str) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
+    assert proc.returncode == status, err.decode()
+    return (out if status == 0 else err).decode()
 
 
 async def test_bad_filters_are_400_with_a_code(offline_gateway: RunningGateway) -> None:
