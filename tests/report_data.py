@@ -23,7 +23,6 @@ from bot.store.db import Database
 from bot.store.models import (
     Agency,
     Broadcast,
-    Case,
     Contact,
     Conversation,
     Delivery,
@@ -125,6 +124,8 @@ def _plan(rnd: random.Random, kind: Kind, received: datetime) -> list[tuple[Stat
         if fate < 0.2:
             return [(Status.REFUSED, at)]
         events.append((Status.ACCEPTED, at))
+    elif rnd.random() < 0.08:  # a petition refused: its answer deadline no longer runs
+        return [(Status.REFUSED, _later(rnd, at, 10))]
     fate = rnd.random()
     if fate < 0.06:
         return [*events, (Status.WITHDRAWN, _later(rnd, at, 10))]
@@ -178,6 +179,9 @@ async def generate(db: Database, seed: int = 16, count: int = 320) -> DataSet:
             score = rnd.randint(1, 5)
             comment = rnd.choice(["", "", "Cảm ơn cán bộ.", "Trả lời chậm."])
             assert await rate_case(db, case.code, contacts[channel], score, comment)
+            if rnd.random() < 0.3:  # rated again: the later score replaces it, the comment stays
+                score = rnd.randint(1, 5)
+                assert await rate_case(db, case.code, contacts[channel], score)
             case.rating = (score, comment)
         data.cases.append(case)
     await _recent(db, rnd, data, contacts)
@@ -201,6 +205,9 @@ async def _recent(
 
 
 async def _file(db: Database, case: GenCase, contact_id: int | None) -> None:
+    async with db.session() as session:
+        agency = await session.execute(select(Agency.id).where(Agency.slug == case.agency))
+        agency_id = agency.scalar_one()
     filed = await file_case(
         db,
         CaseDraft(
@@ -213,12 +220,9 @@ async def _file(db: Database, case: GenCase, contact_id: int | None) -> None:
         ),
         contact_id,
         now=case.received_at,
+        agency_id=agency_id,
     )
     case.code = filed.code
-    if case.agency == OTHER:  # cases are filed to the primary agency; this one is the other's
-        other = select(Agency.id).where(Agency.slug == OTHER).scalar_subquery()
-        async with db.session() as session:
-            await session.execute(update(Case).where(Case.id == filed.id).values(agency_id=other))
     for status, at in case.events:
         note = "" if status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.WITHDRAWN) else "Lý do."
         await transition_case(db, case.code, status, ADMIN, note, now=at)

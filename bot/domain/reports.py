@@ -118,6 +118,8 @@ def milestones(
         marks["decided_at"] = at
     if to in (Status.ACCEPTED, Status.EXTENDED):
         marks["answer_due_at"] = due_at
+    if to is Status.REFUSED:  # a refused petition had one from filing: it no longer runs
+        marks["answer_due_at"] = None
     if to is Status.ANSWERED:
         marks["answered_at"] = at
         marks["answer_working_days"] = working_days_taken(received_at, at)
@@ -130,3 +132,77 @@ def filing_milestones(kind: Kind, due_at: datetime) -> dict[str, Any]:
     if kind is Kind.EXPLANATION:
         return {"accept_due_at": due_at}
     return {"answer_due_at": due_at}
+
+
+def month_of(received_at: datetime) -> date:
+    """The first day of the Vietnam month a case was received in: its tally's month."""
+    return local_day(received_at).replace(day=1)
+
+
+def case_tally(
+    kind: Kind,
+    status: Status,
+    extensions: int,
+    accept_due_at: datetime | None,
+    decided_at: datetime | None,
+    answer_due_at: datetime | None,
+    answered_at: datetime | None,
+) -> dict[str, int]:
+    """What one case adds to its month's tally: the counts that no longer depend on when the
+    report runs (an undecided or unanswered case's lateness does, and is read from the open
+    cases). Same rules as the reports' SQL over cases (bot/store/reports.py)."""
+    kept = status is not Status.WITHDRAWN
+    decided = on_time_decision = answered = on_time_answer = False
+    if kept and kind is Kind.EXPLANATION and accept_due_at and decided_at:
+        decided, on_time_decision = True, decided_at <= accept_due_at
+    if kept and answer_due_at and answered_at:
+        answered, on_time_answer = True, answered_at <= answer_due_at
+    return {
+        "received": 1,
+        "withdrawn": int(not kept),
+        "acceptance_due": int(decided),
+        "acceptance_on_time": int(on_time_decision),
+        "answer_due": int(answered),
+        "answer_on_time": int(on_time_answer),
+        "answered": int(answered_at is not None),
+        "extended": int(extensions > 0),
+        "extensions": extensions,
+    }
+
+
+def rating_tally(score: int | None, comment: str) -> dict[str, int]:
+    """What a rating (None: none) adds to its case's month's tally."""
+    if score is None:
+        return {"ratings": 0, "rating_sum": 0, "satisfied": 0, "comments": 0}
+    return {
+        "ratings": 1,
+        "rating_sum": score,
+        "satisfied": int(score >= 4),
+        "comments": int(bool(comment)),
+    }
+
+
+def difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """after − before, name by name, without the zeros."""
+    names = after.keys() | before.keys()
+    delta = {n: after.get(n, 0) - before.get(n, 0) for n in names}
+    return {n: d for n, d in delta.items() if d}
+
+
+def whole_months(
+    period: ReportPeriod,
+) -> tuple[ReportPeriod | None, ReportPeriod | None, ReportPeriod | None]:
+    """The period as (days before its first whole month, its whole months, days after them);
+    None for a part it does not have. Whole months are read from the tallies."""
+    start = period.first if period.first.day == 1 else _next_month(period.first)
+    after = period.last + timedelta(days=1)
+    end = after if after.day == 1 else period.last.replace(day=1)  # first day after them
+    if start >= end:
+        return None, None, None
+    head = ReportPeriod(period.first, start - timedelta(days=1)) if period.first < start else None
+    tail = ReportPeriod(end, period.last) if end <= period.last else None
+    return head, ReportPeriod(start, end - timedelta(days=1)), tail
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)

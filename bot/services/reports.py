@@ -7,16 +7,19 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.actors import Actor
 from bot.domain.localities import by_code, codes_within
 from bot.domain.permissions import Action, require
-from bot.domain.reports import ReportPeriod, nearest_rank, share
+from bot.domain.reports import ReportPeriod, nearest_rank, share, whole_months
 from bot.errors import Forbidden, InvalidInput
 from bot.store import reports as queries
+from bot.store import tallies
 from bot.store.agencies import agency_by_slug
 from bot.store.db import Database
 from bot.store.models import utcnow
@@ -43,7 +46,9 @@ def case_figures(rows: list[queries.CountRow], days: dict[int, int]) -> dict[str
     for row in rows:
         for name, n in row.counts.items():
             c[name] += n
-        n = row.counts["received"]
+        n = row.counts.get("received", 0)  # open_counts' rows count no receipts
+        if not n:
+            continue
         by_kind[row.kind] = by_kind.get(row.kind, 0) + n
         by_channel[row.channel or "none"] = by_channel.get(row.channel or "none", 0) + n
     return {
@@ -146,6 +151,41 @@ def top_gaps(counts: list[tuple[str, int]], limit: int = 10) -> list[tuple[str, 
     return [(spelling[key][1], n) for key, n in ranked]
 
 
+async def _counts(
+    session: AsyncSession,
+    scope: queries.CaseScope,
+    period: ReportPeriod,
+    by: str | None,
+    as_of: datetime,
+    tally: bool,
+) -> tuple[list[queries.CountRow], dict[str, dict[int, int]]]:
+    """The count rows and working-days histograms of the scope: with `tally` (no place
+    filter: tallies have provinces, not communes), whole months from the tallies and their
+    open cases, the days around them from the cases; otherwise all from the cases."""
+    head, months, tail = whole_months(period)
+    if not tally or months is None:
+        return (
+            await queries.case_counts(session, scope, by, as_of),
+            await queries.answer_days(session, scope, by),
+        )
+    first, last = months.first, months.last.replace(day=1)
+    rows = await tallies.counts(session, first, last, scope.agency_id, scope.topic, None)
+    days: dict[str, Counter[int]] = {}
+    for key, histogram in (
+        await tallies.days(session, first, last, scope.agency_id, scope.topic, None)
+    ).items():
+        days.setdefault(key, Counter()).update(histogram)
+    within = replace(scope, starts=months.starts, ends=months.ends)
+    rows += await queries.open_counts(session, within, by, as_of)
+    for part in (head, tail):
+        if part is not None:
+            edge = replace(scope, starts=part.starts, ends=part.ends)
+            rows += await queries.case_counts(session, edge, by, as_of)
+            for key, histogram in (await queries.answer_days(session, edge, by)).items():
+                days.setdefault(key, Counter()).update(histogram)
+    return rows, {key: dict(histogram) for key, histogram in days.items()}
+
+
 async def report(
     db: Database, actor: Actor, wanted: ReportFilter, now: datetime | None = None
 ) -> Report:
@@ -178,8 +218,7 @@ async def report(
         # A province's report sets its communes side by side; the country's, its provinces.
         # One grouped scan (and one histogram): the totals are the groups' sums.
         by = None if place is not None and place.level == 2 else "locality" if place else "province"
-        rows = await queries.case_counts(session, scope, by, as_of)
-        days = await queries.answer_days(session, scope, by)
+        rows, days = await _counts(session, scope, period, by, as_of, place is None)
         groups: dict[str, list[queries.CountRow]] = {}
         for row in rows:
             groups.setdefault(row.key, []).append(row)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.cases import OPEN_STATUSES, Kind, Status
 from bot.domain.delivery import DeliveryStatus
 from bot.store.models import Broadcast, Case, Delivery, Explanation, Handoff, QuestionGap, Rating
+from bot.store.models.cases import OPEN_CASES
 
 # What a broadcast's reach counts as failed: refused, blocked, or lost with a dead worker.
 FAILED = (DeliveryStatus.FAILED, DeliveryStatus.BLOCKED, DeliveryStatus.UNKNOWN)
@@ -141,6 +142,42 @@ async def case_counts(
             {name: int(value) for name, value in zip(COUNTS, values, strict=True)},
         )
         for group, kind, channel, *values in rows
+    ]
+
+
+async def open_counts(
+    session: AsyncSession, scope: CaseScope, by: str | None, as_of: datetime
+) -> list[CountRow]:
+    """Per group key, kind and channel, what of the scope's open cases depends on when the
+    report runs: undecided past the acceptance deadline, unanswered past the answer deadline,
+    overdue now (the tallies keep the rest; only open cases can be any of these)."""
+    key = _group(by).label("key")
+    rows = await session.execute(
+        select(
+            key,
+            Case.kind,
+            Case.channel,
+            _count(
+                and_(
+                    Case.kind == Kind.EXPLANATION,
+                    Case.decided_at.is_(None),
+                    Case.accept_due_at < as_of,
+                )
+            ),
+            _count(and_(Case.answered_at.is_(None), Case.answer_due_at < as_of)),
+            _count(Case.due_at < as_of),
+        )
+        .where(*scope.where(), OPEN_CASES)
+        .group_by(key, Case.kind, Case.channel)
+    )
+    return [
+        CountRow(
+            str(group),
+            str(kind),
+            str(channel),
+            {"acceptance_due": int(a), "answer_due": int(b), "overdue_now": int(c)},
+        )
+        for group, kind, channel, a, b, c in rows
     ]
 
 

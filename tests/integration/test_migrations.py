@@ -69,7 +69,8 @@ async def test_a_new_sqlite_file_is_in_wal_mode_before_any_process_opens_it(tmp_
 
 async def test_the_report_columns_are_filled_from_the_audit_trail(database_url: str) -> None:
     """Migration 0016: a case filed before it gets its channel from its contact and the
-    times of its decision and answer from its audit trail; no deadlines (none were kept)."""
+    times of its decision and answer from its audit trail; no deadlines (none were kept);
+    it is counted in its month's tally."""
     from alembic import command
     from sqlalchemy import text
 
@@ -112,8 +113,19 @@ async def test_the_report_columns_are_filled_from_the_audit_trail(database_url: 
                     )
                 )
             ).one()
+            tally = (
+                await connection.execute(
+                    text(
+                        "SELECT month, province, kind, channel, received, answered, answer_due"
+                        " FROM case_tallies"
+                    )
+                )
+            ).all()
     finally:
         await engine.dispose()
+    assert [tuple(map(str, t)) for t in tally] == [
+        ("2026-03-01", "", "explanation", "zalo", "1", "1", "0")  # on time or not: unknown
+    ]
     channel, decided, answered, accept_due, answer_due = row
     assert channel == "zalo"
     assert str(decided).startswith("2026-03-03 03:00:00")

@@ -113,7 +113,7 @@ def expected_figures(cases: list[GenCase], as_of: datetime) -> dict[str, Any]:
         if accept is not None and (decided is not None or accept < as_of):
             acc_due += 1
             acc_on += decided is not None and decided <= accept
-        if answer is not None and c.status is not Status.REFUSED:
+        if answer is not None and _first(c, Status.REFUSED) is None:
             if answered is not None or answer < as_of:
                 ans_due += 1
                 ans_on += answered is not None and answered <= answer

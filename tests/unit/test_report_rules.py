@@ -4,17 +4,21 @@ transition records."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.domain.cases import Kind, Status
 from bot.domain.reports import (
     ReportPeriod,
+    case_tally,
+    difference,
     filing_milestones,
     milestones,
     nearest_rank,
+    rating_tally,
     share,
+    whole_months,
     working_days_between,
     working_days_taken,
 )
@@ -74,11 +78,62 @@ def test_each_transition_records_its_milestones() -> None:
         "decided_at": AT,
         "answer_due_at": due,
     }
-    assert milestones(Kind.EXPLANATION, Status.REFUSED, None, AT, received) == {"decided_at": AT}
+    assert milestones(Kind.EXPLANATION, Status.REFUSED, None, AT, received) == {
+        "decided_at": AT,
+        "answer_due_at": None,
+    }
+    # A refused petition's answer deadline (set at filing) no longer runs.
+    assert milestones(Kind.PETITION, Status.REFUSED, None, AT, received) == {"answer_due_at": None}
     assert milestones(Kind.PETITION, Status.EXTENDED, due, AT, received) == {"answer_due_at": due}
     assert milestones(Kind.PETITION, Status.IN_PROGRESS, due, AT, received) == {}
     assert milestones(Kind.EXPLANATION, Status.WITHDRAWN, None, AT, received) == {}
     assert milestones(Kind.PETITION, Status.ANSWERED, None, AT, received) == {
         "answered_at": AT,
         "answer_working_days": 1,  # Friday 27 February to Monday 2 March
+    }
+
+
+def test_a_period_splits_into_whole_months_and_the_days_around_them() -> None:
+    def split(first: date, last: date) -> list[tuple[str, str] | None]:
+        parts = whole_months(ReportPeriod(first, last))
+        return [None if p is None else (str(p.first), str(p.last)) for p in parts]
+
+    assert split(date(2026, 1, 1), date(2026, 3, 31)) == [None, ("2026-01-01", "2026-03-31"), None]
+    assert split(date(2026, 1, 15), date(2026, 4, 10)) == [
+        ("2026-01-15", "2026-01-31"),
+        ("2026-02-01", "2026-03-31"),
+        ("2026-04-01", "2026-04-10"),
+    ]
+    assert split(date(2025, 12, 2), date(2026, 1, 31)) == [
+        ("2025-12-02", "2025-12-31"),
+        ("2026-01-01", "2026-01-31"),
+        None,
+    ]
+    assert split(date(2026, 2, 2), date(2026, 3, 30)) == [None, None, None]  # no whole month
+    assert split(date(2026, 2, 1), date(2026, 2, 28)) == [None, ("2026-02-01", "2026-02-28"), None]
+
+
+def test_a_case_tally_counts_what_no_longer_changes() -> None:
+    due = datetime(2026, 3, 10, 16, 59, tzinfo=UTC)
+    late = due + timedelta(days=1)
+    tally = case_tally(Kind.EXPLANATION, Status.ANSWERED, 1, due, AT, late, late)
+    assert tally == {
+        "received": 1,
+        "withdrawn": 0,
+        "acceptance_due": 1,
+        "acceptance_on_time": 1,
+        "answer_due": 1,
+        "answer_on_time": 1,
+        "answered": 1,
+        "extended": 1,
+        "extensions": 1,
+    }
+    undecided = case_tally(Kind.EXPLANATION, Status.RECEIVED, 0, due, None, None, None)
+    assert undecided["acceptance_due"] == 0  # late or not depends on when: the open cases'
+    withdrawn = case_tally(Kind.EXPLANATION, Status.WITHDRAWN, 0, due, AT, None, None)
+    assert withdrawn["withdrawn"] == 1 and withdrawn["acceptance_due"] == 0
+    assert difference(rating_tally(4, ""), rating_tally(None, "")) == {
+        "ratings": 1,
+        "rating_sum": 4,
+        "satisfied": 1,
     }
