@@ -1,13 +1,14 @@
 """Report queries at scale (issue 16: each under 200 ms on 1,000,000 cases in PostgreSQL).
 
-A throw-away PostgreSQL (bench/servers.py) gets the schema (Alembic), ten agencies, the 3,321
-communes (bench/seed.py's table) and N cases written by the server itself
-(generate_series, no row through Python) over 22 months: explanation requests and petitions,
-every status, deadlines, decisions, answers, extensions, working days; ratings for a third of
-the answered ones; 100,000 handoffs, 200,000 question gaps and 20 broadcasts of 10,000
-deliveries each. Then ANALYZE, and each report is run `--repeat` times: every SQL query of
-bot/store/reports.py timed on its own (the median of the runs is printed, and the worst), and
-the whole `report()` service call.
+A throw-away PostgreSQL (bench/servers.py) gets the schema (Alembic), ten agencies (each
+serving whole provinces), the 3,321 communes (bench/seed.py's table) and N cases written by the
+server itself (generate_series, no row through Python) over 22 months, in the order received:
+explanation requests and petitions, every status, deadlines, decisions, answers, extensions,
+working days; ratings for a third of the answered ones; 100,000 handoffs, 200,000 question
+gaps and 20 broadcasts of 10,000 deliveries each. Then the monthly case tallies are counted
+from the cases (`bot.store.tallies.rebuild`, timed; the services keep them as cases change)
+and ANALYZE. Each report is run once to warm up, then `--repeat` times: every SQL statement it
+runs is timed (by kind: the median and the worst are printed), and the whole `report()`.
 
     python -m bench.reports [--cases 1000000] [--repeat 5] [--database-url URL]
 
@@ -23,24 +24,21 @@ import asyncio
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, text
 
 from bench.seed import COMMUNES_DDL, COMMUNES_INSERT, commune_rows, communes
 from bench.servers import postgres_server
 from bot.domain.actors import Actor
-from bot.domain.localities import by_code, codes_within
 from bot.domain.reports import ReportPeriod
 from bot.domain.roles import Role
 from bot.services.reports import ReportFilter, report
-from bot.store import reports as queries
+from bot.store import tallies
 from bot.store.db import Database
 from bot.store.migrate import upgrade
-from bot.store.models import Agency, Contact, Conversation, Topic, utcnow
+from bot.store.models import Agency, Contact, Conversation, Topic
 
 GOAL_MS = 200.0
 AGENCIES = 10
@@ -67,7 +65,10 @@ INSERT INTO cases (code, kind, status, agency_id, contact_id, anonymous, request
                    due_at, extensions, due_soon_notified, overdue_notified, answer,
                    refusal_reason, created_at, updated_at, channel, locality, province, topic,
                    accept_due_at, decided_at, answer_due_at, answered_at, answer_working_days)
-SELECT 'B' || lpad(i::text, 10, '0'), kind, status, (SELECT MIN(id) FROM agencies) + i % :agencies,
+SELECT 'B' || lpad(i::text, 10, '0'), kind, status,
+       (SELECT MIN(id) FROM agencies)  -- an agency serves whole provinces
+           + CASE WHEN i % 10 = 0 THEN h / 13 ELSE CAST(substr(w.province, 3) AS BIGINT) END
+             % :agencies,
        NULL, false, '', '', '', '', '', '', '[]',
        CASE WHEN status IN ('received') THEN received + INTERVAL '7 days'
             WHEN status IN ('in_progress', 'extended') THEN decided + INTERVAL '15 days' END,
@@ -168,6 +169,11 @@ async def seed(db: Database, n: int) -> None:
                 ),
                 {"after": after, "id": broadcast},
             )
+    await analyze(db)
+
+
+async def analyze(db: Database) -> None:
+    """VACUUM ANALYZE, as autovacuum would have by the time anyone reads a report."""
     async with db.engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(text("VACUUM ANALYZE"))
@@ -187,63 +193,61 @@ REPORTS: list[tuple[str, ReportFilter]] = [
 ]
 
 
-async def _timed(work: Awaitable[Any]) -> float:
-    start = time.perf_counter()
-    await work
-    return (time.perf_counter() - start) * 1000
+# What each statement of a report is, from its text (the first match names it).
+LABELS = (
+    ("case_tally_days", "tallies: working days"),
+    ("case_tallies", "tallies: counts"),
+    ("FROM agencies", "agency by slug"),
+    ("LEFT OUTER JOIN ratings", "cases: counts"),
+    ("answer_working_days", "cases: working days"),
+    ("status IN (", "open cases"),
+    ("FROM handoffs", "handoffs"),
+    ("question_gaps", "gaps"),
+    ("deliveries", "broadcasts: deliveries"),
+    ("broadcasts", "broadcasts: count"),
+)
 
 
-def _steps(
-    scope: queries.CaseScope, by: str | None, now: datetime, places: frozenset[str] | None
-) -> dict[str, Callable[[AsyncSession], Awaitable[Any]]]:
-    """Each query of a report, to run on a session."""
-    starts, ends, aid = scope.starts, scope.ends, scope.agency_id
-    return {
-        "case_counts": lambda s: queries.case_counts(s, scope, by, now),
-        "answer_days": lambda s: queries.answer_days(s, scope, by),
-        "handoffs": lambda s: queries.handoffs(s, starts, ends, aid),
-        "gap_counts": lambda s: queries.gap_counts(s, starts, ends, aid, places),
-        "broadcast_reach": lambda s: queries.broadcast_reach(s, starts, ends, aid),
-    }
+class StatementTimes:
+    """Milliseconds of every SQL statement the engine runs, by label, while recording."""
+
+    def __init__(self, db: Database) -> None:
+        self.times: dict[str, list[float]] = {}
+        self.recording = False
+        self._started: dict[int, tuple[str, float]] = {}
+        engine = db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        label = next((name for key, name in LABELS if key in statement), "other")
+        self._started[id(cursor)] = (label, time.perf_counter())
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        label, started = self._started.pop(id(cursor), ("other", time.perf_counter()))
+        if self.recording:
+            self.times.setdefault(label, []).append((time.perf_counter() - started) * 1000)
 
 
 async def measure(db: Database, repeat: int) -> list[tuple[str, str, list[float]]]:
-    """Milliseconds of each query of each report, and of the whole service call."""
+    """Milliseconds of each kind of statement of each report (every run of a statement
+    counts; a report may run the cases' counts for the days before and after its whole
+    months), and of the whole service call."""
     admin = Actor(name="bench", role=Role.ADMIN)
-    now = utcnow()
+    recorder = StatementTimes(db)
     rows: list[tuple[str, str, list[float]]] = []
-    async with db.session() as session:
-        agency_id = (
-            await session.execute(text("SELECT id FROM agencies WHERE slug = 'bench-0'"))
-        ).scalar_one()
     for name, wanted in REPORTS:
-        p = wanted.period
-        place = wanted.locality
-        found = by_code(place) if place else None
-        level2 = found is not None and found.level == 2
-        scope = queries.CaseScope(
-            starts=p.starts,
-            ends=p.ends,
-            agency_id=agency_id if wanted.agency else None,
-            topic=wanted.topic,
-            commune=place if level2 else None,
-            province=f"p:{found.province_code}" if found is not None else None,
-        )
-        by = None if level2 else "locality" if place else "province"
-        steps = _steps(scope, by, now, places=codes_within(place) if place else None)
-        for step, query in steps.items():
-            times = []
-            for _ in range(repeat):
-                async with db.session(read_only=True) as session:
-                    times.append(await _timed(query(session)))
-            rows.append((name, step, times))
-        rows.append(
-            (
-                name,
-                "report() (every query)",
-                [await _timed(report(db, admin, wanted)) for _ in range(repeat)],
-            )
-        )
+        await report(db, admin, wanted)  # warm: plans, caches
+        recorder.times = {}
+        whole = []
+        for _ in range(repeat):
+            recorder.recording = True
+            start = time.perf_counter()
+            await report(db, admin, wanted)
+            whole.append((time.perf_counter() - start) * 1000)
+            recorder.recording = False
+        rows.extend((name, label, times) for label, times in sorted(recorder.times.items()))
+        rows.append((name, "report() (every query)", whole))
     return rows
 
 
@@ -257,6 +261,12 @@ async def run(url: str, n: int, repeat: int) -> int:
         async with db.session() as session:
             count = (await session.execute(text("SELECT COUNT(*) FROM cases"))).scalar_one()
         print(f"seeded {count:,} cases in {time.perf_counter() - start:.1f} s")
+        start = time.perf_counter()
+        async with db.session() as session:
+            await tallies.rebuild(session)
+            rows = (await session.execute(text("SELECT COUNT(*) FROM case_tallies"))).scalar_one()
+        await analyze(db)
+        print(f"tallied into {rows:,} rows in {time.perf_counter() - start:.1f} s")
         rows = await measure(db, repeat)
     finally:
         await db.dispose()
