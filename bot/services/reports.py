@@ -216,7 +216,7 @@ async def report(
             province=f"p:{place.province_code}" if place is not None else None,
         )
         # A province's report sets its communes side by side; the country's, its provinces.
-        # One grouped scan (and one histogram): the totals are the groups' sums.
+        # Counts come per group (and kind and channel); the totals are the groups' sums.
         by = None if place is not None and place.level == 2 else "locality" if place else "province"
         rows, days = await _counts(session, scope, period, by, as_of, place is None)
         groups: dict[str, list[queries.CountRow]] = {}
