@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast bench-faults bench-load bench-search eval screenshots clean
+.PHONY: setup system-deps db demo train run cluster test lint nlu-report bench bench-broadcast bench-faults bench-load bench-search bench-reports eval screenshots clean
 
 setup:
 	@bash scripts/setup.sh
@@ -66,6 +66,11 @@ bench-faults: setup system-deps
 	@$(VENV)/python -m bench.faults --model "$$(bash scripts/train.sh)"
 
 # A gateway process following publications at 10,000 explanations (SQLite and PostgreSQL).
+# Report queries on 1,000,000 cases in a throw-away PostgreSQL (bench/reports.py; issue 16's
+# goal: each under 200 ms). Figures in docs/benchmarks.md.
+bench-reports: setup
+	@$(VENV)/python -m bench.reports --cases 1000000
+
 bench-search: setup
 	@$(VENV)/python -m bench.search_follow
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot import cli_ops, cli_users
+from bot import cli_ops, cli_reports, cli_users
 from bot.cli_common import on_database
 from bot.domain.actors import Actor
 from bot.domain.roles import Role
@@ -270,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_users.add_commands(sub)
     cli_ops.add_commands(sub)
+    cli_reports.add_commands(sub)
 
     expl = sub.add_parser("explanation", help="policy explanations")
     expl_sub = expl.add_subparsers(dest="explanation_command", required=True)

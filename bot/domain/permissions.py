@@ -25,6 +25,7 @@ class Action(StrEnum):
     READ_BROADCAST_REPORTS = "read_broadcast_reports"
     READ_GAPS = "read_gaps"
     READ_SATISFACTION = "read_satisfaction"
+    READ_REPORTS = "read_reports"  # on-time rates, times to answer, satisfaction, reach
     READ_NOTICES = "read_notices"
     READ_LOCALITIES = "read_localities"  # look up provinces and communes by name
     MANAGE_USERS = "manage_users"
@@ -53,6 +54,7 @@ ALLOWED: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.READ_BROADCAST_REPORTS: _STAFF,
         Action.READ_GAPS: _STAFF,
         Action.READ_SATISFACTION: _STAFF,
+        Action.READ_REPORTS: _STAFF,
         Action.READ_NOTICES: _ALL,
         Action.READ_LOCALITIES: _ALL,
         Action.MANAGE_USERS: _ADMIN,
@@ -73,6 +75,7 @@ _WHAT = {
     Action.READ_BROADCAST_REPORTS: "xem báo cáo gửi tin",
     Action.READ_GAPS: "xem câu hỏi chưa được trả lời",
     Action.READ_SATISFACTION: "xem chỉ số hài lòng",
+    Action.READ_REPORTS: "xem báo cáo",
     Action.READ_NOTICES: "xem thông báo hạn xử lý",
     Action.READ_LOCALITIES: "tra cứu địa bàn",
     Action.MANAGE_USERS: "quản lý tài khoản",

@@ -14,15 +14,18 @@ from bot.domain.actors import Actor
 from bot.domain.case_texts import case_update_card, citizen_update_text, rating_buttons
 from bot.domain.cases import CaseState, Kind, Status, decide, initial_due_at
 from bot.domain.delivery import DeliveryKind
+from bot.domain.localities import by_code
 from bot.domain.permissions import Action, require
+from bot.domain.reports import case_tally, difference, filing_milestones, milestones
 from bot.domain.roles import Role
 from bot.errors import Forbidden, InvalidInput, NotFound
 from bot.services.case_queries import CaseView, case_view
 from bot.services.notices import notice_officers
+from bot.store import tallies
 from bot.store.agencies import primary_agency
 from bot.store.cases import case_by_code
 from bot.store.db import Database
-from bot.store.models import Case, CaseEvent, Delivery, utcnow
+from bot.store.models import Case, CaseEvent, Contact, Delivery, utcnow
 from bot.store.users import by_username
 
 
@@ -40,6 +43,8 @@ class CaseDraft:
     attachments: tuple[dict[str, Any], ...] = ()
     anonymous: bool = False
     consent: bool = False
+    locality: str = ""  # "w:<commune>" or "p:<province>" (bot.domain.localities), for reports
+    topic: str = ""  # a topic's slug, for reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +69,11 @@ async def file_case(
     petition_days: int = 10,
     now: datetime | None = None,
     filed_by: str = "citizen",
+    agency_id: int | None = None,
 ) -> FiledCase:
     """Create a case from a confirmed draft; refuses personal data without consent.
-    `filed_by` is the audit trail's actor (an operator filing from a conversation)."""
+    `filed_by` is the audit trail's actor (an operator filing from a conversation);
+    `agency_id` the agency it goes to (None: the primary one)."""
     now = now or utcnow()
     content = draft.content.strip()
     if not content:
@@ -77,17 +84,22 @@ async def file_case(
     if draft.kind is Kind.EXPLANATION and (draft.anonymous or not draft.requester_name):
         # The law does not accept anonymous explanation requests.
         raise InvalidInput("Yêu cầu giải trình cần họ tên người yêu cầu.", code="name_required")
+    place = by_code(draft.locality) if draft.locality else None
+    if draft.locality and place is None:
+        raise InvalidInput(f"Không có địa bàn {draft.locality}.", code="invalid_locality")
+    province = f"p:{place.province_code}" if place is not None else ""
     due_at = initial_due_at(draft.kind, now, petition_days)
     for _attempt in range(5):
         code = codes.new_code()
         try:
             async with db.session() as session:
-                agency = await primary_agency(session)
+                agency_id = agency_id or (await primary_agency(session)).id
+                contact = await session.get(Contact, contact_id) if contact_id else None
                 case = Case(
                     code=code,
                     kind=draft.kind,
                     status=Status.RECEIVED,
-                    agency_id=agency.id,
+                    agency_id=agency_id,
                     contact_id=contact_id,
                     anonymous=draft.anonymous,
                     requester_name="" if draft.anonymous else draft.requester_name.strip(),
@@ -101,9 +113,15 @@ async def file_case(
                     due_at=due_at,
                     created_at=now,
                     updated_at=now,
+                    channel=contact.channel if contact is not None else "",
+                    locality=draft.locality,
+                    province=province,
+                    topic=draft.topic.strip(),
+                    **filing_milestones(draft.kind, due_at),
                 )
                 session.add(case)
                 await session.flush()
+                await tallies.add(session, case, tally(case))
                 session.add(
                     CaseEvent(
                         case_id=case.id,
@@ -117,6 +135,19 @@ async def file_case(
         except IntegrityError:
             continue  # a code collision (1 in 10^12): draw another
     raise RuntimeError("could not allocate a case code")
+
+
+def tally(case: Case) -> dict[str, int]:
+    """What the case counts for in its month's report tally, as it stands."""
+    return case_tally(
+        case.kind,
+        case.status,
+        case.extensions,
+        case.accept_due_at,
+        case.decided_at,
+        case.answer_due_at,
+        case.answered_at,
+    )
 
 
 async def transition_case(
@@ -145,6 +176,7 @@ async def transition_case(
             raise Forbidden("Hồ sơ thuộc cơ quan khác.", code="other_agency")
         if target is Status.WITHDRAWN and not actor.may_withdraw:
             raise Forbidden("Chỉ người gửi mới rút được yêu cầu.", code="citizen_only")
+        before, days_before = tally(case), case.answer_working_days
         state = CaseState(case.kind, case.status, case.due_at, case.extensions)
         decision = decide(state, target, now, note, petition_days)
         case.status = decision.to_status
@@ -154,6 +186,16 @@ async def transition_case(
         case.due_at = decision.due_at
         case.extensions = decision.extensions
         case.updated_at = now
+        for column, value in milestones(
+            case.kind, target, decision.due_at, now, case.created_at
+        ).items():
+            setattr(case, column, value)
+        await tallies.add(session, case, difference(tally(case), before))
+        if case.answer_working_days != days_before:
+            if days_before is not None:
+                await tallies.add_days(session, case, days_before, -1)
+            if case.answer_working_days is not None:
+                await tallies.add_days(session, case, case.answer_working_days, 1)
         if target is Status.ANSWERED:
             case.answer = decision.note
         if target is Status.REFUSED:

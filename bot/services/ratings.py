@@ -9,7 +9,9 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 
 from bot.domain.cases import Status
+from bot.domain.reports import difference, rating_tally
 from bot.errors import InvalidInput
+from bot.store import tallies
 from bot.store.cases import case_by_code
 from bot.store.db import Database
 from bot.store.models import Case, Rating
@@ -49,7 +51,8 @@ async def rate_case(
     if not keep_score and not 1 <= score <= 5:
         raise InvalidInput("Điểm đánh giá từ 1 đến 5.", code="invalid_rating")
     async with db.session() as session:
-        case = await case_by_code(session, code_text)
+        # Locked: its rating's change is added to the report tally from the row read here.
+        case = await case_by_code(session, code_text, lock=True)
         if case is None or case.contact_id != contact_id:
             return False
         if case.status not in RATEABLE:
@@ -57,6 +60,9 @@ async def rate_case(
         existing = (
             await session.execute(select(Rating).where(Rating.case_id == case.id))
         ).scalar_one_or_none()
+        before = (
+            rating_tally(existing.score, existing.comment) if existing else rating_tally(None, "")
+        )
         if keep_score:
             if existing is None:
                 return False
@@ -68,6 +74,12 @@ async def rate_case(
         else:
             existing.score = score
             existing.comment = comment or existing.comment
+        after = (
+            rating_tally(score, comment)
+            if existing is None
+            else rating_tally(existing.score, existing.comment)
+        )
+        await tallies.add(session, case, difference(after, before))
         return True
 
 

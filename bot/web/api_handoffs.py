@@ -37,6 +37,10 @@ class CaseBody(BaseModel):
     location: str = Field(default="", max_length=300)
     anonymous: bool = False
     consent: bool = False
+    # Where and what it is about, for reports: a commune's or province's code (an unknown one
+    # is 400 `invalid_locality`) and a topic's slug.
+    locality: str = Field(default="", max_length=20)
+    topic: str = Field(default="", max_length=80)
     # What the citizen attached in the conversation goes with the case by itself (the
     # `attachments` of `case_draft` are for showing; any sent back here are ignored).
 

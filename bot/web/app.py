@@ -34,6 +34,7 @@ from bot.web import (
     api_explanations,
     api_handoffs,
     api_localities,
+    api_reports,
     api_users,
     console,
     headers,
@@ -231,6 +232,7 @@ def create_app(settings: Settings) -> web.Application:
     metrics.setup(app)
     actions_endpoint.setup(app)
     api_cases.setup(app)
+    api_reports.setup(app)
     api_explanations.setup(app)
     api_handoffs.setup(app)
     api_users.setup(app)

@@ -80,6 +80,12 @@ ENDPOINTS = [
         body=lambda w: {"username": "canbo"},
     ),
     Endpoint("GET", "/api/v1/satisfaction", "read_satisfaction", lambda w: "/satisfaction"),
+    Endpoint(
+        "GET",
+        "/api/v1/reports/summary",
+        "read_reports",
+        lambda w: "/reports/summary?from=2026-01-01&to=2026-12-31",
+    ),
     Endpoint("GET", "/api/v1/gaps", "read_gaps", lambda w: "/gaps"),
     Endpoint("GET", "/api/v1/notices", "read_notices", lambda w: "/notices"),
     Endpoint(

@@ -14,6 +14,7 @@ from bot.domain.office_hours import OfficeHours
 from bot.gateway import DB, SETTINGS
 from bot.services.knowledge import KnowledgeBase
 from bot.services.users import create_user
+from bot.store.cases import case_by_code
 from tests.chat import buttons, press, said, wait_for
 from tests.conftest import RunningGateway
 from tests.integration.test_case_api import call
@@ -98,8 +99,16 @@ async def test_operator_takes_over_answers_and_gives_back_to_the_bot(
 
     draft = seen["case_draft"]
     assert draft["content"] == "Tôi hỏi về hồ sơ đất đai của gia đình", draft
+    wrong = {**draft, "locality": "w:0"}
+    status, refused = await call(gw, lan, "POST", f"/handoffs/{entry['id']}/case", wrong)
+    assert status == 400 and refused["error"]["code"] == "invalid_locality", refused
+    draft = {**draft, "locality": "w:70", "topic": "dat-dai"}  # for reports
     status, filed = await call(gw, lan, "POST", f"/handoffs/{entry['id']}/case", draft)
     assert status == 201, filed
+    async with gw.app[DB].session() as session:
+        stored = await case_by_code(session, filed["code"])
+        assert stored is not None
+        assert (stored.locality, stored.province, stored.topic) == ("w:70", "p:1", "dat-dai")
     await wait_for(chat, f"Mã hồ sơ: {filed['code']}")
     status, case = await call(gw, lan, "GET", f"/cases/{filed['code']}")
     assert status == 200 and case["content"] == draft["content"], case

@@ -65,3 +65,69 @@ async def test_a_new_sqlite_file_is_in_wal_mode_before_any_process_opens_it(tmp_
     await upgrade(f"sqlite+aiosqlite:///{path}")
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_the_report_columns_are_filled_from_the_audit_trail(database_url: str) -> None:
+    """Migration 0016: a case filed before it gets its channel from its contact and the
+    times of its decision and answer from its audit trail; no deadlines (none were kept);
+    it is counted in its month's tally."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.store.migrate import alembic_config
+
+    engine = create_async_engine(database_url)
+
+    def down_and_fill(connection: Connection) -> None:
+        config = alembic_config(database_url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0015")
+        for statement in (
+            "INSERT INTO agencies (id, slug, name, locality, contact, office_hours, created_at)"
+            " VALUES (901, 'cu', 'Cũ', '', '', '', '2026-03-02 03:00:00')",
+            "INSERT INTO contacts (id, channel, channel_user_id, display_name, locale,"
+            " created_at, last_seen_at) VALUES (902, 'zalo', 'z-1', '', 'vi',"
+            " '2026-03-02 03:00:00', '2026-03-02 03:00:00')",
+            "INSERT INTO cases (id, code, kind, status, agency_id, contact_id, anonymous,"
+            " requester_name, requester_contact, target, subject, content, location,"
+            " attachments, extensions, due_soon_notified, overdue_notified, answer,"
+            " refusal_reason, created_at, updated_at) VALUES (903, 'OLDCASE01', 'explanation',"
+            " 'answered', 901, 902, false, '', '', '', '', 'x', '', '[]', 0, false, false,"
+            " 'ok', '', '2026-03-02 03:00:00', '2026-03-02 03:00:00')",
+            "INSERT INTO case_events (case_id, at, actor, action, from_status, to_status, note)"
+            " VALUES (903, '2026-03-03 03:00:00', 'a', 'transition', 'received', 'accepted', ''),"
+            " (903, '2026-03-09 03:00:00', 'a', 'transition', 'accepted', 'answered', 'ok')",
+        ):
+            connection.execute(text(statement))
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(down_and_fill)
+        await upgrade(database_url)
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text(
+                        "SELECT channel, decided_at, answered_at, accept_due_at, answer_due_at"
+                        " FROM cases WHERE id = 903"
+                    )
+                )
+            ).one()
+            tally = (
+                await connection.execute(
+                    text(
+                        "SELECT month, province, kind, channel, received, answered, answer_due"
+                        " FROM case_tallies"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(map(str, t)) for t in tally] == [
+        ("2026-03-01", "", "explanation", "zalo", "1", "1", "0")  # on time or not: unknown
+    ]
+    channel, decided, answered, accept_due, answer_due = row
+    assert channel == "zalo"
+    assert str(decided).startswith("2026-03-03 03:00:00")
+    assert str(answered).startswith("2026-03-09 03:00:00")
+    assert accept_due is None and answer_due is None

@@ -27,6 +27,7 @@ EXPECTED: dict[str, set[str]] = {
     "read_broadcast_reports": {"admin", "officer"},
     "read_gaps": {"admin", "officer"},
     "read_satisfaction": {"admin", "officer"},
+    "read_reports": {"admin", "officer"},
     "read_notices": {"admin", "officer", "operator"},
     "read_localities": {"admin", "officer", "operator"},
     "manage_users": {"admin"},

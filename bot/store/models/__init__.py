@@ -9,6 +9,7 @@ from bot.store.models.handoff import CannedReply, Handoff
 from bot.store.models.knowledge import Broadcast, Explanation, QuestionGap, Subscription
 from bot.store.models.outbox import Delivery, PlatformQuota, ZaloToken
 from bot.store.models.people import Agency, Contact, Conversation, Message, Topic, User
+from bot.store.models.tallies import CaseTally, CaseTallyDays
 
 __all__ = [
     "Agency",
@@ -17,6 +18,8 @@ __all__ = [
     "CannedReply",
     "Case",
     "CaseEvent",
+    "CaseTally",
+    "CaseTallyDays",
     "Contact",
     "Conversation",
     "Delivery",

@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.domain.cases import OPEN_STATUSES
 from bot.domain.cases import Kind as CaseKind
 from bot.domain.cases import Status as CaseStatus
 from bot.store.models.base import Base, utcnow
 from bot.store.models.people import Agency
 from bot.store.types import StrEnumType
+
+# Cases still open, as the partial index below states it (a query names this very clause, so
+# the planner sees it is the index's).
+_OPEN_LIST = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))
+OPEN_CASES = text(f"status IN ({_OPEN_LIST})")
 
 
 class Case(Base):
@@ -26,6 +32,16 @@ class Case(Base):
         Index("ix_cases_agency_status", "agency_id", "status"),
         Index("ix_cases_due_at", "due_at"),
         Index("ix_cases_contact_id", "contact_id"),
+        # Reports: one agency's (or one place's) cases received in a period.
+        Index("ix_cases_agency_created", "agency_id", "created_at"),
+        Index("ix_cases_province_created", "province", "created_at"),
+        # The open ones: what a report over tallied months reads from the cases themselves.
+        Index(
+            "ix_cases_open_created",
+            "created_at",
+            sqlite_where=OPEN_CASES,
+            postgresql_where=OPEN_CASES,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +68,21 @@ class Case(Base):
     refusal_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What reports group and filter by (bot/domain/reports.py): the channel it came from
+    # ("" when filed without a chat), its place ("w:<commune>" or "p:<province>") and that
+    # place's province, its topic's slug.
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    locality: Mapped[str] = mapped_column(String(20), default="")
+    province: Mapped[str] = mapped_column(String(20), default="")
+    topic: Mapped[str] = mapped_column(String(80), default="")
+    # Milestones kept as the case moves, so reports aggregate them in SQL: the acceptance
+    # deadline set at filing and when it was decided; the answer deadline in force (extended
+    # included) and when and in how many working days it was answered.
+    accept_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answer_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answer_working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     agency: Mapped[Agency] = relationship()
 
