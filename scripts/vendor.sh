@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Vendor the console's browser libraries (htmx and its SSE extension) from the npm registry:
+# Vendor the console's browser libraries (htmx, its SSE extension, Chart.js) from the npm registry:
 # `npm ci` installs exactly package-lock.json into node_modules/ (ignored by git), then the
 # minified files are copied where the gateway serves them. Idempotent, fast when done.
 set -euo pipefail
@@ -16,3 +16,4 @@ vendor=bot/web/console/static/vendor
 mkdir -p "$vendor"
 cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx.min.js"
 cp node_modules/htmx-ext-sse/dist/sse.min.js "$vendor/htmx-ext-sse.min.js"
+cp node_modules/chart.js/dist/chart.umd.min.js "$vendor/chart.umd.min.js"
