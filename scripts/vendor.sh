@@ -17,3 +17,5 @@ mkdir -p "$vendor"
 cp node_modules/htmx.org/dist/htmx.min.js "$vendor/htmx.min.js"
 cp node_modules/htmx-ext-sse/dist/sse.min.js "$vendor/htmx-ext-sse.min.js"
 cp node_modules/chart.js/dist/chart.umd.min.js "$vendor/chart.umd.min.js"
+mkdir -p bot/web/public/static/vendor  # the public scoreboard draws its trends with it too
+cp node_modules/chart.js/dist/chart.umd.min.js bot/web/public/static/vendor/chart.umd.min.js

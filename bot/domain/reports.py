@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain.cases import Kind, Status
 from bot.domain.deadlines import VN_TZ, is_working_day
@@ -206,3 +206,26 @@ def whole_months(
 
 def _next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+# The public scoreboard shows no figure computed from fewer cases than this: a rate over two
+# cases says little and could point at the people behind them.
+MIN_PUBLIC_CASES = 5
+_Figure = TypeVar("_Figure", int, float)
+
+
+def public(value: _Figure | None, base: int) -> _Figure | None:
+    """A figure as the public may see it: None (not shown) when it rests on too few cases."""
+    return value if base >= MIN_PUBLIC_CASES else None
+
+
+def last_months(today: date, n: int) -> list[ReportPeriod]:
+    """The `n` calendar months ending with today's (that one up to today), oldest first."""
+    months: list[ReportPeriod] = []
+    first = today.replace(day=1)
+    last = today
+    for _ in range(n):
+        months.append(ReportPeriod(first, last))
+        last = first - timedelta(days=1)
+        first = last.replace(day=1)
+    return months[::-1]

@@ -186,6 +186,19 @@ async def _counts(
     return rows, {key: dict(histogram) for key, histogram in days.items()}
 
 
+async def agency_figures(
+    session: AsyncSession, agency_id: int, period: ReportPeriod, as_of: datetime
+) -> dict[str, Any]:
+    """One agency's case figures over a period, all places and topics (the public
+    scoreboard's: whole months from the tallies)."""
+    scope = queries.CaseScope(starts=period.starts, ends=period.ends, agency_id=agency_id)
+    rows, days = await _counts(session, scope, period, None, as_of, True)
+    everything: Counter[int] = Counter()
+    for histogram in days.values():
+        everything.update(histogram)
+    return case_figures(rows, dict(everything))
+
+
 async def report(
     db: Database, actor: Actor, wanted: ReportFilter, now: datetime | None = None
 ) -> Report:

@@ -24,3 +24,8 @@ async def primary_agency(session: AsyncSession) -> Agency:
 async def agency_by_slug(session: AsyncSession, slug: str) -> Agency | None:
     """An agency by the slug staff name it with (API bodies, CLI options)."""
     return (await session.execute(select(Agency).where(Agency.slug == slug))).scalar_one_or_none()
+
+
+async def every_agency(session: AsyncSession) -> list[Agency]:
+    """All agencies, by name (the public scoreboard lists each)."""
+    return list((await session.execute(select(Agency).order_by(Agency.name, Agency.id))).scalars())

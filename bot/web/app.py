@@ -39,6 +39,7 @@ from bot.web import (
     console,
     headers,
     metrics,
+    public_pages,
 )
 from bot.web.audit import audit_middleware
 from bot.web.errors import error_middleware, refuse_nul_in_url
@@ -238,6 +239,7 @@ def create_app(settings: Settings) -> web.Application:
     api_users.setup(app)
     api_localities.setup(app)
     console.setup(app)
+    public_pages.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
     zalo.setup(app)
