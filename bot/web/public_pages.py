@@ -12,6 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.domain.deadlines import VN_TZ
 from bot.domain.reports import MIN_PUBLIC_CASES
 from bot.gateway import DB, json_response
 from bot.services.scoreboard import Score, ScoreboardCache
@@ -58,6 +59,7 @@ async def page(request: web.Request) -> web.Response:
         "board": board,
         "min_cases": MIN_PUBLIC_CASES,
         "trends": {a.slug: _trend(a.months) for a in board.agencies},
+        "as_of": board.as_of.astimezone(VN_TZ),
     }
     return aiohttp_jinja2.render_template("scoreboard.html", request, context, app_key=TEMPLATES)
 
