@@ -38,10 +38,10 @@ FIELDS = {
 # The API's English refusals that staff may meet here, in Vietnamese (the others already are).
 MESSAGES = {"invalid_date": "Ngày không hợp lệ (dạng năm-tháng-ngày, ví dụ 2026-11-01)."}
 CHANNEL_NAMES = {
-    "telegram": "Telegram",
-    "zalo": "Zalo",
-    "web": "Trò chuyện trên trang web",
-    "none": "Không qua kênh trò chuyện (nộp trực tiếp, qua API)",
+    "telegram": "Qua Telegram",
+    "zalo": "Qua Zalo",
+    "web": "Qua trò chuyện trên trang web",
+    "none": "Không qua trò chuyện (nộp tại cơ quan, qua API)",
 }
 NO_PLACE = "Chưa ghi địa bàn"
 
