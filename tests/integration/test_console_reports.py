@@ -15,6 +15,7 @@ from bot.domain.reports import ReportPeriod
 from bot.gateway import DB
 from bot.services.reports import Report, ReportFilter, report
 from bot.services.users import actor_for_token, issue_token
+from bot.web.console.report_pages import MESSAGES
 from bot.web.console.views import number, percent
 from tests.conftest import RunningGateway
 from tests.console import (
@@ -200,6 +201,12 @@ async def test_another_agencys_report_and_an_operator_are_refused(world: Running
             page = await browser.get(path)
             assert page.status == 403, path
             assert page.text_of("error-message") == "Báo cáo của cơ quan khác."
+    finally:
+        await browser.close()
+    browser = await logged_in(world, "officer")
+    try:
+        page = await browser.get("/console/bao-cao/csv?tu-ngay=hom-qua")
+        assert (page.status, page.text_of("error-message")) == (400, MESSAGES["invalid_date"])
     finally:
         await browser.close()
     browser = await logged_in(world, "operator")
