@@ -92,7 +92,7 @@ eval: setup
 screenshots: setup system-deps
 	@bash scripts/train.sh >/dev/null
 	@mkdir -p docs/console
-	@GIAITRINH_SCREENSHOTS=docs/console $(VENV)/pytest -q tests/e2e/test_handoff_browser.py tests/e2e/test_console_browser.py tests/e2e/test_publish_browser.py
+	@GIAITRINH_SCREENSHOTS=docs/console $(VENV)/pytest -q tests/e2e/test_handoff_browser.py tests/e2e/test_console_browser.py tests/e2e/test_publish_browser.py tests/e2e/test_report_browser.py
 
 clean:
 	rm -rf .venv .venv-rasa models var results

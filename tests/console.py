@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -14,13 +14,15 @@ from aiohttp import web
 from sqlalchemy import func, select
 from yarl import URL
 
-from bot.domain.cases import Kind
+from bot.domain.actors import Actor
+from bot.domain.cases import Kind, Status
 from bot.domain.deadlines import VN_TZ
 from bot.domain.handoff import HandoffPolicy, HandoffReason
 from bot.domain.office_hours import OfficeHours
+from bot.domain.roles import Role
 from bot.gateway import DB
 from bot.services import handoff
-from bot.services.cases import CaseDraft, file_case
+from bot.services.cases import CaseDraft, file_case, transition_case
 from bot.services.demo import load_demo
 from bot.services.passwords import set_password
 from bot.services.users import create_user
@@ -156,3 +158,40 @@ async def waiting_handoff(db: Database, who: str) -> int:
     await handoff.request(db, sender, HandoffReason.ASKED, policy, WORKING_HOUR)
     async with db.session() as session:
         return int(await session.scalar(select(func.max(Handoff.id))) or 0)
+
+
+# The report screen's data: November 2026, before today in the tests' world.
+REPORT_FROM, REPORT_TO = "2026-11-01", "2026-11-20"
+# (agency, place, answered two days later?) per case, received 3 to 7 November 2026: the demo
+# agency's in two communes of Hà Nội (Hoàn Kiếm 3, one unanswered; Cửa Nam 2, one unanswered)
+# and one in Cao Bằng; another agency's in Hoàn Kiếm.
+REPORT_CASES = [
+    (DEMO, "w:70", True),
+    (DEMO, "w:70", True),
+    (DEMO, "w:70", False),
+    (DEMO, "w:73", True),
+    (DEMO, "w:73", False),
+    (DEMO, "w:1273", True),
+    (OTHER, "w:70", True),
+]
+
+
+async def report_cases(db: Database) -> None:
+    """The petitions of REPORT_CASES, filed and answered through the case services (an
+    unanswered one is past its 10 working days by the end of November: late)."""
+    admin = Actor("report-test", Role.ADMIN)
+    for n, (agency, place, answered) in enumerate(REPORT_CASES):
+        async with db.session() as session:
+            agency_id = await session.scalar(select(Agency.id).where(Agency.slug == agency))
+        received = datetime(2026, 11, 3 + n % 5, 9, 0, tzinfo=VN_TZ)
+        draft = CaseDraft(
+            kind=Kind.PETITION,
+            content="Đèn đường trong ngõ bị hỏng, đề nghị sửa.",
+            requester_name="Trần Thị Báo",
+            consent=True,
+            locality=place,
+        )
+        filed = await file_case(db, draft, None, now=received, agency_id=agency_id)
+        if answered:
+            later = received + timedelta(days=2)
+            await transition_case(db, filed.code, Status.ANSWERED, admin, "Đã sửa.", now=later)

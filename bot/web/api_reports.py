@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from aiohttp import web
@@ -25,6 +26,17 @@ def day(value: str | None, name: str) -> date:
         raise InvalidInput(f"Not a date (YYYY-MM-DD): {value}", code="invalid_date") from exc
 
 
+def report_filter(q: Mapping[str, str]) -> ReportFilter:
+    """The report a query asks for (keys from, to, agency, locality, topic), for the API and
+    the console's report screen alike: the same dates and the same errors."""
+    return ReportFilter(
+        period=ReportPeriod(day(q.get("from"), "from"), day(q.get("to"), "to")),
+        agency=q.get("agency") or None,
+        locality=q.get("locality") or None,
+        topic=q.get("topic") or None,
+    )
+
+
 async def summary(request: web.Request) -> web.Response:
     """GET /api/v1/reports/summary?from=&to=&agency=&locality=&topic=&format=json|csv"""
     caller = await actor(request, Action.READ_REPORTS)
@@ -32,12 +44,7 @@ async def summary(request: web.Request) -> web.Response:
     fmt = q.get("format") or "json"
     if fmt not in ("json", "csv"):
         raise InvalidInput(f"Unknown format: {fmt}", code="invalid_filter")
-    wanted = ReportFilter(
-        period=ReportPeriod(day(q.get("from"), "from"), day(q.get("to"), "to")),
-        agency=q.get("agency") or None,
-        locality=q.get("locality") or None,
-        topic=q.get("topic") or None,
-    )
+    wanted = report_filter(q)
     result = await report(request.app[DB], caller, wanted)
     if fmt == "csv":
         name = f"bao-cao-{wanted.period.first}-{wanted.period.last}.csv"

@@ -165,6 +165,8 @@ PAGES = [
         EXPECTED["read_gaps"],
         lambda t: "/console/cau-hoi-chua-tra-loi",
     ),
+    Cell("GET", "/bao-cao", EXPECTED["read_reports"], lambda t: "/console/bao-cao"),
+    Cell("GET", "/bao-cao/csv", EXPECTED["read_reports"], lambda t: "/console/bao-cao/csv"),
     Cell("GET", "/tai-khoan", EXPECTED["manage_users"], lambda t: "/console/tai-khoan"),
     Cell(
         "POST",

@@ -29,6 +29,7 @@ from bot.web.console import (
     pages,
     place_pages,
     publish_pages,
+    report_pages,
 )
 from bot.web.console.guard import LOGIN_THROTTLE, csrf_check, error_pages, login_throttle
 from bot.web.console.session import PREFIX, cookie_storage
@@ -45,6 +46,7 @@ _PAGES = (
     pages,
     publish_pages,
     place_pages,
+    report_pages,
     admin_pages,
 )
 

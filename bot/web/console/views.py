@@ -32,6 +32,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("Hồ sơ", "ho-so", Action.READ_CASES),
     NavEntry("Bài giải trình", "bai-giai-trinh", Action.READ_EXPLANATIONS),
     NavEntry("Câu hỏi chưa trả lời", "cau-hoi-chua-tra-loi", Action.READ_GAPS),
+    NavEntry("Báo cáo", "bao-cao", Action.READ_REPORTS),
     NavEntry("Tài khoản", "tai-khoan", Action.MANAGE_USERS),
     NavEntry("Cơ quan", "co-quan", Action.MANAGE_USERS),
 )
@@ -113,6 +114,35 @@ def _places(codes: list[str] | tuple[str, ...]) -> str:
     return "; ".join(names)
 
 
+NO_BASE = "—"  # a figure with nothing to count it on (no case due, no rating)
+
+
+def number(value: float | None, places: int = 0) -> str:
+    """A figure as Vietnamese write it: dots between thousands, a decimal comma."""
+    if value is None:
+        return NO_BASE
+    text = f"{value:,.{places}f}"
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def percent(value: float | None) -> str:
+    """A share (0–1) as a percentage with one decimal ("87,5 %"); "—" without a base."""
+    return NO_BASE if value is None else f"{number(value * 100, 1)} %"
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as staff read a waiting time: "1 giờ 5 phút", "3 phút 20 giây"."""
+    if seconds is None:
+        return NO_BASE
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "ngày"), (hours, "giờ"), (minutes, "phút"), (secs, "giây")]
+    shown = [f"{n} {unit}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "0 giây"
+
+
 def _citizen_label(kind: Kind, status: Status) -> str:
     return status_label(kind, status)
 
@@ -122,5 +152,8 @@ FILTERS: dict[str, Any] = {
     "status_name": _status,
     "kind_name": _kind,
     "case_code": codes.display,
+    "number": number,
+    "percent": percent,
+    "duration": duration,
 }
 GLOBALS: dict[str, Any] = {"citizen_label": _citizen_label, "places": _places}
