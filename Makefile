@@ -88,11 +88,12 @@ eval: setup
 	@# Intents on tests/data/nlu/messages.yaml (tune, test) and holdout.yaml (dev, final), long and short.
 	@.venv-rasa/bin/python scripts/eval_intents.py --model "$$(bash scripts/train.sh)"
 
-# The console's pictures in docs/console/ (and the README), taken by its browser tests.
+# The console's pictures (and the public scoreboard's) in docs/console/ and the README, taken by
+# their browser tests.
 screenshots: setup system-deps
 	@bash scripts/train.sh >/dev/null
 	@mkdir -p docs/console
-	@GIAITRINH_SCREENSHOTS=docs/console $(VENV)/pytest -q tests/e2e/test_handoff_browser.py tests/e2e/test_console_browser.py tests/e2e/test_publish_browser.py tests/e2e/test_report_browser.py
+	@GIAITRINH_SCREENSHOTS=docs/console $(VENV)/pytest -q tests/e2e/test_handoff_browser.py tests/e2e/test_console_browser.py tests/e2e/test_publish_browser.py tests/e2e/test_report_browser.py tests/e2e/test_scoreboard_browser.py
 
 clean:
 	rm -rf .venv .venv-rasa models var results
