@@ -46,15 +46,18 @@ def open311_errors(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.Response:
         try:
-            return await handler(request)
+            response = await handler(request)
         except RateLimited as exc:
-            return error(429, exc.message, {"Retry-After": str(exc.retry_after)})
+            response = error(429, exc.message, {"Retry-After": str(exc.retry_after)})
         except GiaitrinhError as exc:
-            return error(exc.http_status, exc.message)
+            response = error(exc.http_status, exc.message)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            return error(exc.status, exc.reason)
+            response = error(exc.status, exc.reason)
+        if request.method == "GET":  # open data: any web page may read it (no credentials)
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
     return wrapped
 

@@ -15,6 +15,7 @@ import requests
 from georeport import GeoReport
 from jsonschema import Draft202012Validator
 
+from bench.servers import free_port
 from bot.domain.actors import Actor
 from bot.domain.cases import Kind
 from bot.domain.roles import Role
@@ -22,7 +23,7 @@ from bot.gateway import DB
 from bot.services.cases import CaseDraft, file_case, transition_case
 from bot.services.demo import load_demo
 from bot.settings import PROJECT_ROOT
-from tests.conftest import RunningGateway, Tokens
+from tests.conftest import RunningGateway, Tokens, gateway_settings, running_gateway
 
 SCHEMAS = PROJECT_ROOT / "tests" / "data" / "open311"
 OFFICER = Actor("test", Role.ADMIN)
@@ -247,3 +248,28 @@ def test_the_schemas_refuse_what_the_spec_does_not_allow(schema: str) -> None:
         "errors": {"error": {"code": "x", "message": "x"}},
     }
     assert list(Draft202012Validator(spec).iter_errors(bad[schema]))
+
+
+async def test_open311_limits_posts_per_key_and_reads_per_address(
+    database_url: str, tokens: Tokens
+) -> None:
+    settings = gateway_settings(
+        database_url,
+        tokens,
+        f"http://127.0.0.1:{free_port()}",
+        open311_posts_per_key_burst=1,
+        open311_posts_per_key_per_min=1,
+        open311_reads_per_ip_burst=2,
+        open311_reads_per_ip_per_min=1,
+    )
+    async with running_gateway(settings, free_port()) as gw:
+        await load_demo(gw.app[DB])
+        first = await post(gw, petition(tokens.open311))
+        second = await post(gw, petition(tokens.open311))
+        assert (first.status_code, second.status_code) == (201, 429), second.text
+        assert validate(second.json(), "errors")[0]["code"] == 429
+        assert int(second.headers["Retry-After"]) >= 1
+        reads = [(await get(gw, "/services.json")).status_code for _ in range(3)]
+        assert reads == [200, 200, 429], reads
+        answer = await get(gw, "/requests.json")
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
