@@ -226,6 +226,7 @@ class RequestFilter:
     period (at most 90 days) and status."""
 
     codes: tuple[str, ...] = ()
+    by_codes: bool = False  # ids were given: only those (none valid: nothing)
     kinds: tuple[Kind, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
@@ -255,7 +256,7 @@ def request_filter(query: dict[str, str], now: datetime) -> RequestFilter:
         if len(ids) > MAX_IDS:
             raise InvalidInput(f"At most {MAX_IDS} service_request_id.", code="invalid_filter")
         parsed = [codes.parse(i) for i in ids]
-        return RequestFilter(codes=tuple(dict.fromkeys(c for c in parsed if c)))
+        return RequestFilter(codes=tuple(dict.fromkeys(c for c in parsed if c)), by_codes=True)
     kinds = tuple(dict.fromkeys(service(c).kind for c in _listed(query.get("service_code"))))
     statuses: list[Status] = []
     for name in _listed(query.get("status")):

@@ -66,7 +66,7 @@ def _published() -> Any:
 async def public_requests(db: Database, f: RequestFilter) -> list[dict[str, Any]]:
     """requests.json: the public cases matching the filters, newest first, at most f.limit."""
     query = _published()
-    if f.codes:
+    if f.by_codes:
         query = query.where(Case.code.in_(f.codes))
     else:
         if f.kinds:

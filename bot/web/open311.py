@@ -124,6 +124,9 @@ async def _fields(request: web.Request) -> dict[str, str]:
     """A POST's fields: form-encoded as the spec says, or a JSON object of strings."""
     if request.content_type == "application/json":
         data = await read_object(request)
+        nested = data.pop("attribute", None)  # {"attribute": {"public": "yes"}} as well
+        if isinstance(nested, dict):
+            data.update({f"attribute[{k}]": v for k, v in nested.items()})
         return {k: v if isinstance(v, str) else str(v) for k, v in data.items() if v is not None}
     if request.content_type not in (
         "application/x-www-form-urlencoded",

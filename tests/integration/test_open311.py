@@ -20,6 +20,7 @@ from bot.domain.actors import Actor
 from bot.domain.cases import Kind
 from bot.domain.roles import Role
 from bot.gateway import DB
+from bot.services.case_queries import get_case
 from bot.services.cases import CaseDraft, file_case, transition_case
 from bot.services.demo import load_demo
 from bot.settings import PROJECT_ROOT
@@ -127,11 +128,16 @@ async def test_an_open311_client_files_and_reads_back_a_public_petition(
     both = f"{public_id},{private_id},{chat.display_code}"
     by_id = await asyncio.to_thread(client.get_service_requests, service_request_id=both)
     assert [r["service_request_id"] for r in validate(by_id, "requests")] == [public_id]
+    nothing = await asyncio.to_thread(client.get_service_requests, service_request_id="nonsense")
+    assert nothing == []
     for hidden in (private_id, chat.display_code, "ZZZZ-ZZZZZ"):
         missing = await get(gw, f"/requests/{hidden}.json")
         assert missing.status_code == 404, missing.text
         assert validate(missing.json(), "errors")[0]["code"] == 404
 
+    staff_view = await get_case(db, public_id, OFFICER)  # officers know what they publish
+    assert staff_view.as_json()["public"] is True
+    assert (await get_case(db, private_id, OFFICER)).as_json()["public"] is False
     await transition_case(db, public_id, "in_progress", OFFICER)
     await transition_case(
         db, public_id, "answered", OFFICER, f"Đã bơm thoát nước; liên hệ {NAME} qua {PHONE}."
@@ -222,7 +228,9 @@ async def test_a_petition_posted_as_json_is_filed_too(
 ) -> None:
     gw = offline_gateway
     await load_demo(gw.app[DB])
-    answer = await post(gw, None, json=petition(tokens.open311))
+    fields = petition(tokens.open311)
+    del fields["attribute[public]"]
+    answer = await post(gw, None, json={**fields, "attribute": {"public": "yes"}})
     assert answer.status_code == 201, answer.text
     code = validate(answer.json(), "post_response")[0]["service_request_id"]
     listed = (await get(gw, "/requests.json")).json()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain import codes
 from bot.domain.cases import OPEN_STATUSES, Kind, Status
 from bot.domain.open311 import (
     OPEN311_STATUS,
@@ -59,8 +60,11 @@ def test_bad_filters_are_refused(query: dict[str, str]) -> None:
 
 
 def test_ids_override_the_other_filters() -> None:
-    f = request_filter({"service_request_id": "ab12-cd34e, nonsense", "status": "bad"}, NOW)
-    assert f.start is None and f.statuses == ()
+    code = codes.new_code()
+    typed = codes.display(code).lower()
+    f = request_filter({"service_request_id": f"{typed}, nonsense", "status": "bad"}, NOW)
+    assert f.start is None and f.statuses == () and f.codes == (code,)
+    assert request_filter({"service_request_id": "nonsense"}, NOW).by_codes
 
 
 def test_a_published_request_hides_the_requester_wherever_it_was_typed() -> None:
