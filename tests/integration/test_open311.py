@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 from georeport import GeoReport
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from bench.servers import free_port
@@ -281,3 +284,51 @@ async def test_open311_limits_posts_per_key_and_reads_per_address(
         assert reads == [200, 200, 429], reads
         answer = await get(gw, "/requests.json")
         assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+FIELDS = st.sampled_from(
+    ["api_key", "service_code", "description", "address_string", "lat", "long",
+     "attribute[public]", "attribute[locality]", "first_name", "email", "media_url"]
+)  # fmt: skip
+
+
+@pytest.fixture
+async def unlimited(database_url: str, tokens: Tokens) -> AsyncIterator[RunningGateway]:
+    """A gateway whose Open311 limits a hundred generated posts do not reach."""
+    settings = gateway_settings(
+        database_url,
+        tokens,
+        f"http://127.0.0.1:{free_port()}",
+        open311_posts_per_key_burst=1_000_000,
+        open311_posts_per_key_per_min=1_000_000,
+    )
+    async with running_gateway(settings, free_port()) as gw:
+        await load_demo(gw.app[DB])
+        yield gw
+
+
+@given(
+    fields=st.dictionaries(FIELDS, st.text(max_size=60), max_size=8),
+    raw=st.binary(max_size=200),
+    as_json=st.booleans(),
+)
+async def test_any_post_is_answered_in_the_spec_shape_and_never_fails(
+    unlimited: RunningGateway,
+    tokens: Tokens,
+    fields: dict[str, str],
+    raw: bytes,
+    as_json: bool,
+) -> None:
+    gw = unlimited
+    url = f"{root(gw)}/requests.json"
+    form = {**petition(tokens.open311), **fields}
+    attempts: list[dict[str, Any]] = [
+        {"json": form} if as_json else {"data": form},
+        {"data": raw, "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        {"data": raw, "headers": {"Content-Type": "application/json"}},
+    ]
+    for kwargs in attempts:
+        async with gw.http.post(url, **kwargs) as resp:
+            body = await resp.json(content_type=None)
+        assert resp.status in (201, 400, 403), (resp.status, body, kwargs)
+        validate(body, "post_response" if resp.status == 201 else "errors")
