@@ -190,7 +190,7 @@ def status_notes(case: PublicCase) -> str:
     """The agency's answer, the reason of a refusal, or where the case stands."""
     if case.answer:
         return case.answer
-    if case.status is Status.REFUSED and case.refusal_reason:
+    if case.refusal_reason:  # refused, and closed after it
         return case.refusal_reason
     return status_label(case.kind, case.status)
 

@@ -177,7 +177,13 @@ def draft_from_post(fields: Mapping[str, str]) -> CaseDraft:
 
 
 async def file_request(
-    db: Database, fields: Mapping[str, str], petition_days: int, now: datetime | None = None
+    db: Database,
+    fields: Mapping[str, str],
+    petition_days: int,
+    client: str,
+    now: datetime | None = None,
 ) -> FiledCase:
-    """POST requests.json: file the petition as chat does (stored first, deadline rules)."""
-    return await file_case(db, draft_from_post(fields), None, petition_days, now=now)
+    """POST requests.json: file the petition as chat does (stored first, deadline rules);
+    `client` names the key's app in the audit trail."""
+    draft = draft_from_post(fields)
+    return await file_case(db, draft, None, petition_days, now=now, filed_by=f"open311:{client}")

@@ -158,8 +158,11 @@ async def post_request(request: web.Request) -> web.Response:
     given = fields.get("api_key", "")
     if not _known_key(given, settings.open311_api_keys.get_secret_value()):
         raise Forbidden(BAD_KEY, code="invalid_api_key")
-    await _limit(request, POSTS_PER_KEY, hashlib.sha256(given.encode()).hexdigest()[:32])
-    filed = await service.file_request(request.app[DB], fields, settings.petition_days)
+    digest = hashlib.sha256(given.encode()).hexdigest()
+    await _limit(request, POSTS_PER_KEY, digest[:32])
+    filed = await service.file_request(
+        request.app[DB], fields, settings.petition_days, client=digest[:8]
+    )
     notice = open311.filed_notice(filed.due_at)
     body = [{"service_request_id": filed.display_code, "service_notice": notice}]
     return json_response(body, status=201)

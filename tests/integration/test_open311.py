@@ -140,6 +140,8 @@ async def test_an_open311_client_files_and_reads_back_a_public_petition(
 
     staff_view = await get_case(db, public_id, OFFICER)  # officers know what they publish
     assert staff_view.as_json()["public"] is True
+    assert staff_view.requester_name == NAME and PHONE in staff_view.requester_contact
+    assert staff_view.events[0]["actor"].startswith("open311:"), staff_view.events
     assert (await get_case(db, private_id, OFFICER)).as_json()["public"] is False
     await transition_case(db, public_id, "in_progress", OFFICER)
     await transition_case(
