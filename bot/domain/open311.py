@@ -254,7 +254,10 @@ def request_filter(query: dict[str, str], now: datetime) -> RequestFilter:
     ids = _listed(query.get("service_request_id"))
     if ids:
         if len(ids) > MAX_IDS:
-            raise InvalidInput(f"At most {MAX_IDS} service_request_id.", code="invalid_filter")
+            raise InvalidInput(
+                f"Tối đa {MAX_IDS} mã / at most {MAX_IDS} service_request_id.",
+                code="invalid_filter",
+            )
         parsed = [codes.parse(i) for i in ids]
         return RequestFilter(codes=tuple(dict.fromkeys(c for c in parsed if c)), by_codes=True)
     kinds = tuple(dict.fromkeys(service(c).kind for c in _listed(query.get("service_code"))))
@@ -276,7 +279,9 @@ def request_filter(query: dict[str, str], now: datetime) -> RequestFilter:
     if end is None:
         end = start + WINDOW
     if start > end:
-        raise InvalidInput("start_date is after end_date.", code="invalid_period")
+        raise InvalidInput(
+            "start_date sau end_date / start_date is after end_date.", code="invalid_period"
+        )
     if end - start > WINDOW:
         raise InvalidInput(
             "Khoảng thời gian tối đa 90 ngày / the period may not span more than 90 days.",
@@ -296,7 +301,12 @@ def coordinate(name: str, value: str, bound: float) -> float:
     try:
         number = float(value)
     except ValueError as exc:
-        raise InvalidInput(f"{name} is not a number: {value}", code="invalid_location") from exc
+        raise InvalidInput(
+            f"{name} không phải là số / {name} is not a number: {value}",
+            code="invalid_location",
+        ) from exc
     if not math.isfinite(number) or abs(number) > bound:
-        raise InvalidInput(f"{name} is out of range: {value}", code="invalid_location")
+        raise InvalidInput(
+            f"{name} ngoài phạm vi / {name} is out of range: {value}", code="invalid_location"
+        )
     return number

@@ -124,7 +124,10 @@ def draft_from_post(fields: Mapping[str, str]) -> CaseDraft:
     if not description:
         raise InvalidInput("Thiếu description / description is required.", code="invalid_body")
     if len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description dài quá {MAX_DESCRIPTION} ký tự.", code="too_long")
+        raise InvalidInput(
+            f"description dài quá {MAX_DESCRIPTION} ký tự / description is too long.",
+            code="too_long",
+        )
     consent = fields.get(f"attribute[{PUBLIC_ATTRIBUTE}]", "").strip().lower()
     if consent not in CONSENT_VALUES:
         raise InvalidInput(
