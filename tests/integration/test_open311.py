@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,12 +22,15 @@ from jsonschema import Draft202012Validator
 from bench.servers import free_port
 from bot.domain.actors import Actor
 from bot.domain.cases import Kind
+from bot.domain.open311 import MAX_RESULTS, request_filter
 from bot.domain.roles import Role
 from bot.gateway import DB
 from bot.services.case_queries import get_case
 from bot.services.cases import CaseDraft, file_case, transition_case
 from bot.services.demo import load_demo
+from bot.services.open311 import public_requests
 from bot.settings import PROJECT_ROOT
+from bot.store.models import utcnow
 from tests.conftest import RunningGateway, Tokens, gateway_settings, running_gateway
 
 SCHEMAS = PROJECT_ROOT / "tests" / "data" / "open311"
@@ -240,6 +244,15 @@ async def test_a_petition_posted_as_json_is_filed_too(
     code = validate(answer.json(), "post_response")[0]["service_request_id"]
     listed = (await get(gw, "/requests.json")).json()
     assert [r["service_request_id"] for r in validate(listed, "requests")] == [code]
+    newer = (await post(gw, petition(tokens.open311))).json()[0]["service_request_id"]
+    listed = (await get(gw, "/requests.json")).json()
+    assert [r["service_request_id"] for r in listed] == [newer, code], "newest first"
+    first = await public_requests(gw.app[DB], replace(request_filter({}, utcnow()), limit=1))
+    assert [r["service_request_id"] for r in first] == [newer]
+
+
+def test_a_list_holds_at_most_1000_requests() -> None:
+    assert request_filter({}, utcnow()).limit == MAX_RESULTS == 1000
 
 
 @pytest.mark.parametrize("schema", ["services", "service_definition", "requests", "errors"])
