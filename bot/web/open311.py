@@ -26,6 +26,7 @@ POSTS_PER_KEY = "open311_post_per_key"
 READS_PER_IP = "open311_read_per_ip"
 BAD_KEY = "api_key thiếu hoặc không đúng / missing or invalid api_key."
 NOT_FORM = "Dữ liệu gửi lên không hợp lệ / the body is not valid form data (UTF-8)."
+NOT_FIELDS = "Mỗi trường là một giá trị / each field must be a single value."
 TOO_FAST = "Gửi nhanh quá, đợi {seconds} giây / too many requests, retry in {seconds} s."
 
 # Form-encoded as the spec says; a client that sets no Content-Type gets aiohttp's default.
@@ -36,8 +37,8 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 def error(status: int, description: str, headers: dict[str, str] | None = None) -> web.Response:
     """The spec's error document."""
-    return json_response([{"code": status, "description": description}], status=status,
-                         headers=headers)  # fmt: skip
+    body = [{"code": status, "description": description}]
+    return json_response(body, status=status, headers=headers)
 
 
 def open311_errors(handler: Handler) -> Handler:
@@ -127,11 +128,10 @@ async def _fields(request: web.Request) -> dict[str, str]:
         nested = data.pop("attribute", None)  # {"attribute": {"public": "yes"}} as well
         if isinstance(nested, dict):
             data.update({f"attribute[{k}]": v for k, v in nested.items()})
+        if any(isinstance(v, dict | list) for v in data.values()):
+            raise InvalidInput(NOT_FIELDS, code="invalid_body")
         return {k: v if isinstance(v, str) else str(v) for k, v in data.items() if v is not None}
-    if request.content_type not in (
-        "application/x-www-form-urlencoded",
-        "application/octet-stream",
-    ):
+    if request.content_type not in FORM_TYPES:
         raise InvalidInput(NOT_FORM, code="invalid_body")
     raw = await request.read()
     try:

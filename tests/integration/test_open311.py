@@ -198,6 +198,7 @@ async def test_open311_refuses_wrong_keys_bad_filters_and_bad_bodies(
         (await post(gw, petition(tokens.open311, description="  ")), 400),
         (await post(gw, petition(tokens.open311, service_code="giai-trinh")), 400),
         (await post(gw, petition(tokens.open311, lat="91")), 400),
+        (await post(gw, None, json={**petition(tokens.open311), "description": ["a"]}), 400),
         (await post(gw, petition(tokens.open311, **{"attribute[locality]": "w:0"})), 400),
         (
             await post(
