@@ -218,6 +218,17 @@ class Settings(BaseSettings):
             'Reverse proxies whose X-Forwarded-For is believed (JSON list: ["10.0.0.0/8"]).'
         ),
     )
+    # Open data (Open311 GeoReport v2, /open311/v2): who may file petitions through it, and
+    # how often (per key for filing, per address for reading).
+    open311_api_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated API keys that may POST requests.json (one per client "
+        "app). Empty: nobody files through Open311; reading needs no key.",
+    )
+    open311_posts_per_key_per_min: float = Field(default=30.0, gt=0)
+    open311_posts_per_key_burst: int = Field(default=30, ge=1)
+    open311_reads_per_ip_per_min: float = Field(default=120.0, gt=0)
+    open311_reads_per_ip_burst: int = Field(default=60, ge=1)
     log_level: str = "INFO"
     log_json: bool = Field(
         default=False,
@@ -257,7 +268,9 @@ class Settings(BaseSettings):
         """Every secret setting's value that is set (tokens, keys), for the log scrubber:
         none of them may appear in a log line, wherever it came from."""
         values = (getattr(self, name) for name in type(self).model_fields)
-        secrets = (v.get_secret_value() for v in values if isinstance(v, SecretStr))
+        secrets = [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+        # Each Open311 key may show up alone.
+        secrets += [key.strip() for key in self.open311_api_keys.get_secret_value().split(",")]
         return [secret for secret in secrets if secret]
 
     @property

@@ -64,6 +64,7 @@ class Tokens:
 
     rasa: str
     action: str
+    open311: str  # the API key an Open311 client files petitions with
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +72,11 @@ def tokens() -> Tokens:
     """Fresh random tokens per session."""
     # The engine token starts with "-" on purpose: token_urlsafe does that one time in 64,
     # and the engine's command line once read it as an option (a flaky `make run`).
-    return Tokens(rasa="-" + secrets.token_urlsafe(16), action=secrets.token_urlsafe(16))
+    return Tokens(
+        rasa="-" + secrets.token_urlsafe(16),
+        action=secrets.token_urlsafe(16),
+        open311=secrets.token_urlsafe(16),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +200,7 @@ def gateway_settings(database_url: str, tokens: Tokens, rasa_url: str, **extra: 
         "rasa_url": rasa_url,
         "rasa_token": SecretStr(tokens.rasa),
         "action_token": SecretStr(tokens.action),
+        "open311_api_keys": SecretStr(tokens.open311),
         "retry_interval": 0.5,
         "dispatch_interval": 0.2,
         "engine_timeout": ENGINE_TIMEOUT,

@@ -52,6 +52,8 @@ class CaseView:
     # What the citizen was sent about the case and what became of it (the detail view only):
     # {"at", "status", "reason", "received_at", "seen_at"}, oldest first.
     citizen_updates: tuple[dict[str, Any], ...] = ()
+    # The citizen agreed to publish it (Open311): its text and answer are open data.
+    public: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -90,6 +92,7 @@ class CaseView:
             "attachments": list(self.attachments),
             "rating": self.rating,
             "citizen_updates": list(self.citizen_updates),
+            "public": self.public,
         }
 
 
@@ -167,6 +170,7 @@ async def case_view(session: AsyncSession, case: Case, with_events: bool = False
         attachments=tuple(case.attachments or ()),
         rating=rating,
         citizen_updates=updates,
+        public=case.public,
     )
 
 

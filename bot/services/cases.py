@@ -45,6 +45,8 @@ class CaseDraft:
     consent: bool = False
     locality: str = ""  # "w:<commune>" or "p:<province>" (bot.domain.localities), for reports
     topic: str = ""  # a topic's slug, for reports
+    public: bool = False  # the citizen agreed to publish it (Open311), without personal data
+    channel: str = ""  # where it came from when not from a contact's chat ("open311")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +112,11 @@ async def file_case(
                     location=draft.location.strip(),
                     attachments=list(draft.attachments),
                     consent_at=now if draft.consent else None,
+                    public=draft.public,
                     due_at=due_at,
                     created_at=now,
                     updated_at=now,
-                    channel=contact.channel if contact is not None else "",
+                    channel=contact.channel if contact is not None else draft.channel,
                     locality=draft.locality,
                     province=province,
                     topic=draft.topic.strip(),

@@ -39,6 +39,7 @@ from bot.web import (
     console,
     headers,
     metrics,
+    open311,
     public_pages,
 )
 from bot.web.audit import audit_middleware
@@ -240,6 +241,7 @@ def create_app(settings: Settings) -> web.Application:
     api_localities.setup(app)
     console.setup(app)
     public_pages.setup(app)
+    open311.setup(app)
     web_channel.setup(app)
     telegram.setup(app)
     zalo.setup(app)

@@ -80,3 +80,11 @@ def test_settings_give_every_secret_that_is_set() -> None:
     )
     found = settings.secret_values()
     assert {TOKEN, "metrics-token-value"} <= set(found) and "" not in found, found
+
+
+def test_each_open311_api_key_is_a_secret_of_its_own() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, open311_api_keys="first-client-key, second-client-key"
+    )
+    found = settings.secret_values()
+    assert {"first-client-key", "second-client-key"} <= set(found), found

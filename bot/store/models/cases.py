@@ -19,6 +19,8 @@ from bot.store.types import StrEnumType
 # the planner sees it is the index's).
 _OPEN_LIST = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))
 OPEN_CASES = text(f"status IN ({_OPEN_LIST})")
+# Cases the citizen agreed to publish (Open311), as the partial index below states it.
+PUBLIC_CASES = text("public")
 
 
 class Case(Base):
@@ -42,6 +44,13 @@ class Case(Base):
             sqlite_where=OPEN_CASES,
             postgresql_where=OPEN_CASES,
         ),
+        # Open data (Open311): the published cases, newest first.
+        Index(
+            "ix_cases_public_created",
+            "created_at",
+            sqlite_where=PUBLIC_CASES,
+            postgresql_where=PUBLIC_CASES,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +68,10 @@ class Case(Base):
     location: Mapped[str] = mapped_column(String(300), default="")
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     consent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The citizen agreed that the case (its text, place, status and the agency's answer,
+    # without personal data) may be published as open data (Open311). Only the citizen sets
+    # it, when filing; no staff route changes it.
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     due_soon_notified: Mapped[bool] = mapped_column(Boolean, default=False)
