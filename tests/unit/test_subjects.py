@@ -4,26 +4,11 @@ explanation that mentions it."""
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from bot.search.results import Zone
 from bot.search.subjects import named, unmentioned
-from bot.services.knowledge import Doc, KnowledgeBase
-from bot.settings import PROJECT_ROOT
+from bot.services.knowledge import KnowledgeBase
 from nlu.text import normalize
-
-
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    data = yaml.safe_load((PROJECT_ROOT / "bot/demo/demo_data.yaml").read_text(encoding="utf-8"))
-    base = KnowledgeBase()
-    base.rebuild(
-        [
-            Doc(i, e["slug"], e["title"], e["summary"], e["body"], e["source_document"], "", "")
-            for i, e in enumerate(data["explanations"])
-        ]
-    )
-    return base
 
 
 def _names(question: str) -> list[str]:
