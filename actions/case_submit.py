@@ -16,6 +16,7 @@ from actions.deps import database
 from actions.privacy import forget_form
 from bot.domain.case_texts import filed_text
 from bot.domain.cases import Kind
+from bot.domain.localities import named_place
 from bot.errors import InvalidInput
 from bot.services import cases as case_service
 from bot.services.cases import CaseDraft
@@ -142,6 +143,10 @@ class ActionSubmitCase(Action):
             requester_name="" if anonymous else str(get("requester_name") or ""),
             requester_contact="" if anonymous else str(get("requester_contact") or ""),
             location=str(get("case_location") or ""),
+            # the commune or province the case is about, when the citizen named exactly one
+            # (the agency of an explanation request, or where a petition's problem is): reports
+            # group cases by it
+            locality=_place(str(get("case_location" if is_petition else "case_target") or "")),
             attachments=attachments_since_form_start(tracker),
             anonymous=anonymous,
             consent=bool(get("case_consent")),
@@ -154,3 +159,9 @@ class ActionSubmitCase(Action):
             return _reset()
         dispatcher.utter_message(text=filed_text(filed.code, filed.kind, filed.due_at, anonymous))
         return _reset()
+
+
+def _place(text: str) -> str:
+    """The code of the one place a form answer names, or ""."""
+    place = named_place(text)
+    return place.code if place is not None else ""

@@ -222,3 +222,18 @@ def _starts(name: tuple[str, ...], typed: tuple[str, ...]) -> bool:
         return False
     head, last = typed[:-1], typed[-1]
     return name[: len(head)] == head and name[len(head)].startswith(last)
+
+
+def named_place(text: str) -> Locality | None:
+    """The one commune or province a text names among its comma-separated parts ("Đường Lê
+    Lợi, phường Hoàn Kiếm" → Phường Hoàn Kiếm), a part with the next one first ("Tân An, Nghệ
+    An"); None when it names none, or a name several places share (never a guess)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    for i, part in enumerate(parts):
+        for candidate in ([f"{part}, {parts[i + 1]}"] if i + 1 < len(parts) else []) + [part]:
+            exact, _ = find(candidate)
+            if len(exact) == 1:
+                return exact[0]
+            if exact:  # several places of that name, and the next part does not say which
+                break
+    return None

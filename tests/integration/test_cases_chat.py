@@ -8,11 +8,14 @@ from sqlalchemy import select
 
 from bot.domain import codes
 from bot.domain.cases import STATUS_LABELS, Status
+from bot.domain.localities import search
 from bot.gateway import DB
 from bot.services.users import create_user
 from bot.store.models import Case, Rating
 from tests.chat import CODE, buttons, file_explanation_request, press, said, wait_for
 from tests.conftest import RunningGateway
+
+HOAN_KIEM = next(p for p in search("Phường Hoàn Kiếm") if p.name == "Phường Hoàn Kiếm")
 
 
 async def api(gw: RunningGateway, token: str, method: str, path: str, **body: Any) -> Any:
@@ -84,6 +87,8 @@ async def test_anonymous_petition_says_no_updates_can_be_sent(gateway: RunningGa
         case = (await session.execute(select(Case))).scalar_one()
         assert case.anonymous and case.requester_contact == "" and case.kind == "petition"
         assert codes.display(case.code) == code.group(1)
+        # "Đường Lê Lợi, phường Hoàn Kiếm" names one commune: reports count the case there
+        assert case.locality == HOAN_KIEM.code and case.province == f"p:{HOAN_KIEM.province_code}"
 
 
 async def test_no_consent_stores_nothing(gateway: RunningGateway) -> None:
@@ -125,6 +130,9 @@ async def test_unknown_locality_gets_suggestions_and_status_lists_own_cases(
     data = await press(chat, data, "Xác nhận gửi")
     code = CODE.search(said(data))
     assert code
+    async with gateway.app[DB].session() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+        assert case.locality == HOAN_KIEM.code, "the commune chosen is the case's place"
     data = await chat.say("hồ sơ của tôi đến đâu rồi")
     assert code.group(1) in said(data) and STATUS_LABELS[Status.RECEIVED] in said(data), said(data)
 

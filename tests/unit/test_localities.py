@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.localities import find, place_choice
+from bot.domain.localities import find, named_place, place_choice
 
 
 def labels(text: str) -> list[str]:
@@ -40,3 +40,14 @@ def test_the_choice_has_at_most_the_channel_button_limit() -> None:
     question, choices = place_choice("xa tan an", found, 5)
     assert choices == [], "more places than buttons: the list, and a request for the province"
     assert all(loc.label in question for loc in found) and "tên tỉnh" in question
+
+
+def test_the_one_place_a_text_names_is_found_and_a_shared_name_is_no_guess() -> None:
+    hoan_kiem = named_place("Đường Lê Lợi, phường Hoàn Kiếm")
+    assert hoan_kiem is not None and hoan_kiem.name == "Phường Hoàn Kiếm"
+    assert named_place("Phường Hoàn Kiếm, Thành phố Hà Nội") == hoan_kiem
+    assert named_place("trước cổng chợ, gần trường tiểu học") is None
+    # seven communes are called Tân An: without a province it is none of them
+    assert named_place("ngõ 5, xã Tân An") is None
+    tan_an = named_place("xã Tân An, Nghệ An")
+    assert tan_an is not None and tan_an.province_name.endswith("Nghệ An")
