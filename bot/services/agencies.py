@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.office_hours import OfficeHours
 from bot.errors import InvalidInput, NotFound
-from bot.store.agencies import agency_by_slug, primary_agency
+from bot.store.agencies import agency_by_slug, every_agency, primary_agency
 from bot.store.db import Database
 from bot.store.models import Agency
 
@@ -84,8 +83,7 @@ def _checked(edit: AgencyEdit) -> AgencyEdit:
 async def list_agencies(db: Database) -> list[AgencyRow]:
     """Every agency, by name."""
     async with db.session(read_only=True) as session:
-        rows = (await session.execute(select(Agency).order_by(Agency.name, Agency.id))).scalars()
-        return [_row(a) for a in rows]
+        return [_row(a) for a in await every_agency(session)]
 
 
 async def get_agency(db: Database, slug: str) -> AgencyRow:
