@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.search.asks import unmet
 from bot.search.tokens import Phrase, fold, same_words, typed_words
 
 SUBJECTS_FILE = Path(__file__).resolve().parent.parent / "data" / "subjects.yaml"
@@ -67,3 +68,17 @@ def unmentioned(subjects_: tuple[Subject, ...], text: str) -> bool:
     names of some subject the question names."""
     padded = f" {text} "
     return any(not any(f" {folded} " in padded for _, folded in subject) for subject in subjects_)
+
+
+def unpaired(
+    subjects_: tuple[Subject, ...],
+    asks: tuple[frozenset[str], tuple[str, ...]],
+    passages: tuple[str, ...],
+) -> bool:
+    """Whether no passage (folded) both mentions a subject the question names and states the
+    kind of information it asks about it: "tố cáo … bao nhiêu ngày" is not answered by a text
+    that names denunciations in one place and a number of days for feedback in another."""
+    kinds, nouns = asks
+    if not subjects_ or not (kinds or nouns):
+        return False
+    return not any(not unmentioned(subjects_, p) and not unmet(asks, p) for p in passages)

@@ -17,10 +17,10 @@ from typing import Any
 
 from bot.domain.explanations import chat_text
 from bot.search.asks import asked, unmet
-from bot.search.excerpts import excerpt
+from bot.search.excerpts import excerpt, units
 from bot.search.index import Bm25Index
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.subjects import named, unmentioned
+from bot.search.subjects import named, unmentioned, unpaired
 from bot.search.tokens import (
     marked_words,
     question_tokens,
@@ -72,6 +72,7 @@ class _Entry:
     spellings: frozenset[str]
     text: str  # folded, for what kind of information it states
     mentions: str  # folded, with its questions: the subjects it speaks of
+    passages: tuple[str, ...]  # folded: each sentence or list item (with its lead line)
 
 
 def doc_tokens(d: Doc) -> list[str]:
@@ -95,6 +96,7 @@ def _entry(d: Doc) -> _Entry:
         # not its questions: they ask for information, they do not state it
         normalize(f"{d.title} {d.summary} {d.body}"),
         normalize(" ".join((d.title, d.summary, d.body, *d.questions))),
+        tuple(normalize(f"{u.lead} {u.text}") for u in units(d.body)) + (normalize(d.summary),),
     )
 
 
@@ -109,6 +111,7 @@ class KnowledgeBase:
         self._spellings: list[frozenset[str]] = []
         self._texts: list[str] = []  # folded, for what kind of information each states
         self._mentions: list[str] = []  # folded with its questions, for the subjects named
+        self._passages: list[tuple[str, ...]] = []
         self._slots: dict[int, int] = {}  # explanation id -> slot
         self._by_slug: dict[str, int] = {}
         self._version: tuple[int, int] | None = None  # of the explanations indexed
@@ -124,6 +127,7 @@ class KnowledgeBase:
         with self._lock:
             self._index.clear()
             self._docs, self._spellings, self._texts, self._mentions = [], [], [], []
+            self._passages = []
             self._slots, self._by_slug = {}, {}
             self._put(docs, entries)
             self._version = None  # not the database's
@@ -153,11 +157,13 @@ class KnowledgeBase:
             self._spellings += [frozenset()] * grow
             self._texts += [""] * grow
             self._mentions += [""] * grow
+            self._passages += [()] * grow
         for slot, doc, entry in zip(slots, docs, entries, strict=True):
             self._docs[slot] = doc
             self._spellings[slot] = entry.spellings
             self._texts[slot] = entry.text
             self._mentions[slot] = entry.mentions
+            self._passages[slot] = entry.passages
             self._slots[doc.id] = slot
             self._by_slug[doc.slug] = slot
 
@@ -250,7 +256,9 @@ class KnowledgeBase:
                 (
                     slot,
                     score,
-                    unmet(asks, self._texts[slot]) or unmentioned(subjects, self._mentions[slot]),
+                    unmet(asks, self._texts[slot])
+                    or unmentioned(subjects, self._mentions[slot])
+                    or unpaired(subjects, asks, self._passages[slot]),
                 )
                 for slot, score in self._index.top(known, k + RERANK)
                 if score > 0

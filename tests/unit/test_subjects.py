@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.search.results import Zone
-from bot.search.subjects import named, unmentioned
+from bot.search.asks import asked
+from bot.search.subjects import named, unmentioned, unpaired
 from bot.services.knowledge import KnowledgeBase
 from nlu.text import normalize
 
@@ -61,3 +62,30 @@ def test_a_question_about_a_subject_no_explanation_mentions_is_not_answered(
     # a subject the explanation does mention keeps it the answer
     answer = kb.answer("sau khi bỏ cấp huyện thì sổ đỏ cũ có còn dùng được không")
     assert answer.hits and answer.hits[0].doc.slug == "thu-tuc-sau-khi-bo-cap-huyen"
+
+
+def test_the_kind_asked_about_a_subject_must_be_stated_where_the_subject_is() -> None:
+    asks = asked("tố cáo thì mấy ngày có kết quả")
+    subjects = named("tố cáo thì mấy ngày có kết quả")
+    apart = (normalize("Tố cáo có trình tự riêng."), normalize("Trả lời phản ánh trong 10 ngày."))
+    together = (normalize("Tố cáo được giải quyết trong 30 ngày."),)
+    assert unpaired(subjects, asks, apart)
+    assert not unpaired(subjects, asks, together)
+    # nothing to pair without a subject named or without a kind of information asked
+    assert not unpaired((), asks, apart)
+    assert not unpaired(subjects, asked("tố cáo là gì"), apart)
+
+
+def test_a_deadline_asked_about_a_subject_the_explanation_gives_none_for_is_not_answered(
+    kb: KnowledgeBase,
+) -> None:
+    # The feedback explanation names denunciations and complaints, and gives a number of days
+    # for feedback only.
+    for question in (
+        "tố cáo thì mấy ngày có kết quả",
+        "to cao thi may ngay co ket qua",
+        "khiếu nại thì bao lâu được giải quyết",
+    ):
+        assert kb.answer(question).zone is Zone.UNKNOWN, question
+    answer = kb.answer("phản ánh thì mấy ngày có kết quả")
+    assert answer.best is not None and answer.best.doc.slug == "phan-anh-kien-nghi"
