@@ -73,6 +73,12 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
         re.compile(r"\b(?:hen|dat lich|lay so)\b"),
     ),
+    # a direct "why" ("vì sao phải sáp nhập tỉnh"): answered only by a text that gives a reason
+    # or a purpose; "hỏi vì sao thì làm thế nào" asks how to ask, not why
+    "reason": (
+        re.compile(r"^(?:vi sao|tai sao|sao lai|why)\b|\b(?:vi ly do gi|ly do gi|muc dich gi)\b"),
+        re.compile(r"\b(?:nham|muc dich|ly do|boi vi|vi vay|vi the|do do|la vi|la do|giup)\b"),
+    ),
     "phone": (
         re.compile(
             r"\b(?:so dien thoai|dien thoai|sdt)\b.*\b(?:bao nhieu|la gi|so nao|nao)\b|"

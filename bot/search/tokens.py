@@ -28,6 +28,7 @@ SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml
 _WORD = re.compile(r"[a-z0-9]+")
 _TYPED = re.compile(r"[^\W_]+")
 _CLAUSED = re.compile(r"[^\W_]+|[,;.!?…](?=\s|$)")
+_CLAUSE_END = re.compile(r"[,;.!?…]\s+")
 _END = ("", "")  # where a clause ends: no pair spans it
 SYNONYM_WEIGHT = 2.0  # how much of a typed word a synonym's replacement carries in coverage
 
@@ -323,6 +324,21 @@ def weighted_question_tokens(text: str) -> dict[str, float]:
         for a, b in _pairs(run):
             key = f"{a.text}_{b.text}"
             out[key] = max(out.get(key, 0.0), min(a.weight, b.weight))
+    return out
+
+
+def clause_tokens(text: str, least: int = 3) -> list[dict[str, float]]:
+    """Each clause of a question of several (split at ",", ".", "?"… before a space), as
+    `weighted_question_tokens`, when it has at least `least` content words: "tôi nộp hôm thứ 6,
+    5 ngày làm việc thì đến hôm nào là hết hạn" tells a situation, then asks."""
+    clauses = [c for c in _CLAUSE_END.split(unicodedata.normalize("NFC", text)) if c.strip()]
+    if len(clauses) < 2:
+        return []
+    out = []
+    for clause in clauses:
+        weighted = weighted_question_tokens(clause)
+        if sum("_" not in t for t in weighted) >= least:
+            out.append(weighted)
     return out
 
 

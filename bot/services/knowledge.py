@@ -22,6 +22,7 @@ from bot.search.index import Bm25Index
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
 from bot.search.subjects import named, unmentioned, unpaired
 from bot.search.tokens import (
+    clause_tokens,
     marked_words,
     question_tokens,
     spellings,
@@ -243,12 +244,17 @@ class KnowledgeBase:
         weighted = weighted_question_tokens(question)
         query = list(weighted)
         pairs = compounds(weighted)
+        clauses = [(c, compounds(c)) for c in clause_tokens(question)]
         asks = asked(question)
         subjects = named(question)
         spelt = marked_words(question)
         with self._lock:
             # of the question's words, and of each word of its pairs
-            idfs = {t: self._index.idf(t) for q in query for t in (q, *q.split("_"))}
+            idfs = {
+                t: self._index.idf(t)
+                for q in (*query, *(t for c, _ in clauses for t in c))
+                for t in (q, *q.split("_"))
+            }
             known = [t for t in query if idfs[t] is not None]
             if not known:
                 return []
@@ -270,7 +276,12 @@ class KnowledgeBase:
             for slot, score, u in found[:k]:
                 doc = self._docs[slot]
                 assert doc is not None
-                coverage = self._coverage(weighted, pairs, slot, spelt, idfs)
+                # a question that tells its situation, then asks, is covered as well as its
+                # best clause is: the situation's own words need not be in the explanation
+                coverage = max(
+                    self._coverage(q, p, slot, spelt, idfs)
+                    for q, p in [(weighted, pairs), *clauses]
+                )
                 hits.append(Hit(doc, score, coverage * (UNMET_ASK if u else 1)))
             return hits
 

@@ -94,3 +94,16 @@ def test_a_question_about_an_appointment_needs_a_text_that_speaks_of_one() -> No
     assert unmet(asks, normalize("Chủ tịch tiếp công dân sáng thứ Năm hằng tuần."))
     assert not unmet(asks, normalize("Không cần hẹn trước; mang theo giấy tờ tùy thân."))
     assert "booking" not in asked("lịch tiếp công dân của phường")[0]
+
+
+def test_a_direct_why_needs_a_text_that_gives_a_reason_or_a_purpose(kb: KnowledgeBase) -> None:
+    asks = asked("vì sao phải sáp nhập tỉnh")
+    assert "reason" in asks[0]
+    assert unmet(asks, normalize("Cả nước có 34 tỉnh, thành phố từ ngày 1/7/2025."))
+    assert not unmet(asks, normalize("Việc sắp xếp nhằm tinh gọn bộ máy."))
+    # asking how to ask "why" asks no reason
+    assert "reason" not in asked("tôi muốn hỏi phường vì sao từ chối hồ sơ thì làm thế nào")[0]
+    # The explanation of the two-level government says what changed, never why.
+    assert kb.answer("vì sao phải sáp nhập tỉnh").zone is Zone.UNKNOWN
+    answer = kb.answer("tại sao hỏi xong lại phải chấm điểm")
+    assert answer.best and answer.best.doc.slug == "chi-thi-53-trach-nhiem-giai-trinh"

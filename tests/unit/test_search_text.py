@@ -7,7 +7,14 @@ import pytest
 from bot.search.asks import asked, unmet
 from bot.search.english import is_english, to_vietnamese
 from bot.search.results import Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.tokens import marked_words, question_tokens, spelling, syllables, tokens
+from bot.search.tokens import (
+    clause_tokens,
+    marked_words,
+    question_tokens,
+    spelling,
+    syllables,
+    tokens,
+)
 from bot.services.knowledge import KnowledgeBase
 from nlu.text import normalize
 
@@ -196,3 +203,21 @@ def test_a_compound_typed_without_marks_keeps_its_meaning_though_it_folds_like_f
     with the filler's marks it is no topic."""
     assert {"chi", "thi", "chi_thi"} <= set(question_tokens("chi thi 53 noi ve van de gi"))
     assert question_tokens("chị thì hỏi gì") == []
+
+
+def test_a_question_that_tells_its_situation_first_is_covered_as_its_asking_clause(
+    kb: KnowledgeBase,
+) -> None:
+    # The situation's words (a deep alley, the garbage truck) are in no explanation; the
+    # last clause asks what the petition explanation answers.
+    question = (
+        "nhà tôi ở cuối hẻm sâu, xe rác mấy tuần nay không vào gom, "
+        "đầu ngõ rác đổ bừa bãi thì phản ánh với ai"
+    )
+    answer = kb.answer(question)
+    assert answer.zone is not Zone.UNKNOWN
+    assert answer.hits[0].doc.slug == "phan-anh-kien-nghi"
+    assert clause_tokens("phản ánh với ai") == []  # one clause: the question itself
+    assert (
+        len(clause_tokens("đi làm xa, không lên phường được, gửi đơn qua bưu điện được không")) == 2
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.search.results import Zone
 from bot.search.asks import asked
+from bot.search.results import Zone
 from bot.search.subjects import named, unmentioned, unpaired
 from bot.services.knowledge import KnowledgeBase
 from nlu.text import normalize
