@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,12 +74,13 @@ def unmentioned(subjects_: tuple[Subject, ...], text: str) -> bool:
 def unpaired(
     subjects_: tuple[Subject, ...],
     asks: tuple[frozenset[str], tuple[str, ...]],
-    passages: tuple[str, ...],
+    passages: Callable[[], tuple[str, ...]],
 ) -> bool:
-    """Whether no passage (folded) both mentions a subject the question names and states the
-    kind of information it asks about it: "tố cáo … bao nhiêu ngày" is not answered by a text
-    that names denunciations in one place and a number of days for feedback in another."""
+    """Whether no passage (folded; read only when needed) both mentions a subject the question
+    names and states the kind of information it asks about it: "tố cáo … bao nhiêu ngày" is not
+    answered by a text that names denunciations in one place and a number of days for feedback
+    in another."""
     kinds, nouns = asks
     if not subjects_ or not (kinds or nouns):
         return False
-    return not any(not unmentioned(subjects_, p) and not unmet(asks, p) for p in passages)
+    return not any(not unmentioned(subjects_, p) and not unmet(asks, p) for p in passages())

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from bot.domain.explanations import chat_text
@@ -73,7 +74,6 @@ class _Entry:
     spellings: frozenset[str]
     text: str  # folded, for what kind of information it states
     mentions: str  # folded, with its questions: the subjects it speaks of
-    passages: tuple[str, ...]  # folded: each sentence or list item (with its lead line)
 
 
 def doc_tokens(d: Doc) -> list[str]:
@@ -97,7 +97,6 @@ def _entry(d: Doc) -> _Entry:
         # not its questions: they ask for information, they do not state it
         normalize(f"{d.title} {d.summary} {d.body}"),
         normalize(" ".join((d.title, d.summary, d.body, *d.questions))),
-        tuple(normalize(f"{u.lead} {u.text}") for u in units(d.body)) + (normalize(d.summary),),
     )
 
 
@@ -112,7 +111,9 @@ class KnowledgeBase:
         self._spellings: list[frozenset[str]] = []
         self._texts: list[str] = []  # folded, for what kind of information each states
         self._mentions: list[str] = []  # folded with its questions, for the subjects named
-        self._passages: list[tuple[str, ...]] = []
+        # folded sentences and list items, read when a question needs them (a subject named
+        # and a kind of information asked), then kept
+        self._passages: list[tuple[str, ...] | None] = []
         self._slots: dict[int, int] = {}  # explanation id -> slot
         self._by_slug: dict[str, int] = {}
         self._version: tuple[int, int] | None = None  # of the explanations indexed
@@ -158,13 +159,13 @@ class KnowledgeBase:
             self._spellings += [frozenset()] * grow
             self._texts += [""] * grow
             self._mentions += [""] * grow
-            self._passages += [()] * grow
+            self._passages += [None] * grow
         for slot, doc, entry in zip(slots, docs, entries, strict=True):
             self._docs[slot] = doc
             self._spellings[slot] = entry.spellings
             self._texts[slot] = entry.text
             self._mentions[slot] = entry.mentions
-            self._passages[slot] = entry.passages
+            self._passages[slot] = None
             self._slots[doc.id] = slot
             self._by_slug[doc.slug] = slot
 
@@ -239,6 +240,17 @@ class KnowledgeBase:
                 found += w if whole else w * LOOSE
         return found / total if total else 0.0
 
+    def _passages_of(self, slot: int) -> tuple[str, ...]:
+        """An explanation's sentences and list items (each with its lead line) and its
+        summary, folded (with the lock held)."""
+        found = self._passages[slot]
+        if found is None:
+            doc = self._docs[slot]
+            assert doc is not None
+            found = tuple(normalize(f"{u.lead} {u.text}") for u in units(doc.body))
+            found = self._passages[slot] = (*found, normalize(doc.summary))
+        return found
+
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k best explanations for a question, best first (no threshold applied)."""
         weighted = weighted_question_tokens(question)
@@ -264,7 +276,7 @@ class KnowledgeBase:
                     score,
                     unmet(asks, self._texts[slot])
                     or unmentioned(subjects, self._mentions[slot])
-                    or unpaired(subjects, asks, self._passages[slot]),
+                    or unpaired(subjects, asks, partial(self._passages_of, slot)),
                 )
                 for slot, score in self._index.top(known, k + RERANK)
                 if score > 0
