@@ -52,6 +52,9 @@ class Thresholds:
     sure: float  # the best hit covers this much of the question: it can be the answer
     plausible: float  # below this no hit is worth offering
     close: float  # a runner-up scoring this share of the best makes the best unsure
+    # a runner-up that covers the question surely too, within this much of the best, makes the
+    # best unsure: two explanations both answer it, the citizen chooses
+    rival: float = 0.2
 
 
 # Fitted on the tune part of tests/data/qa/questions.yaml with tests/data/qa_eval.yaml, in the
@@ -79,7 +82,8 @@ class Answer:
 
 
 def decide(hits: Sequence[Hit], limits: Thresholds = THRESHOLDS) -> Answer:
-    """The zone for hits ranked best first: sure and clearly ahead → answer; plausible →
+    """The zone for hits ranked best first: sure and clearly ahead (no runner-up scoring
+    nearly as much, or covering the question surely and nearly as well) → answer; plausible →
     choices (the plausible ones, at most three, with the runner-up when only one is and the
     runner-up covers half as much; a plausible one ranked below an implausible best, alone);
     else "I don't know"."""
@@ -90,7 +94,10 @@ def decide(hits: Sequence[Hit], limits: Thresholds = THRESHOLDS) -> Answer:
     if best.coverage < limits.plausible:
         return Answer(Zone.CHOICES, plausible)
     rival = next((h for h in hits[1:] if h.coverage >= limits.plausible), None)
-    contested = rival is not None and rival.score >= limits.close * best.score
+    contested = rival is not None and (
+        rival.score >= limits.close * best.score
+        or rival.coverage >= max(limits.sure, best.coverage - limits.rival)
+    )
     if best.coverage >= limits.sure and not contested:
         return Answer(Zone.ANSWER, (best,))
     if len(plausible) == 1 and len(hits) > 1 and hits[1].coverage >= limits.plausible / 2:

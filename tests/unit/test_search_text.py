@@ -37,6 +37,15 @@ def test_a_close_plausible_runner_up_makes_it_a_choice() -> None:
     assert answer.best is None
 
 
+def test_a_runner_up_that_covers_the_question_surely_too_makes_it_a_choice() -> None:
+    # far behind by score, but both explanations answer the question: the citizen chooses
+    answer = decide([hit("a", 10, 0.9), hit("b", 4, 0.75)], LIMITS)
+    assert answer.zone is Zone.CHOICES and [h.doc.slug for h in answer.hits] == ["a", "b"]
+    # a runner-up that covers much less, or not surely, leaves the best the answer
+    assert decide([hit("a", 10, 0.95), hit("b", 4, 0.7)], LIMITS).zone is Zone.ANSWER
+    assert decide([hit("a", 10, 0.6), hit("b", 4, 0.45)], LIMITS).zone is Zone.ANSWER
+
+
 def test_a_plausible_but_unsure_hit_is_offered_with_a_runner_up_worth_it() -> None:
     answer = decide([hit("a", 10, 0.4), hit("b", 2, 0.2)], LIMITS)
     assert answer.zone is Zone.CHOICES and [h.doc.slug for h in answer.hits] == ["a", "b"]
