@@ -26,7 +26,7 @@ import platform
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -212,6 +212,33 @@ def calibrate(items: list[dict[str, Any]], hits_of: dict[str, list[Hit]]) -> Thr
     return max(near, key=lambda t: (near[t][2], near[t][0], near[t][1]))
 
 
+def stretch(
+    items: list[dict[str, Any]], hits_of: dict[str, list[Hit]], limits: Thresholds
+) -> tuple[float, float, float] | None:
+    """The plausible threshold in the middle of the longest stretch (steps of 0.01, the other
+    thresholds as in `limits`) where these questions meet every goal, with the stretch's ends:
+    away from both cliffs, the refusals' and the answers'. None if no threshold meets them."""
+    good = [
+        p / 100
+        for p in range(20, 71)
+        if all(
+            score(items, hits_of, replace(limits, plausible=p / 100), excerpts=False).row()[k]
+            >= goal
+            for k, goal in GOALS.items()
+        )
+    ]
+    runs: list[list[float]] = []
+    for p in good:
+        if runs and round(p - runs[-1][-1], 2) == 0.01:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    if not runs:
+        return None
+    run = max(runs, key=len)
+    return round((run[0] + run[-1]) / 2, 2), run[0], run[-1]
+
+
 def cross_validated(
     items: list[dict[str, Any]], hits_of: dict[str, list[Hit]], folds: int = 5
 ) -> dict[str, float]:
@@ -299,6 +326,11 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list the tune part's misses")
     parser.add_argument("--calibrate", action="store_true", help="fit thresholds on tune+dev")
     parser.add_argument("--cv", action="store_true", help="5-fold threshold fit within tune+dev")
+    parser.add_argument(
+        "--stretch",
+        action="store_true",
+        help="the plausible threshold in the middle of where tune+dev meet every goal",
+    )
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--tune-only", action="store_true", help="while tuning: tune and dev only")
@@ -321,6 +353,14 @@ def main() -> None:
     if args.calibrate:
         limits = calibrate(fitted, hits_of)
         print(f"calibrated on tune+dev: {limits} (in use: {THRESHOLDS})")
+    if args.stretch:
+        found = stretch(fitted, hits_of, limits)
+        print(
+            "tune+dev meet every goal nowhere"
+            if found is None
+            else f"tune+dev meet every goal for plausible {found[1]:.2f}–{found[2]:.2f}: "
+            f"middle {found[0]:.2f} (in use: {THRESHOLDS.plausible})"
+        )
     if args.cv:
         cv = cross_validated(fitted, hits_of)
         print(

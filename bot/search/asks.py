@@ -5,7 +5,7 @@ a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the wee
 không"), what is needed ("cần giấy tờ gì"), a sanction ("có bị kỷ luật không"), an appointment
 ("có cần hẹn trước không") or a phone number is not answered by an explanation that states no
 such thing, however many of its other words match: the search then judges the hit as covering
-40% as much. Each kind is checked by what the text plainly contains (a number with the
+35% as much. Each kind is checked by what the text plainly contains (a number with the
 counted noun, a date, a duration, a weekday, a list of what is needed, a sanction named, an
 appointment, a phone number), never by its topic.
 """
