@@ -79,6 +79,14 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(r"^(?:vi sao|tai sao|sao lai|why)\b|\b(?:vi ly do gi|ly do gi|muc dich gi)\b"),
         re.compile(r"\b(?:nham|muc dich|ly do|boi vi|vi vay|vi the|do do|la vi|la do|giup)\b"),
     ),
+    # what something is made of ("phường mới gồm những phường cũ nào"): only a text that lists
+    # its parts answers it ("gồm 28 tỉnh và 6 thành phố", "hợp nhất từ …")
+    "parts": (
+        re.compile(r"\bgom (?:nhung|co nhung|cac)\b|\bbao gom nhung\b|\b(?:consist|made up) of\b"),
+        re.compile(
+            r"\b(?:bao gom|gom(?: co)?(?: \d| cac| nhung|:))|\b(?:hop nhat|sap nhap) (?:tu|cac)\b"
+        ),
+    ),
     "phone": (
         re.compile(
             r"\b(?:so dien thoai|dien thoai|sdt)\b.*\b(?:bao nhieu|la gi|so nao|nao)\b|"

@@ -107,3 +107,14 @@ def test_a_direct_why_needs_a_text_that_gives_a_reason_or_a_purpose(kb: Knowledg
     assert kb.answer("vì sao phải sáp nhập tỉnh").zone is Zone.UNKNOWN
     answer = kb.answer("tại sao hỏi xong lại phải chấm điểm")
     assert answer.best and answer.best.doc.slug == "chi-thi-53-trach-nhiem-giai-trinh"
+
+
+def test_what_something_is_made_of_needs_a_text_that_lists_its_parts(kb: KnowledgeBase) -> None:
+    asks = asked("phường mới gồm những phường cũ nào")
+    assert "parts" in asks[0]
+    assert unmet(asks, normalize("Chủ tịch phường tiếp công dân sáng thứ Năm."))
+    assert not unmet(asks, normalize("Cả nước gồm 28 tỉnh và 6 thành phố."))
+    assert not unmet(asks, normalize("Phường mới hợp nhất từ ba phường cũ."))
+    assert "parts" not in asked("thu gom rác ở đâu")[0]
+    # The reception schedule names a ward and lists none of its parts.
+    assert kb.answer("phường Hoàn Kiếm mới gồm những phường cũ nào").zone is Zone.UNKNOWN
