@@ -3,11 +3,12 @@
 A question that asks for an amount of money ("lệ phí bao nhiêu"), a count ("bao nhiêu xã"),
 a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the week ("làm việc thứ 7
 không"), what is needed ("cần giấy tờ gì"), a sanction ("có bị kỷ luật không"), an appointment
-("có cần hẹn trước không") or a phone number is not answered by an explanation that states no
-such thing, however many of its other words match: the search then judges the hit as covering
-35% as much. Each kind is checked by what the text plainly contains (a number with the
-counted noun, a date, a duration, a weekday, a list of what is needed, a sanction named, an
-appointment, a phone number), never by its topic.
+("có cần hẹn trước không"), a phone number, a reason ("vì sao phải …") or the parts of a whole
+("gồm những … nào") is not answered by an explanation that states no such thing, however many
+of its other words match: the search then judges the hit as covering 35% as much. Each kind is
+checked by what the text plainly contains (a number with the counted noun, a date, a duration,
+a weekday, a list of what is needed, a sanction named, an appointment, a phone number, a
+purpose or cause, a list of parts), never by its topic.
 """
 
 from __future__ import annotations
