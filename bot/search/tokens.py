@@ -27,8 +27,9 @@ from nlu.text import spelling as _spelling
 SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.yaml"
 _WORD = re.compile(r"[a-z0-9]+")
 _TYPED = re.compile(r"[^\W_]+")
-_CLAUSED = re.compile(r"[^\W_]+|[,;.!?…](?=\s|$)")
-_CLAUSE_END = re.compile(r"[,;.!?…]\s+")
+_PUNCTUATION = "[,;.!?…]"  # ends a clause when a space or the end follows
+_CLAUSED = re.compile(rf"[^\W_]+|{_PUNCTUATION}(?=\s|$)")
+_CLAUSE_END = re.compile(rf"{_PUNCTUATION}\s+")
 _END = ("", "")  # where a clause ends: no pair spans it
 SYNONYM_WEIGHT = 2.0  # how much of a typed word a synonym's replacement carries in coverage
 

@@ -248,8 +248,8 @@ class KnowledgeBase:
         if found is None:
             doc = self._docs[slot]
             assert doc is not None
-            found = tuple(normalize(f"{u.lead} {u.text}") for u in units(doc.body))
-            found = self._passages[slot] = (*found, normalize(doc.summary))
+            texts = [f"{u.lead} {u.text}" for u in units(doc.body)] + [doc.summary]
+            found = self._passages[slot] = tuple(normalize(t) for t in texts)
         return found
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
