@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bot.search.asks import unmet
-from bot.search.tokens import Phrase, fold, same_words, typed_words
+from bot.search.tokens import Phrase, fold, frames, same_words, typed_words
 
 SUBJECTS_FILE = Path(__file__).resolve().parent.parent / "data" / "subjects.yaml"
 
@@ -46,20 +46,42 @@ def subjects() -> dict[str, list[tuple[Phrase, Subject]]]:
     return table
 
 
+def _straddled(words: list[tuple[str, str]]) -> set[int]:
+    """Positions where a question frame phrase of several words ends or begins inside a longer
+    run: the boundaries a name matched by folding must not cross ("con bao nhieu" is "còn bao
+    nhiêu", not "cơn bão")."""
+    folded = [w for _, w in words]
+    cuts: set[int] = set()
+    for i in range(len(folded)):
+        for phrase in frames().get(folded[i], ()):
+            if len(phrase) > 1 and tuple(folded[i : i + len(phrase)]) == phrase:
+                cuts.update((i, i + len(phrase)))
+    return cuts
+
+
 def named(question: str) -> tuple[Subject, ...]:
-    """The subjects the question names (words typed with marks must be typed so)."""
+    """The subjects the question names (words typed with marks must be typed so; a name read
+    from words typed without marks does not cut through a question frame phrase)."""
     table = subjects()
     words = typed_words(question)
+    cuts = _straddled(words)
     found: list[Subject] = []
     i = 0
     while i < len(words):
         step = 1
         for key, subject in table.get(words[i][1], ()):
-            if same_words(key, words[i : i + len(key)]):
-                if subject not in found:
-                    found.append(subject)
-                step = len(key)
-                break
+            window = words[i : i + len(key)]
+            if not same_words(key, window):
+                continue
+            unmarked = any(
+                typed == folded != k for k, (typed, folded) in zip(key, window, strict=True)
+            )
+            if unmarked and any(i < c < i + len(key) for c in cuts):
+                continue
+            if subject not in found:
+                found.append(subject)
+            step = len(key)
+            break
         i += step
     return tuple(found)
 

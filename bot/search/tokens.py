@@ -123,7 +123,7 @@ def same_words(key: Phrase, typed: list[tuple[str, str]]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _frames() -> dict[str, list[tuple[str, ...]]]:
+def frames() -> dict[str, list[tuple[str, ...]]]:
     """The question frame phrases by first syllable, longest first."""
     table: dict[str, list[tuple[str, ...]]] = {}
     for phrase in sorted(QUESTION_FRAME, key=len, reverse=True):
@@ -275,11 +275,11 @@ def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
 
 def _unframed(clause: list[Syllable]) -> list[list[Syllable]]:
     """A clause's runs of syllables between frame phrases."""
-    frames = _frames()
+    table = frames()
     runs: list[list[Syllable]] = [[]]
     i = 0
     while i < len(clause):
-        for phrase in () if clause[i].added else frames.get(clause[i].text, ()):
+        for phrase in () if clause[i].added else table.get(clause[i].text, ()):
             window = clause[i : i + len(phrase)]
             if tuple(s.text for s in window if not s.added) == phrase and len(window) == len(
                 phrase
