@@ -18,6 +18,9 @@ import unicodedata
 
 from nlu.text import normalize
 
+# The kinds of information a question asks for, and the nouns it asks a count of.
+Asks = tuple[frozenset[str], tuple[str, ...]]
+
 # Folded, abbreviations expanded. "gia" alone is also "gia hạn", "gia đình": only with its noun.
 _ASKS_AMOUNT = re.compile(
     r"\b(le phi|hoc phi|phi|muc dong|dong bao nhieu|bao nhieu tien|may tien|het bao nhieu|"
@@ -128,14 +131,14 @@ def _counted(question: str) -> list[str]:
     return out
 
 
-def asked(question: str) -> tuple[frozenset[str], tuple[str, ...]]:
+def asked(question: str) -> Asks:
     """The kinds of information the question asks for, and the nouns it asks a count of."""
     text = normalize(question)
     kinds = frozenset(kind for kind, (asks, _) in KINDS.items() if asks.search(text))
     return kinds, tuple(_counted(question))
 
 
-def unmet(asks: tuple[frozenset[str], tuple[str, ...]], text: str) -> bool:
+def unmet(asks: Asks, text: str) -> bool:
     """Whether a folded explanation text lacks some kind of information the question asks."""
     kinds, nouns = asks
     if any(not KINDS[kind][1].search(text) for kind in kinds):

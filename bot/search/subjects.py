@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.search.asks import unmet
+from bot.search.asks import Asks, unmet
 from bot.search.tokens import Phrase, fold, frames, same_words, typed_words
 
 SUBJECTS_FILE = Path(__file__).resolve().parent.parent / "data" / "subjects.yaml"
@@ -95,7 +95,7 @@ def unmentioned(subjects_: tuple[Subject, ...], text: str) -> bool:
 
 def unpaired(
     subjects_: tuple[Subject, ...],
-    asks: tuple[frozenset[str], tuple[str, ...]],
+    asks: Asks,
     passages: Callable[[], tuple[str, ...]],
 ) -> bool:
     """Whether no passage (folded; read only when needed) both mentions a subject the question

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -326,6 +327,32 @@ def weighted_question_tokens(text: str) -> dict[str, float]:
             key = f"{a.text}_{b.text}"
             out[key] = max(out.get(key, 0.0), min(a.weight, b.weight))
     return out
+
+
+def _asks_in(clause: str) -> bool:
+    """Whether a clause asks: it ends with "?", or has a question frame phrase of several words
+    ("ở đâu", "bao nhiêu", "được không")."""
+    if clause.rstrip().endswith("?"):
+        return True
+    folded = [f for _, f in typed_words(clause) if f]
+    table = frames()
+    return any(
+        len(p) > 1 and tuple(folded[i : i + len(p)]) == p
+        for i, word in enumerate(folded)
+        for p in table.get(word, ())
+    )
+
+
+def told_first(text: str, asks: Callable[[str], bool]) -> str | None:
+    """The asking part of a question whose first clauses only tell a situation, or None: in
+    "Xóm tôi vừa sạt lở, nhiều nhà nguy hiểm. Chủ tịch xã có gặp không?" the landslide is the
+    citizen's situation, not what is asked about. A clause that `asks` for a kind of
+    information (bot/search/asks.py), or asks as `_asks_in` says, ends the telling."""
+    parts = [c for c in _CLAUSE_END.split(unicodedata.normalize("NFC", text)) if c.strip()]
+    n = 0
+    while n < len(parts) - 1 and not _asks_in(parts[n]) and not asks(parts[n]):
+        n += 1
+    return " ".join(parts[n:]) if n else None
 
 
 def clause_tokens(text: str, least: int = 3) -> list[dict[str, float]]:

@@ -17,19 +17,13 @@ from functools import partial
 from typing import Any
 
 from bot.domain.explanations import chat_text
-from bot.search.asks import asked, unmet
+from bot.search.asks import Asks, unmet
 from bot.search.excerpts import excerpt, units
 from bot.search.index import Bm25Index
+from bot.search.question import Compounds, Question, Tokens
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
-from bot.search.subjects import named, unmentioned, unpaired
-from bot.search.tokens import (
-    clause_tokens,
-    marked_words,
-    question_tokens,
-    spellings,
-    tokens,
-    weighted_question_tokens,
-)
+from bot.search.subjects import Subject, unmentioned, unpaired
+from bot.search.tokens import question_tokens, spellings, tokens
 from bot.store import explanations as versions
 from bot.store.db import Database
 from nlu.text import normalize
@@ -53,18 +47,6 @@ __all__ = [
     "excerpt",
     "passage",
 ]
-
-
-def compounds(query: dict[str, float]) -> dict[str, list[str]]:
-    """For each question word, the compounds it forms with a neighbouring content word."""
-    out: dict[str, list[str]] = {}
-    for token in query:
-        if "_" in token:
-            a, b = token.split("_", 1)
-            if a in query and b in query:
-                out.setdefault(a, []).append(token)
-                out.setdefault(b, []).append(token)
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +190,8 @@ class KnowledgeBase:
 
     def _coverage(
         self,
-        query: dict[str, float],
-        pairs: dict[str, list[str]],
+        query: Tokens,
+        pairs: Compounds,
         doc_index: int,
         spelt: dict[str, frozenset[str]],
         idfs: dict[str, float | None],
@@ -252,33 +234,42 @@ class KnowledgeBase:
             found = self._passages[slot] = tuple(normalize(t) for t in texts)
         return found
 
+    def _unfit(self, slot: int, asks: Asks, subjects: tuple[Subject, ...]) -> bool:
+        """Whether an explanation lacks a kind of information asked or a subject named, or
+        states the kind asked nowhere it names the subject (with the lock held)."""
+        return (
+            unmet(asks, self._texts[slot])
+            or unmentioned(subjects, self._mentions[slot])
+            or unpaired(subjects, asks, partial(self._passages_of, slot))
+        )
+
+    def _covered(self, q: Question, slot: int, unfit: bool, idfs: dict[str, float | None]) -> float:
+        """How much of the question an explanation covers (with the lock held): a question that
+        tells its situation, then asks, is covered as well as its best clause is (the
+        situation's own words need not be in the explanation), and as well as its asking part
+        judged on its own (the subjects and kinds of the situation are not what is asked)."""
+        coverage = max(
+            self._coverage(query, pairs, slot, q.spelt, idfs)
+            for query, pairs in [(q.query, q.pairs), *q.clauses]
+        ) * (UNMET_ASK if unfit else 1)
+        if q.asking is not None:
+            a = q.asking
+            part = self._coverage(a.query, a.pairs, slot, q.spelt, idfs)
+            coverage = max(
+                coverage, part * (UNMET_ASK if self._unfit(slot, a.asks, a.subjects) else 1)
+            )
+        return coverage
+
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k best explanations for a question, best first (no threshold applied)."""
-        weighted = weighted_question_tokens(question)
-        query = list(weighted)
-        pairs = compounds(weighted)
-        clauses = [(c, compounds(c)) for c in clause_tokens(question)]
-        asks = asked(question)
-        subjects = named(question)
-        spelt = marked_words(question)
+        q = Question.of(question)
         with self._lock:
-            # of the question's words, and of each word of its pairs
-            idfs = {
-                t: self._index.idf(t)
-                for q in (*query, *(t for c, _ in clauses for t in c))
-                for t in (q, *q.split("_"))
-            }
-            known = [t for t in query if idfs[t] is not None]
+            idfs = {t: self._index.idf(t) for t in q.words()}
+            known = [t for t in q.query if idfs[t] is not None]
             if not known:
                 return []
             found = [
-                (
-                    slot,
-                    score,
-                    unmet(asks, self._texts[slot])
-                    or unmentioned(subjects, self._mentions[slot])
-                    or unpaired(subjects, asks, partial(self._passages_of, slot)),
-                )
+                (slot, score, self._unfit(slot, q.asks, q.subjects))
                 for slot, score in self._index.top(known, k + RERANK)
                 if score > 0
             ]
@@ -286,16 +277,10 @@ class KnowledgeBase:
             # subjects named, ranks first
             found.sort(key=lambda f: f[2])
             hits = []
-            for slot, score, u in found[:k]:
+            for slot, score, unfit in found[:k]:
                 doc = self._docs[slot]
                 assert doc is not None
-                # a question that tells its situation, then asks, is covered as well as its
-                # best clause is: the situation's own words need not be in the explanation
-                coverage = max(
-                    self._coverage(q, p, slot, spelt, idfs)
-                    for q, p in [(weighted, pairs), *clauses]
-                )
-                hits.append(Hit(doc, score, coverage * (UNMET_ASK if u else 1)))
+                hits.append(Hit(doc, score, self._covered(q, slot, unfit, idfs)))
             return hits
 
     def answer(self, question: str) -> Answer:
