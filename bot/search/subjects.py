@@ -59,9 +59,33 @@ def _straddled(words: list[tuple[str, str]]) -> set[int]:
     return cuts
 
 
+# A place: an administrative unit, then a proper name ("phường Ba Đình", "xã Tân An").
+_PLACE = re.compile(
+    r"\b(?i:phường|phuong|xã|xa|thị trấn|thi tran|tỉnh|tinh|thành phố|thanh pho|tp|quận|quan|"
+    r"huyện|huyen|thị xã|thi xa|đặc khu|dac khu)\.?(?=((?:\s+[^\W\d_]+){1,4}))"
+)
+
+
+def places(question: str) -> tuple[Subject, ...]:
+    """The places the question names by their proper names (capitalised after the unit): an
+    explanation about one ward does not give another ward's schedule."""
+    found: list[Subject] = []
+    for match in _PLACE.finditer(unicodedata.normalize("NFC", question)):
+        name: list[str] = []
+        for word in match.group(1).split():
+            if not word[0].isupper():
+                break
+            name.append(word.lower())
+        subject = ((tuple(name), " ".join(fold(w) for w in name)),)
+        if name and subject not in found:
+            found.append(subject)
+    return tuple(found)
+
+
 def named(question: str) -> tuple[Subject, ...]:
     """The subjects the question names (words typed with marks must be typed so; a name read
-    from words typed without marks does not cut through a question frame phrase)."""
+    from words typed without marks does not cut through a question frame phrase), and the
+    places it names (`places`)."""
     table = subjects()
     words = typed_words(question)
     cuts = _straddled(words)
@@ -83,7 +107,7 @@ def named(question: str) -> tuple[Subject, ...]:
             step = len(key)
             break
         i += step
-    return tuple(found)
+    return (*found, *(p for p in places(question) if p not in found))
 
 
 def unmentioned(subjects_: tuple[Subject, ...], text: str) -> bool:

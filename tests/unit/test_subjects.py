@@ -7,7 +7,7 @@ import pytest
 
 from bot.search.asks import asked
 from bot.search.results import Zone
-from bot.search.subjects import named, unmentioned, unpaired
+from bot.search.subjects import named, places, unmentioned, unpaired
 from bot.services.knowledge import KnowledgeBase
 from nlu.text import normalize
 
@@ -93,3 +93,27 @@ def test_a_deadline_asked_about_a_subject_the_explanation_gives_none_for_is_not_
         assert kb.answer(question).zone is Zone.UNKNOWN, question
     answer = kb.answer("phản ánh thì mấy ngày có kết quả")
     assert answer.best is not None and answer.best.doc.slug == "phan-anh-kien-nghi"
+
+
+@pytest.mark.parametrize(
+    ("question", "found"),
+    [
+        ("phường Ba Đình tiếp công dân vào thứ mấy?", ["ba dinh"]),
+        ("tôi ở xã Tân An tỉnh Long An", ["tan an", "long an"]),
+        ("Phường Hoàn Kiếm tiếp dân hôm nào", ["hoan kiem"]),
+        ("huyện Ứng Hòa nay thuộc xã nào", ["ung hoa"]),
+        ("UBND xã có quyền hơn trước không", []),  # a unit, no proper name
+        ("Xã hội hóa là gì", []),
+    ],
+)
+def test_places_are_named_by_their_capitalised_names(question: str, found: list[str]) -> None:
+    assert [place[0][1] for place in places(question)] == found
+
+
+def test_a_place_the_explanation_does_not_mention_is_not_answered_about(
+    kb: KnowledgeBase,
+) -> None:
+    # The reception explanation gives the schedule of the ward of Hoàn Kiếm, not of another.
+    own = kb.answer("phường Hoàn Kiếm tiếp công dân vào thứ mấy?")
+    assert own.zone is not Zone.UNKNOWN and own.hits[0].doc.slug == "tiep-cong-dan"
+    assert kb.answer("phường Ba Đình tiếp công dân vào thứ mấy?").zone is Zone.UNKNOWN
