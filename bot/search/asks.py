@@ -3,12 +3,13 @@
 A question that asks for an amount of money ("lệ phí bao nhiêu"), a count ("bao nhiêu xã"),
 a date ("ban hành ngày nào"), a duration ("mất bao lâu"), a day of the week ("làm việc thứ 7
 không"), what is needed ("cần giấy tờ gì"), a sanction ("có bị kỷ luật không"), an appointment
-("có cần hẹn trước không"), a phone number, a reason ("vì sao phải …") or the parts of a whole
-("gồm những … nào") is not answered by an explanation that states no such thing, however many
+("có cần hẹn trước không"), a phone number, a reason ("vì sao phải …"), the parts of a whole
+("gồm những … nào"), a person's name ("chủ tịch phường tên là gì") or an address ("đặt ở đường
+nào") is not answered by an explanation that states no such thing, however many
 of its other words match: the search then judges the hit as covering 35% as much. Each kind is
 checked by what the text plainly contains (a number with the counted noun, a date, a duration,
 a weekday, a list of what is needed, a sanction named, an appointment, a phone number, a
-purpose or cause, a list of parts), never by its topic.
+purpose or cause, a list of parts, a person named, a street or house number), never by its topic.
 """
 
 from __future__ import annotations
@@ -68,7 +69,26 @@ KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # a sanction ("bị kỷ luật không", "phạt ra sao"): answered only by a text that names one
     "sanction": (
         re.compile(r"\b(?:ky luat|bi phat|xu phat|phat bao nhieu|bi xu ly|che tai|truy cuu)\b"),
-        re.compile(r"\b(?:ky luat|phat|xu ly|che tai|truy cuu)\b"),
+        re.compile(r"\b(?:ky luat|phat|bi xu ly|xu ly (?:ky luat|vi pham)|che tai|truy cuu)\b"),
+    ),
+    # a person's name ("chủ tịch phường tên là gì"): only a text that names someone answers it
+    "name": (
+        re.compile(
+            r"\b(?:chu tich|pho chu tich|giam doc|truong phong|can bo|ong|ba|nguoi)\b.*"
+            r"\bten (?:la )?gi\b|\bho ten (?:la )?gi\b|\bwhat is (?:the|his|her) name\b"
+        ),
+        re.compile(
+            r"\b(?:ong|ba|dong chi) (?:nguyen|tran|le|pham|hoang|huynh|phan|vu|vo|dang|bui|do|"
+            r"ho|ngo|duong|ly|dinh|truong|lam|mai|trinh|cao|ha|luong)\b"
+        ),
+    ),
+    # an address ("đặt ở đường nào"): only a text that gives a street or a house number
+    "address": (
+        re.compile(
+            r"\b(?:dia chi (?:o dau|la gi|cu the|nao)|(?:o|tai) duong nao|duong nao|"
+            r"so nha nao|what is the address|which street)\b"
+        ),
+        re.compile(r"\bso \d+[a-z]?\b|\b\d+[a-z]? (?:duong|pho|ngo|ngach)\b"),
     ),
     # an appointment ("có cần hẹn trước không"): only a text that speaks of one answers it
     "booking": (

@@ -86,6 +86,28 @@ def test_a_question_about_a_sanction_needs_a_text_that_names_one() -> None:
     assert unmet(asks, normalize("Cơ quan phải trả lời trong 15 ngày kể từ ngày tiếp nhận."))
     assert not unmet(asks, normalize("Cán bộ vi phạm bị xử lý kỷ luật theo quy định."))
     assert "sanction" not in asked("thủ tục đăng ký kết hôn ở đâu")[0]
+    # handling a request is no sanction
+    overdue = asked("cơ quan trả lời giải trình quá hạn thì bị xử lý thế nào")
+    assert unmet(overdue, normalize("Cơ quan tiếp nhận, xử lý phản ánh và trả lời người dân."))
+
+
+def test_a_person_s_name_is_answered_only_by_a_text_that_names_someone() -> None:
+    asks = asked("Chủ tịch UBND phường Hoàn Kiếm hiện nay tên là gì?")
+    assert "name" in asks[0]
+    assert unmet(asks, normalize("Chủ tịch UBND phường tiếp công dân sáng thứ Năm."))
+    assert not unmet(asks, normalize("Chủ tịch UBND phường là ông Trần Văn Bình."))
+    assert "name" not in asked("thủ tục này tên là gì")[0]  # a procedure's name, not a person's
+
+
+def test_an_address_is_answered_only_by_a_text_that_gives_a_street_or_a_number(
+    kb: KnowledgeBase,
+) -> None:
+    asks = asked("Trung tâm phục vụ hành chính công của tỉnh đặt ở đường nào?")
+    assert "address" in asks[0]
+    assert not unmet(asks, normalize("Trung tâm đặt tại số 12 đường Lê Lai."))
+    assert kb.answer("Trung tâm phục vụ hành chính công của tỉnh đặt ở đường nào?").zone is (
+        Zone.UNKNOWN
+    )
 
 
 def test_a_question_about_an_appointment_needs_a_text_that_speaks_of_one() -> None:
