@@ -6,7 +6,7 @@ không"), what is needed ("cần giấy tờ gì"), a sanction ("có bị kỷ l
 ("có cần hẹn trước không"), a phone number, a reason ("vì sao phải …"), the parts of a whole
 ("gồm những … nào"), a person's name ("chủ tịch phường tên là gì") or an address ("đặt ở đường
 nào") is not answered by an explanation that states no such thing, however many
-of its other words match: the search then judges the hit as covering 35% as much. Each kind is
+of its other words match: the search then judges the hit as covering 20% as much. Each kind is
 checked by what the text plainly contains (a number with the counted noun, a date, a duration,
 a weekday, a list of what is needed, a sanction named, an appointment, a phone number, a
 purpose or cause, a list of parts, a person named, a street or house number), never by its topic.

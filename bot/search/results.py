@@ -58,13 +58,15 @@ class Thresholds:
 
 
 # Chosen on the questions tuning may look at (the tune part of tests/data/qa/questions.yaml with
-# tests/data/qa_eval.yaml, and the dev half of tests/data/qa/holdout.yaml), never on the test
-# part or the final holdout: sure and close as fitted before (bench/eval_search.py --calibrate
-# prefers them too), and plausible in the middle of the stretch where those questions meet
-# every goal, top-1, top-3 and "I don't know" alike (`--stretch`: 0.27–0.45 on 2026-11-27),
-# away from both cliffs: the calibration's own choice (0.34) sits near the refusals' cliff,
-# the previous value (0.44) at the answers' edge.
-THRESHOLDS = Thresholds(sure=0.7, plausible=0.36, close=0.9)
+# tests/data/qa_eval.yaml, the dev half of tests/data/qa/holdout.yaml and
+# tests/data/qa/second_dev.yaml), never on the test part or the final holdout: sure and close as
+# fitted before, and plausible in the middle of the stretch where those questions meet every
+# goal, top-1, top-3 and "I don't know" alike (`bench/eval_search.py --stretch`): 0.27–0.45 on
+# the first sets; 0.30–0.32 once the second dev set joined them (2026-11-27), whose everyday
+# questions need a lower bar to be offered at all, and 0.20–0.30 once a hit lacking the kind
+# of information asked kept 20% of its coverage instead of 35% (bot/services/knowledge.py:
+# below the plausible threshold, so such a hit is never offered on its own merits).
+THRESHOLDS = Thresholds(sure=0.7, plausible=0.25, close=0.9)
 
 
 @dataclass(frozen=True, slots=True)

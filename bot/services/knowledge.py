@@ -33,7 +33,7 @@ UNKNOWN = 1.0  # weight of a word no explanation has, against the rarest word th
 UNKNOWN_PAIR = 0.5  # weight of a pair no explanation has, against the mean of its words'
 LOOSE = 0.0  # credit for a word found without the compound it forms in the question
 RERANK = 2  # hits retrieved beyond k, so one that can answer may move up
-UNMET_ASK = 0.35  # coverage kept by a hit that states no information of the kind asked for (below
+UNMET_ASK = 0.2  # coverage kept by a hit that states no information of the kind asked for (below
 # the plausible threshold: such a hit is never offered on its own merits)
 
 __all__ = [

@@ -88,3 +88,25 @@ def test_the_holdout_set_is_well_formed_and_true_to_the_demo(bodies: dict[str, s
     assert len(set(texts)) == len(texts)
     tuned = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
     assert set(texts) & {item["q"].strip().lower() for item in tuned} == set()
+
+
+SECOND_DEV = ROOT / "tests" / "data" / "qa" / "second_dev.yaml"
+
+
+def test_the_second_set_is_well_formed_true_to_the_demo_and_new(bodies: dict[str, str]) -> None:
+    """The second independently written set covers every explanation and unanswerable
+    questions, each answer sentence is in its body, and no question is in an older set."""
+    items = yaml.safe_load(SECOND_DEV.read_text(encoding="utf-8"))["questions"]
+    assert len(items) >= 190
+    assert {item["a"] for item in items} == set(bodies) | {"none"}
+    assert sum(item["a"] == "none" for item in items) >= 40
+    for item in items:
+        if item["a"] == "none":
+            assert "s" not in item, item["q"]
+        else:
+            assert 20 <= len(item["s"]) <= 120 and item["s"] in bodies[item["a"]], item["q"]
+    texts = [item["q"].strip().lower() for item in items]
+    assert len(set(texts)) == len(texts)
+    older = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
+    older += yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))["questions"]
+    assert set(texts) & {item["q"].strip().lower() for item in older} == set()

@@ -6,7 +6,7 @@ import pytest
 
 from bot.search.asks import asked, unmet
 from bot.search.english import is_english, to_vietnamese
-from bot.search.results import Answer, Doc, Hit, Thresholds, Zone, decide
+from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
 from bot.search.subjects import named
 from bot.search.tokens import (
     clause_tokens,
@@ -17,7 +17,7 @@ from bot.search.tokens import (
     tokens,
     told_first,
 )
-from bot.services.knowledge import KnowledgeBase
+from bot.services.knowledge import UNMET_ASK, KnowledgeBase
 from nlu.text import normalize
 
 LIMITS = Thresholds(sure=0.5, plausible=0.3, close=0.9)
@@ -265,3 +265,9 @@ def test_a_subject_of_the_situation_told_first_is_not_what_is_asked(kb: Knowledg
     assert answer.hits[0].doc.slug == "tiep-cong-dan"
     # asked without the situation's subject named first, a subject still counts
     assert kb.answer("sạt lở thì chủ tịch xã có gặp không").zone is Zone.UNKNOWN
+
+
+def test_a_hit_lacking_what_is_asked_is_never_offered_on_its_own_merits() -> None:
+    # a hit covering the whole question but stating no information of the kind asked keeps
+    # UNMET_ASK of its coverage: below the plausible threshold, whatever else matched
+    assert UNMET_ASK < THRESHOLDS.plausible
