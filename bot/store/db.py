@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,14 +20,24 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+# SQLite's own wait for a lock, per attempt. It runs inside the statement and holds the
+# connection's mutex meanwhile: anything else that needs that connection, such as a cursor of
+# it freed on the event loop's thread by the garbage collector, waits as long, with the loop
+# stopped. A unit of work therefore waits for the write lock in short attempts with the loop
+# free between them (`_begin_immediate`), up to the configured timeout.
+LOCK_ATTEMPT_MS = 50
+FIRST_PAUSE_S, LAST_PAUSE_S = 0.002, 0.05  # between attempts, doubling
 
 
 def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers and one writer work at once; busy_timeout waits instead of failing."""
+    """WAL lets readers and one writer work at once; busy_timeout waits briefly instead of
+    failing (the longer wait for the write lock is `_begin_immediate`'s)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+    cursor.execute(f"PRAGMA busy_timeout={min(busy_timeout_ms, LOCK_ATTEMPT_MS):d}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
     # The driver's own transaction handling (a BEGIN only before the first write) is off:
@@ -60,12 +72,34 @@ def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any)
 READ_ONLY = "giaitrinh_read_only"  # execution option: a unit of work that never writes
 
 
-def _begin_immediate(connection: Any) -> None:
-    """Each unit of work takes SQLite's write lock when it begins, waiting (busy_timeout)
-    for the writer before it, so it never holds a read snapshot while waiting for a writer
-    that waits for it ("database is locked" after the whole timeout under concurrency)."""
-    read_only = connection.get_execution_options().get(READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def _begin_immediate(wait_s: float, connection: Any) -> None:
+    """Each unit of work takes SQLite's write lock when it begins, so it never holds a read
+    snapshot while waiting for a writer that waits for it ("database is locked" after the
+    whole timeout under concurrency). It waits for the writer before it in attempts of
+    LOCK_ATTEMPT_MS with the event loop free between them, up to `wait_s`, then makes a last
+    attempt whose failure is reported as any statement's."""
+    if connection.get_execution_options().get(READ_ONLY, False):
+        connection.exec_driver_sql("BEGIN")
+        return
+    driver = connection.connection.driver_connection  # aiosqlite's connection
+    deadline = time.monotonic() + wait_s
+    pause = FIRST_PAUSE_S
+    while time.monotonic() < deadline:
+        try:
+            cursor = await_only(driver.execute("BEGIN IMMEDIATE"))
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                break
+        else:
+            await_only(cursor.close())
+            return
+        await_only(asyncio.sleep(pause))
+        pause = min(pause * 2, LAST_PAUSE_S)
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -96,7 +130,9 @@ class Database:
         if self.is_sqlite:
             pragmas = partial(_sqlite_pragmas, round(busy_timeout_s * 1000))
             event.listen(self.engine.sync_engine, "connect", pragmas)
-            event.listen(self.engine.sync_engine, "begin", _begin_immediate)
+            event.listen(
+                self.engine.sync_engine, "begin", partial(_begin_immediate, busy_timeout_s)
+            )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
