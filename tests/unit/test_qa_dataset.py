@@ -68,45 +68,45 @@ def test_both_parts_cover_every_explanation_and_unanswerable_questions(
 
 
 HOLDOUT = ROOT / "tests" / "data" / "qa" / "holdout.yaml"
+SECOND_DEV = ROOT / "tests" / "data" / "qa" / "second_dev.yaml"
+
+
+def _new_and_true(
+    items: list[dict[str, Any]], bodies: dict[str, str], older: list[dict[str, Any]]
+) -> None:
+    """Each answer sentence is an exact part of its body, no question twice, and none asked in
+    an older set."""
+    for item in items:
+        if item["a"] == "none":
+            assert "s" not in item, item["q"]
+        else:
+            assert 20 <= len(item["s"]) <= 120 and item["s"] in bodies[item["a"]], item["q"]
+    texts = [item["q"].strip().lower() for item in items]
+    assert len(set(texts)) == len(texts)
+    assert set(texts) & {item["q"].strip().lower() for item in older} == set()
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["questions"])
 
 
 def test_the_holdout_set_is_well_formed_and_true_to_the_demo(bodies: dict[str, str]) -> None:
     """The later, independently written set: both halves cover every explanation and
     unanswerable questions, each answer sentence is in its body, no question twice, and none
     is also in the tune or test set."""
-    items = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))["questions"]
+    items = _read(HOLDOUT)
     assert len(items) >= 190
     for split in ("dev", "final"):
         labels = {item["a"] for item in items if item["split"] == split}
         assert labels == set(bodies) | {"none"}, split
-    for item in items:
-        if item["a"] == "none":
-            assert "s" not in item, item["q"]
-        else:
-            assert 20 <= len(item["s"]) <= 120 and item["s"] in bodies[item["a"]], item["q"]
-    texts = [item["q"].strip().lower() for item in items]
-    assert len(set(texts)) == len(texts)
-    tuned = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
-    assert set(texts) & {item["q"].strip().lower() for item in tuned} == set()
-
-
-SECOND_DEV = ROOT / "tests" / "data" / "qa" / "second_dev.yaml"
+    _new_and_true(items, bodies, _read(QUESTIONS))
 
 
 def test_the_second_set_is_well_formed_true_to_the_demo_and_new(bodies: dict[str, str]) -> None:
     """The second independently written set covers every explanation and unanswerable
     questions, each answer sentence is in its body, and no question is in an older set."""
-    items = yaml.safe_load(SECOND_DEV.read_text(encoding="utf-8"))["questions"]
+    items = _read(SECOND_DEV)
     assert len(items) >= 190
     assert {item["a"] for item in items} == set(bodies) | {"none"}
     assert sum(item["a"] == "none" for item in items) >= 40
-    for item in items:
-        if item["a"] == "none":
-            assert "s" not in item, item["q"]
-        else:
-            assert 20 <= len(item["s"]) <= 120 and item["s"] in bodies[item["a"]], item["q"]
-    texts = [item["q"].strip().lower() for item in items]
-    assert len(set(texts)) == len(texts)
-    older = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
-    older += yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))["questions"]
-    assert set(texts) & {item["q"].strip().lower() for item in older} == set()
+    _new_and_true(items, bodies, _read(QUESTIONS) + _read(HOLDOUT))
