@@ -73,8 +73,10 @@ def labelled(part: str) -> list[dict[str, Any]]:
     if part in ("dev", "holdout"):
         split = "dev" if part == "dev" else "final"
         found = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))["questions"]
-        studied = yaml.safe_load(SECOND_DEV.read_text(encoding="utf-8"))["questions"]
-        return [q for q in found if q["split"] == split] + (studied if part == "dev" else [])
+        half = [q for q in found if q["split"] == split]
+        if part == "holdout":
+            return half
+        return half + yaml.safe_load(SECOND_DEV.read_text(encoding="utf-8"))["questions"]
     items = [
         q
         for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bot.search.asks import Asks, unmet
-from bot.search.tokens import Phrase, fold, frames, same_words, typed_words
+from bot.search.tokens import Phrase, fold, frame_spans, same_words, typed_words
 
 SUBJECTS_FILE = Path(__file__).resolve().parent.parent / "data" / "subjects.yaml"
 
@@ -44,19 +44,6 @@ def subjects() -> dict[str, list[tuple[Phrase, Subject]]]:
     for entries in table.values():
         entries.sort(key=lambda e: -len(e[0]))
     return table
-
-
-def _straddled(words: list[tuple[str, str]]) -> set[int]:
-    """Positions where a question frame phrase of several words ends or begins inside a longer
-    run: the boundaries a name matched by folding must not cross ("con bao nhieu" is "còn bao
-    nhiêu", not "cơn bão")."""
-    folded = [w for _, w in words]
-    cuts: set[int] = set()
-    for i in range(len(folded)):
-        for phrase in frames().get(folded[i], ()):
-            if len(phrase) > 1 and tuple(folded[i : i + len(phrase)]) == phrase:
-                cuts.update((i, i + len(phrase)))
-    return cuts
 
 
 # A place: an administrative unit, then a proper name ("phường Ba Đình", "xã Tân An").
@@ -88,7 +75,9 @@ def named(question: str) -> tuple[Subject, ...]:
     places it names (`places`)."""
     table = subjects()
     words = typed_words(question)
-    cuts = _straddled(words)
+    # where a frame phrase begins or ends: a name read by folding must not cross it ("con bao
+    # nhieu" is "còn bao nhiêu", not "cơn bão")
+    cuts = {c for span in frame_spans([f for _, f in words]) for c in span}
     found: list[Subject] = []
     i = 0
     while i < len(words):

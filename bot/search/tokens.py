@@ -124,7 +124,7 @@ def same_words(key: Phrase, typed: list[tuple[str, str]]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def frames() -> dict[str, list[tuple[str, ...]]]:
+def _frames() -> dict[str, list[tuple[str, ...]]]:
     """The question frame phrases by first syllable, longest first."""
     table: dict[str, list[tuple[str, ...]]] = {}
     for phrase in sorted(QUESTION_FRAME, key=len, reverse=True):
@@ -276,7 +276,7 @@ def _segments(sylls: list[Syllable]) -> list[list[Syllable]]:
 
 def _unframed(clause: list[Syllable]) -> list[list[Syllable]]:
     """A clause's runs of syllables between frame phrases."""
-    table = frames()
+    table = _frames()
     runs: list[list[Syllable]] = [[]]
     i = 0
     while i < len(clause):
@@ -329,18 +329,22 @@ def weighted_question_tokens(text: str) -> dict[str, float]:
     return out
 
 
+def frame_spans(folded: list[str]) -> list[tuple[int, int]]:
+    """Where question frame phrases of several words ("bao nhieu", "o dau", "duoc khong") stand
+    in a run of folded words, as (start, end) positions."""
+    table = _frames()
+    return [
+        (i, i + len(p))
+        for i, word in enumerate(folded)
+        for p in table.get(word, ())
+        if len(p) > 1 and tuple(folded[i : i + len(p)]) == p
+    ]
+
+
 def _asks_in(clause: str) -> bool:
     """Whether a clause asks: it ends with "?", or has a question frame phrase of several words
     ("ở đâu", "bao nhiêu", "được không")."""
-    if clause.rstrip().endswith("?"):
-        return True
-    folded = [f for _, f in typed_words(clause) if f]
-    table = frames()
-    return any(
-        len(p) > 1 and tuple(folded[i : i + len(p)]) == p
-        for i, word in enumerate(folded)
-        for p in table.get(word, ())
-    )
+    return clause.rstrip().endswith("?") or bool(frame_spans([f for _, f in typed_words(clause)]))
 
 
 def told_first(text: str, asks: Callable[[str], bool]) -> str | None:

@@ -72,10 +72,6 @@ def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any)
 READ_ONLY = "giaitrinh_read_only"  # execution option: a unit of work that never writes
 
 
-def _locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
-
-
 def _begin_immediate(wait_s: float, connection: Any) -> None:
     """Each unit of work takes SQLite's write lock when it begins, so it never holds a read
     snapshot while waiting for a writer that waits for it ("database is locked" after the
@@ -92,8 +88,8 @@ def _begin_immediate(wait_s: float, connection: Any) -> None:
         try:
             cursor = await_only(driver.execute("BEGIN IMMEDIATE"))
         except sqlite3.OperationalError as exc:
-            if not _locked(exc):
-                break
+            if "locked" not in str(exc):
+                break  # reported by the last attempt, as any statement's error
         else:
             await_only(cursor.close())
             return
