@@ -1,10 +1,10 @@
 """`make eval`: answer quality and search speed of the knowledge base on labelled questions.
 
 Questions: tests/data/qa/questions.yaml, split into a *tune* part (with tests/data/qa_eval.yaml
-folded into it) and a *test* part; and tests/data/qa/holdout.yaml, written later by someone
-who saw neither those questions nor the search, in two halves: *dev*, studied after its first
-measurement, and *holdout*, never looked at question by question; tests/data/qa/second_dev.yaml,
-a second independent set, measured once and then studied, is part of *dev*. Thresholds,
+folded into it) and a *test* part; *dev*: tests/data/qa/holdout.yaml and
+tests/data/qa/second_dev.yaml, two sets written later by people who saw neither those questions
+nor the search, each measured as it came and then studied; and *holdout*:
+tests/data/qa/third.yaml, a third such set, never looked at question by question. Thresholds,
 synonyms and the English vocabulary are fitted on tune and dev only (`--calibrate` searches the
 zone thresholds on both); test and holdout are only reported, and `--misses` lists tune and dev
 misses only.
@@ -45,6 +45,7 @@ QUESTIONS = PROJECT_ROOT / "tests" / "data" / "qa" / "questions.yaml"
 EXTRA_TUNE = PROJECT_ROOT / "tests" / "data" / "qa_eval.yaml"
 HOLDOUT = PROJECT_ROOT / "tests" / "data" / "qa" / "holdout.yaml"
 SECOND_DEV = PROJECT_ROOT / "tests" / "data" / "qa" / "second_dev.yaml"
+THIRD = PROJECT_ROOT / "tests" / "data" / "qa" / "third.yaml"
 DEMO = PROJECT_ROOT / "bot" / "demo" / "demo_data.yaml"
 
 
@@ -68,23 +69,20 @@ def demo_docs(path: Path = DEMO) -> list[Doc]:
 
 
 def labelled(part: str) -> list[dict[str, Any]]:
-    """The questions of one part: "tune" (with qa_eval.yaml), "test", "dev" (with
-    second_dev.yaml) or "holdout"."""
-    if part in ("dev", "holdout"):
-        split = "dev" if part == "dev" else "final"
-        found = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))["questions"]
-        half = [q for q in found if q["split"] == split]
-        if part == "holdout":
-            return half
-        return half + yaml.safe_load(SECOND_DEV.read_text(encoding="utf-8"))["questions"]
-    items = [
-        q
-        for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]
-        if q["split"] == part
-    ]
+    """The questions of one part: "tune" (with qa_eval.yaml), "test", "dev" (holdout.yaml and
+    second_dev.yaml) or "holdout" (third.yaml)."""
+    if part == "dev":
+        return [q for path in (HOLDOUT, SECOND_DEV) for q in _read(path)]
+    if part == "holdout":
+        return _read(THIRD)
+    items = [q for q in _read(QUESTIONS) if q["split"] == part]
     if part == "tune":
-        items += yaml.safe_load(EXTRA_TUNE.read_text(encoding="utf-8"))["questions"]
+        items += _read(EXTRA_TUNE)
     return items
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["questions"])
 
 
 @dataclass

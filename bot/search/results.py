@@ -58,7 +58,7 @@ class Thresholds:
 
 
 # Chosen on the questions tuning may look at (the tune part of tests/data/qa/questions.yaml with
-# tests/data/qa_eval.yaml, the dev half of tests/data/qa/holdout.yaml and
+# tests/data/qa_eval.yaml, the dev sets tests/data/qa/holdout.yaml and
 # tests/data/qa/second_dev.yaml), never on the test part or the final holdout: sure and close as
 # fitted before, and plausible in the middle of the stretch where those questions meet every
 # goal, top-1, top-3 and "I don't know" alike (`bench/eval_search.py --stretch`): 0.27–0.45 on

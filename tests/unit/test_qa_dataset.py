@@ -110,3 +110,23 @@ def test_the_second_set_is_well_formed_true_to_the_demo_and_new(bodies: dict[str
     assert {item["a"] for item in items} == set(bodies) | {"none"}
     assert sum(item["a"] == "none" for item in items) >= 40
     _new_and_true(items, bodies, _read(QUESTIONS) + _read(HOLDOUT))
+
+
+THIRD = ROOT / "tests" / "data" / "qa" / "third.yaml"
+
+
+def test_the_third_set_is_well_formed_true_to_the_demo_and_new(bodies: dict[str, str]) -> None:
+    """The final holdout, a third independently written set: it covers every explanation and
+    unanswerable questions, each answer sentence is in its body, and no question is in an older
+    set (those were dropped: they are not unseen)."""
+    items = _read(THIRD)
+    assert len(items) >= 160
+    assert {item["a"] for item in items} == set(bodies) | {"none"}
+    assert sum(item["a"] == "none" for item in items) >= 35
+    older = (
+        _read(QUESTIONS)
+        + _read(HOLDOUT)
+        + _read(SECOND_DEV)
+        + _read(ROOT / "tests" / "data" / "qa_eval.yaml")
+    )
+    _new_and_true(items, bodies, older)
