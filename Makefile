@@ -85,7 +85,7 @@ bench-load: setup
 eval: setup
 	@$(VENV)/python -m bench.eval_search
 	@$(VENV)/python -m bench.answer_path --model "$$(bash scripts/train.sh)"
-	@# Intents on tests/data/nlu/messages.yaml (tune, test) and holdout.yaml (dev, final), long and short.
+	@# Intents on tests/data/nlu/messages.yaml (tune, test), holdout.yaml (dev, final) and third.yaml, long and short.
 	@.venv-rasa/bin/python scripts/eval_intents.py --model "$$(bash scripts/train.sh)"
 
 # The console's pictures (and the public scoreboard's) in docs/console/ and the README, taken by

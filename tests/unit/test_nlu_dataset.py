@@ -82,3 +82,30 @@ def test_no_message_is_written_twice(messages: list[dict[str, Any]]) -> None:
     counts = Counter(" ".join(str(m["text"]).lower().split()) for m in messages)
     twice = [text for text, n in counts.items() if n > 1]
     assert not twice, f"duplicate messages: {twice}"
+
+
+THIRD = ROOT / "tests" / "data" / "nlu" / "third.yaml"
+OLDER = (MESSAGES, ROOT / "tests" / "data" / "nlu" / "holdout.yaml")
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return list(yaml.safe_load(f)["messages"])
+
+
+def _key(text: object) -> str:
+    return " ".join(str(text).lower().split())
+
+
+def test_the_third_set_is_well_formed_labelled_and_new() -> None:
+    """The third blind set: every row text/intent/split third, labels the domain declares
+    (all but greetings, whose every message was worded like a training example), long messages weighing as much as short ones, no message twice
+    nor from an older set (those were dropped: they are not unseen)."""
+    third = _read(THIRD)
+    assert len(third) >= 250
+    assert all(set(m) == {"text", "intent", "split"} and m["split"] == "third" for m in third)
+    assert {m["intent"] for m in third} == _typed_intents() - {"greet"}
+    assert 2 * sum(len(str(m["text"]).split()) >= LONG for m in third) >= len(third)
+    keys = [_key(m["text"]) for m in third]
+    assert len(set(keys)) == len(keys)
+    assert set(keys) & {_key(m["text"]) for path in OLDER for m in _read(path)} == set()
