@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -54,6 +55,7 @@ class _Entry:
     """What the index keeps of one explanation besides the explanation itself."""
 
     tokens: list[str]
+    bound: dict[str, str]  # words it has only inside one compound (`bound_words`)
     spellings: frozenset[str]
     text: str  # folded, for what kind of information it states
     mentions: str  # folded, with its questions: the subjects it speaks of
@@ -72,10 +74,25 @@ def doc_tokens(d: Doc) -> list[str]:
     )
 
 
+def bound_words(tokens: list[str]) -> dict[str, str]:
+    """The words an explanation has only inside one compound, with that compound: each of their
+    occurrences (two at least) next to the same word. "ủy" in a text that says only "ủy ban" is
+    no sign it speaks of "ủy quyền"."""
+    words = Counter(t for t in tokens if "_" not in t)
+    best: dict[str, tuple[str, int]] = {}
+    for pair, n in Counter(t for t in tokens if "_" in t).items():
+        for word in set(pair.split("_", 1)):
+            if n > best.get(word, ("", 0))[1]:
+                best[word] = (pair, n)
+    return {w: pair for w, (pair, n) in best.items() if words[w] >= 2 and n >= words[w]}
+
+
 def _entry(d: Doc) -> _Entry:
     """Tokens, spellings and folded text of an explanation."""
+    indexed = doc_tokens(d)
     return _Entry(
-        doc_tokens(d),
+        indexed,
+        bound_words(indexed),
         spellings(" ".join((d.title, d.summary, d.body, d.source_document, *d.questions))),
         # not its questions: they ask for information, they do not state it
         normalize(f"{d.title} {d.summary} {d.body}"),
@@ -92,6 +109,7 @@ class KnowledgeBase:
         self._index = Bm25Index()
         self._docs: list[Doc | None] = []  # per slot of the index
         self._spellings: list[frozenset[str]] = []
+        self._bound: list[dict[str, str]] = []  # per slot: words found only in one compound
         self._texts: list[str] = []  # folded, for what kind of information each states
         self._mentions: list[str] = []  # folded with its questions, for the subjects named
         # folded sentences and list items, read when a question needs them (a subject named
@@ -112,6 +130,7 @@ class KnowledgeBase:
         with self._lock:
             self._index.clear()
             self._docs, self._spellings, self._texts, self._mentions = [], [], [], []
+            self._bound = []
             self._passages = []
             self._slots, self._by_slug = {}, {}
             self._put(docs, entries)
@@ -140,12 +159,14 @@ class KnowledgeBase:
         if grow > 0:
             self._docs += [None] * grow
             self._spellings += [frozenset()] * grow
+            self._bound += [{}] * grow
             self._texts += [""] * grow
             self._mentions += [""] * grow
             self._passages += [None] * grow
         for slot, doc, entry in zip(slots, docs, entries, strict=True):
             self._docs[slot] = doc
             self._spellings[slot] = entry.spellings
+            self._bound[slot] = entry.bound
             self._texts[slot] = entry.text
             self._mentions[slot] = entry.mentions
             self._passages[slot] = None
@@ -199,12 +220,15 @@ class KnowledgeBase:
         """IDF-weighted share of the question found in one explanation; a word no explanation
         has weighs as much as the rarest one (the question is about something else). A word
         found counts only if a compound it forms in the question (`pairs`) and that some
-        explanation has is found too: "thời hạn" is not found in "thôi" and "hạn". A word
+        explanation has is found too: "thời hạn" is not found in "thôi" and "hạn"; when no
+        explanation has its compounds, it is not found in one that has it only inside another
+        compound (`bound_words`: "ủy quyền" is not found in "ủy ban" and "quyền"). A word
         whose spelling is known (`spelt`, typed with marks) is found only so spelt: "con"
         (child) typed in a message with marks is not found in "còn" (still). `idfs`: of the
         question's words and their pairs' words (None: no explanation has it)."""
         total = found = 0.0
         doc = self._index.terms(doc_index)
+        bound = self._bound[doc_index]
         unknown = UNKNOWN * self._index.max_idf()
         for token, weight in query.items():
             if "_" in token:
@@ -218,8 +242,12 @@ class KnowledgeBase:
                 w = weight * (idfs[token] or unknown)
             total += w
             if token in doc and (token not in spelt or spelt[token] & self._spellings[doc_index]):
-                known = [p for p in pairs.get(token, ()) if idfs[p] is not None]
-                whole = not known or any(p in doc for p in known)
+                formed = pairs.get(token, ())
+                known = [p for p in formed if idfs[p] is not None]
+                if known:
+                    whole = any(p in doc for p in known)
+                else:  # no explanation has its compounds: not found inside another one
+                    whole = not formed or bound.get(token, token) in query
                 found += w if whole else w * LOOSE
         return found / total if total else 0.0
 

@@ -99,8 +99,9 @@ def _key(text: object) -> str:
 
 def test_the_third_set_is_well_formed_labelled_and_new() -> None:
     """The third blind set: every row text/intent/split third, labels the domain declares
-    (all but greetings, whose every message was worded like a training example), long messages weighing as much as short ones, no message twice
-    nor from an older set (those were dropped: they are not unseen)."""
+    (all but greetings, whose every message was worded like a training example), long messages
+    weighing as much as short ones, no message twice nor from an older set (those were
+    dropped: they are not unseen)."""
     third = _read(THIRD)
     assert len(third) >= 250
     assert all(set(m) == {"text", "intent", "split"} and m["split"] == "third" for m in third)

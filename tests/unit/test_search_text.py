@@ -271,3 +271,28 @@ def test_a_hit_lacking_what_is_asked_is_never_offered_on_its_own_merits() -> Non
     # a hit covering the whole question but stating no information of the kind asked keeps
     # UNMET_ASK of its coverage: below the plausible threshold, whatever else matched
     assert UNMET_ASK < THRESHOLDS.plausible
+
+
+def test_a_word_an_explanation_has_only_inside_another_compound_is_not_found() -> None:
+    from bot.services.knowledge import bound_words, doc_tokens
+
+    said = "Ủy ban nhân dân tiếp công dân. {} trả lời. Người dân có quyền hỏi."
+    docs = [
+        Doc(1, "bound", "Tiếp dân", "", said.format("Ủy ban"), "", "", ""),
+        Doc(2, "free", "Tiếp dân", "", said.format("Ủy thác"), "", "", ""),
+        Doc(3, "other", "Khai sinh", "", "Đăng ký khai sinh tại xã.", "", "", ""),
+    ]
+    # "ủy" occurs only as "ủy ban" in the first, in two compounds in the second
+    assert bound_words(doc_tokens(docs[0]))["uy"] == "uy_ban"
+    assert "uy" not in bound_words(doc_tokens(docs[1]))
+    kb = KnowledgeBase()
+    kb.rebuild(docs)
+
+    def coverage(question: str, slug: str) -> float:
+        return next(h.coverage for h in kb.search(question, k=3) if h.doc.slug == slug)
+
+    # "ủy quyền" (a proxy), a compound no explanation has, is not found in "ủy ban" + "quyền"
+    proxy = "ủy quyền tiếp công dân được không"
+    assert coverage(proxy, "bound") < coverage(proxy, "free")
+    # a compound the question forms itself is found as before
+    assert coverage("ủy ban tiếp công dân", "bound") == coverage("ủy ban tiếp công dân", "free")
