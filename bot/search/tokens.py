@@ -107,13 +107,14 @@ def synonyms() -> dict[str, list[tuple[Phrase, Phrase]]]:
 
 def same_words(key: Phrase, typed: list[tuple[str, str]]) -> bool:
     """Whether the typed words are the key. Folding never merges words typed with their marks
-    ("cơ quan" is not "quận"); words typed without marks match a key of several words by its
-    folding, but never a one-word key with marks ("quan" alone could be quận, quán, cơ quan)."""
+    ("cơ quan" is not "quận", "điểm thì" is not "điểm thi"); words typed without marks match a
+    key of several words by its folding, but never a one-word key with marks ("quan" alone
+    could be quận, quán, cơ quan)."""
     if len(typed) != len(key):
         return False
     for k, (word, folded) in zip(key, typed, strict=True):
-        if k == fold(k):
-            if folded != k:
+        if k == fold(k):  # a word without marks ("thi") is not one typed with them ("thì"),
+            if word.replace("đ", "d") != k:  # but an abbreviation may be typed with "đ" ("gpkđ")
                 return False
         elif word == folded:  # typed without marks
             if len(key) == 1 or fold(k) != folded:

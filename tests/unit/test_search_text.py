@@ -296,3 +296,9 @@ def test_a_word_an_explanation_has_only_inside_another_compound_is_not_found() -
     assert coverage(proxy, "bound") < coverage(proxy, "free")
     # a compound the question forms itself is found as before
     assert coverage("ủy ban tiếp công dân", "bound") == coverage("ủy ban tiếp công dân", "free")
+
+
+def test_an_abbreviation_written_without_marks_is_found_typed_with_d_bar() -> None:
+    # "gpkd" (giấy phép kinh doanh) is an abbreviation whichever "d" is typed
+    assert question_tokens("gpkđ cấp ở đâu") == question_tokens("gpkd cấp ở đâu")
+    assert "kinh" in question_tokens("gpkđ cấp ở đâu")
