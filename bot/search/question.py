@@ -7,19 +7,54 @@ the words typed with marks, and, when it tells its situation first, its asking p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.search.asks import Asks, asked
 from bot.search.subjects import Subject, named
 from bot.search.tokens import (
-    clause_tokens,
+    clauses,
+    frame_spans,
     marked_words,
-    told_first,
+    typed_words,
     weighted_question_tokens,
 )
 
 Tokens = dict[str, float]  # weighted tokens
 Compounds = dict[str, list[str]]
+
+
+def _asks_in(clause: str) -> bool:
+    """Whether a clause asks: it ends with "?", or has a question frame phrase of several words
+    ("ở đâu", "bao nhiêu", "được không")."""
+    return clause.rstrip().endswith("?") or bool(frame_spans(typed_words(clause)))
+
+
+def told_first(text: str, asks: Callable[[str], bool]) -> str | None:
+    """The asking part of a question whose first clauses only tell a situation, or None: in
+    "Xóm tôi vừa sạt lở, nhiều nhà nguy hiểm. Chủ tịch xã có gặp không?" the landslide is the
+    citizen's situation, not what is asked about. A clause that `asks` for a kind of
+    information (bot/search/asks.py), or asks as `_asks_in` says, ends the telling."""
+    parts = clauses(text)
+    n = 0
+    while n < len(parts) - 1 and not _asks_in(parts[n]) and not asks(parts[n]):
+        n += 1
+    return " ".join(parts[n:]) if n else None
+
+
+def clause_tokens(text: str, least: int = 3) -> list[dict[str, float]]:
+    """Each clause of a question of several (split at ",", ".", "?"… before a space), as
+    `weighted_question_tokens`, when it has at least `least` content words: "tôi nộp hôm thứ 6,
+    5 ngày làm việc thì đến hôm nào là hết hạn" tells a situation, then asks."""
+    parts = clauses(text)
+    if len(parts) < 2:
+        return []
+    out = []
+    for clause in parts:
+        weighted = weighted_question_tokens(clause)
+        if sum("_" not in t for t in weighted) >= least:
+            out.append(weighted)
+    return out
 
 
 def compounds(query: Tokens) -> Compounds:

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bot.search.asks import Asks, unmet
-from bot.search.tokens import Phrase, fold, frame_spans, same_words, typed_words
+from bot.search.tokens import Phrase, crosses, fold, frame_spans, same_words, typed_words
 
 SUBJECTS_FILE = Path(__file__).resolve().parent.parent / "data" / "subjects.yaml"
 
@@ -75,21 +75,14 @@ def named(question: str) -> tuple[Subject, ...]:
     places it names (`places`)."""
     table = subjects()
     words = typed_words(question)
-    # where a frame phrase begins or ends: a name read by folding must not cross it ("con bao
-    # nhieu" is "còn bao nhiêu", not "cơn bão")
-    cuts = {c for span in frame_spans([f for _, f in words]) for c in span}
+    spans = frame_spans(words)  # a name read by folding does not cross a frame phrase's edge
     found: list[Subject] = []
     i = 0
     while i < len(words):
         step = 1
         for key, subject in table.get(words[i][1], ()):
             window = words[i : i + len(key)]
-            if not same_words(key, window):
-                continue
-            unmarked = any(
-                typed == folded != k for k, (typed, folded) in zip(key, window, strict=True)
-            )
-            if unmarked and any(i < c < i + len(key) for c in cuts):
+            if not same_words(key, window) or crosses(key, window, i, spans):
                 continue
             if subject not in found:
                 found.append(subject)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,21 +59,23 @@ PARTICLES = frozenset(
     "thì là mà và của với à ạ nhé nhỉ hả ơi vậy nè ấy hay hoặc chứ có được bị đã sẽ đang".split()
 )
 
-# The frame of a question (folded phrases): how people ask, never what they ask about.
-# Dropped whole, so "… nghĩa là sao" neither dilutes the coverage nor forms bigrams. No
-# phrase here may fold like a content word ("rơi", "Hà", "vay", "thời" are left out).
+# The frame of a question: how people ask, never what they ask about. Dropped whole, so
+# "… nghĩa là sao" neither dilutes the coverage nor forms bigrams. Written with marks: a word
+# typed without marks is one of them if it folds like it, a word typed with marks only if it
+# is spelt so ("thẻ nào", which card, is no "thế nào"; "nộp muộn" is no "muốn"). No phrase here
+# may fold like a content word typed without marks ("rơi", "Hà", "vay", "thời" are left out).
 QUESTION_FRAME = tuple(
     tuple(p.split())
-    for p in """co nghia la gi|co nghia la sao|nghia la gi|nghia la sao|nghia la the nao|la sao|
-    la gi|la the nao|nhu the nao|lam the nao|lam sao|the nao|ra sao|thi sao|o dau|cho nao|
-    noi nao|den dau|di dau|bao gio|khi nao|luc nao|duoc khong|hay khong|phai khong|co phai|
-    hay chua|duoc chua|cho hoi|cho em hoi|cho toi hoi|xin hoi|hoi chut|can biet|muon biet|
-    muon hoi|admin|ad oi|moi nguoi|xong|nen|phai|muon|cam on|ban oi|vay a|the a|a|bao nhieu|
-    cai gi|dua tren cai gi|bay gio|bay h|hien nay|hien gio|gio|nhi|ak|ah|nua|
-    duoc ko|lam gi|de lam gi|ai|hoi ai|gi|hom nay|may hom nay|may hom|hom qua|tuan nay|
-    ca tuan nay|ca tuan|nua|het|nhau|vay ta|the nhi|nhe|chut|mot chut|xiu|ti xiu|hoi xiu|
-    hoi ngu|xin chao|chao|hi|hello|thac mac|lam on|vui long|tim hieu|e|cho biet|cho toi biet|
-    cho em biet|cho minh biet""".split("|")
+    for p in """có nghĩa là gì|có nghĩa là sao|nghĩa là gì|nghĩa là sao|nghĩa là thế nào|là sao|
+    là gì|là thế nào|như thế nào|làm thế nào|làm sao|thế nào|ra sao|thì sao|ở đâu|chỗ nào|
+    nơi nào|đến đâu|đi đâu|bao giờ|khi nào|lúc nào|được không|hay không|phải không|có phải|
+    hay chưa|được chưa|cho hỏi|cho em hỏi|cho tôi hỏi|xin hỏi|hỏi chút|cần biết|muốn biết|
+    muốn hỏi|admin|ad ơi|mọi người|xong|nên|phải|muốn|cảm ơn|bạn ơi|vậy ạ|vậy à|thế ạ|thế à|
+    à|ạ|a|bao nhiêu|cái gì|dựa trên cái gì|bây giờ|bây h|hiện nay|hiện giờ|giờ|nhỉ|ak|ah|nữa|
+    được ko|làm gì|để làm gì|ai|hỏi ai|gì|hôm nay|mấy hôm nay|mấy hôm|hôm qua|tuần này|
+    cả tuần này|cả tuần|hết|nhau|vậy ta|thế nhỉ|nhé|chút|một chút|xíu|tí xíu|hỏi xíu|
+    hỏi ngu|xin chào|chào|hi|hello|thắc mắc|làm ơn|vui lòng|tìm hiểu|e|cho biết|cho tôi biết|
+    cho em biết|cho mình biết""".split("|")
 )
 
 
@@ -126,11 +127,21 @@ def same_words(key: Phrase, typed: list[tuple[str, str]]) -> bool:
 
 @lru_cache(maxsize=1)
 def _frames() -> dict[str, list[tuple[str, ...]]]:
-    """The question frame phrases by first syllable, longest first."""
+    """The question frame phrases (as written, with marks) by first folded syllable, longest
+    first."""
     table: dict[str, list[tuple[str, ...]]] = {}
     for phrase in sorted(QUESTION_FRAME, key=len, reverse=True):
-        table.setdefault(phrase[0], []).append(phrase)
+        table.setdefault(fold(phrase[0]), []).append(phrase)
     return table
+
+
+def _is_frame(phrase: tuple[str, ...], words: list[tuple[str, str]]) -> bool:
+    """Whether (typed, folded) words are a frame phrase: each folds like its word, and one
+    typed with marks is spelt like it."""
+    return len(words) == len(phrase) and all(
+        folded == fold(p) and (typed == folded or spelling(typed) == spelling(p))
+        for p, (typed, folded) in zip(phrase, words, strict=True)
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -209,6 +220,7 @@ class Syllable:
     added: bool = False
     filler: bool = False
     marked_filler: bool = False  # a particle typed with its marks: never half of a bigram
+    typed: str = ""  # as typed (lower case), for the question's frame
 
 
 def _pairs(sylls: list[Syllable]) -> list[tuple[Syllable, Syllable]]:
@@ -228,13 +240,16 @@ def _expand(words: list[tuple[str, str]]) -> list[Syllable]:
     out: list[Syllable] = []
     i = 0
     table = synonyms()
+    spans = frame_spans(words)  # "cho hoi thoi han" asks about a deadline, not a stink
     while i < len(words):
         for typed, replacement in table.get(words[i][1], ()):
-            if same_words(typed, words[i : i + len(typed)]):
-                weight = min(1.0, SYNONYM_WEIGHT * len(typed) / max(1, len(replacement)))
-                out.extend(_syllable(r, fold(r), weight, True) for r in replacement)
-                i += len(typed)
-                break
+            window = words[i : i + len(typed)]
+            if not same_words(typed, window) or crosses(typed, window, i, spans):
+                continue
+            weight = min(1.0, SYNONYM_WEIGHT * len(typed) / max(1, len(replacement)))
+            out.extend(_syllable(r, fold(r), weight, True) for r in replacement)
+            i += len(typed)
+            break
         else:
             out.append(_syllable(*words[i]))
             i += 1
@@ -250,6 +265,7 @@ def _syllable(word: str, folded: str, weight: float = 1.0, added: bool = False) 
         added,
         is_filler(word, folded),
         word in PARTICLES or word in MARKED_ONLY_FILLERS,
+        word,
     )
 
 
@@ -283,8 +299,8 @@ def _unframed(clause: list[Syllable]) -> list[list[Syllable]]:
     while i < len(clause):
         for phrase in () if clause[i].added else table.get(clause[i].text, ()):
             window = clause[i : i + len(phrase)]
-            if tuple(s.text for s in window if not s.added) == phrase and len(window) == len(
-                phrase
+            if not any(s.added for s in window) and _is_frame(
+                phrase, [(s.typed, s.text) for s in window]
             ):
                 runs.append([])
                 i += len(phrase)
@@ -330,49 +346,31 @@ def weighted_question_tokens(text: str) -> dict[str, float]:
     return out
 
 
-def frame_spans(folded: list[str]) -> list[tuple[int, int]]:
-    """Where question frame phrases of several words ("bao nhieu", "o dau", "duoc khong") stand
-    in a run of folded words, as (start, end) positions."""
+def frame_spans(words: list[tuple[str, str]]) -> list[tuple[int, int]]:
+    """Where question frame phrases of several words ("bao nhiêu", "ở đâu", "được không")
+    stand in a run of (typed, folded) words, as (start, end) positions."""
     table = _frames()
     return [
         (i, i + len(p))
-        for i, word in enumerate(folded)
-        for p in table.get(word, ())
-        if len(p) > 1 and tuple(folded[i : i + len(p)]) == p
+        for i, (_, folded) in enumerate(words)
+        for p in table.get(folded, ())
+        if len(p) > 1 and _is_frame(p, words[i : i + len(p)])
     ]
 
 
-def _asks_in(clause: str) -> bool:
-    """Whether a clause asks: it ends with "?", or has a question frame phrase of several words
-    ("ở đâu", "bao nhiêu", "được không")."""
-    return clause.rstrip().endswith("?") or bool(frame_spans([f for _, f in typed_words(clause)]))
+def crosses(
+    key: Phrase, window: list[tuple[str, str]], start: int, spans: list[tuple[int, int]]
+) -> bool:
+    """Whether a phrase read from words typed without marks crosses a frame phrase's edge
+    (`frame_spans`), holding it only in part: "con bao nhieu" is "còn bao nhiêu", not "cơn bão"."""
+    unmarked = any(typed == folded != k for k, (typed, folded) in zip(key, window, strict=True))
+    end = start + len(key)
+    return unmarked and any(a < start < b or a < end < b for a, b in spans)
 
 
-def told_first(text: str, asks: Callable[[str], bool]) -> str | None:
-    """The asking part of a question whose first clauses only tell a situation, or None: in
-    "Xóm tôi vừa sạt lở, nhiều nhà nguy hiểm. Chủ tịch xã có gặp không?" the landslide is the
-    citizen's situation, not what is asked about. A clause that `asks` for a kind of
-    information (bot/search/asks.py), or asks as `_asks_in` says, ends the telling."""
-    parts = [c for c in _CLAUSE_END.split(unicodedata.normalize("NFC", text)) if c.strip()]
-    n = 0
-    while n < len(parts) - 1 and not _asks_in(parts[n]) and not asks(parts[n]):
-        n += 1
-    return " ".join(parts[n:]) if n else None
-
-
-def clause_tokens(text: str, least: int = 3) -> list[dict[str, float]]:
-    """Each clause of a question of several (split at ",", ".", "?"… before a space), as
-    `weighted_question_tokens`, when it has at least `least` content words: "tôi nộp hôm thứ 6,
-    5 ngày làm việc thì đến hôm nào là hết hạn" tells a situation, then asks."""
-    clauses = [c for c in _CLAUSE_END.split(unicodedata.normalize("NFC", text)) if c.strip()]
-    if len(clauses) < 2:
-        return []
-    out = []
-    for clause in clauses:
-        weighted = weighted_question_tokens(clause)
-        if sum("_" not in t for t in weighted) >= least:
-            out.append(weighted)
-    return out
+def clauses(text: str) -> list[str]:
+    """A text's clauses (split at ",", ".", "?"… before a space)."""
+    return [c for c in _CLAUSE_END.split(unicodedata.normalize("NFC", text)) if c.strip()]
 
 
 def question_tokens(text: str) -> list[str]:

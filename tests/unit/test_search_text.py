@@ -6,16 +6,15 @@ import pytest
 
 from bot.search.asks import asked, unmet
 from bot.search.english import is_english, to_vietnamese
+from bot.search.question import clause_tokens, told_first
 from bot.search.results import THRESHOLDS, Answer, Doc, Hit, Thresholds, Zone, decide
 from bot.search.subjects import named
 from bot.search.tokens import (
-    clause_tokens,
     marked_words,
     question_tokens,
     spelling,
     syllables,
     tokens,
-    told_first,
 )
 from bot.services.knowledge import UNMET_ASK, KnowledgeBase
 from nlu.text import normalize
@@ -302,3 +301,27 @@ def test_an_abbreviation_written_without_marks_is_found_typed_with_d_bar() -> No
     # "gpkd" (giấy phép kinh doanh) is an abbreviation whichever "d" is typed
     assert question_tokens("gpkđ cấp ở đâu") == question_tokens("gpkd cấp ở đâu")
     assert "kinh" in question_tokens("gpkđ cấp ở đâu")
+
+
+@pytest.mark.parametrize(
+    ("question", "framed", "kept"),
+    [
+        # "thẻ nào" (which card) is no "thế nào"; "muộn" (late) no "muốn"; "nền" no "nên"
+        ("thẻ nào dùng để tra cứu", "thế nào dùng để tra cứu", "the"),
+        ("nộp hồ sơ muộn thì sao", "nộp hồ sơ muốn thì sao", "muon"),
+        ("nền nhà bị lún", "nên nhà bị lún", "nen"),
+    ],
+)
+def test_a_word_typed_with_other_marks_than_a_frame_word_is_kept(
+    question: str, framed: str, kept: str
+) -> None:
+    assert kept in question_tokens(question)
+    assert kept not in question_tokens(framed)  # typed as the frame word, it is the frame
+
+
+def test_a_synonym_read_by_folding_does_not_cross_the_question_frame() -> None:
+    # "cho em hoi thoi han": "cho em hỏi" then "thời hạn", not "hôi thối" (a stink, read as
+    # a report of pollution)
+    asked = question_tokens("cho em hoi thoi han giai trinh la bao nhieu ngay a")
+    assert "thoi_han" in asked and "o_nhiem" not in asked
+    assert "o_nhiem" in question_tokens("cong nha toi hoi thoi qua")
