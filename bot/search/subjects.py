@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
 
 import yaml
@@ -75,7 +75,7 @@ def named(question: str) -> tuple[Subject, ...]:
     places it names (`places`)."""
     table = subjects()
     words = typed_words(question)
-    spans = frame_spans(words)  # a name read by folding does not cross a frame phrase's edge
+    spans = cache(partial(frame_spans, words))  # a name read by folding does not cross them
     found: list[Subject] = []
     i = 0
     while i < len(words):

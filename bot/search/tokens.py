@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from pathlib import Path
 
 import yaml
@@ -106,23 +107,27 @@ def synonyms() -> dict[str, list[tuple[Phrase, Phrase]]]:
     return table
 
 
+def _same_word(key: str, word: str, folded: str) -> bool:
+    """Whether a typed word (and its folding) is a key's word. Folding never merges words typed
+    with their marks: a key's word without marks ("thi") is not one typed with them ("thì"),
+    though an abbreviation may be typed with "đ" ("gpkđ"); a word typed with marks is only the
+    same spelling ("uỷ" and "ủy" are one); one typed without marks is any it folds like."""
+    if key == fold(key):
+        return word.replace("đ", "d") == key
+    if word == folded:
+        return fold(key) == folded
+    return spelling(word) == spelling(key)
+
+
 def same_words(key: Phrase, typed: list[tuple[str, str]]) -> bool:
-    """Whether the typed words are the key. Folding never merges words typed with their marks
-    ("cơ quan" is not "quận", "điểm thì" is not "điểm thi"); words typed without marks match a
-    key of several words by its folding, but never a one-word key with marks ("quan" alone
-    could be quận, quán, cơ quan)."""
+    """Whether the typed words are the key (`_same_word`: "cơ quan" is not "quận", "điểm thì"
+    is not "điểm thi"); words typed without marks never match a one-word key with marks ("quan"
+    alone could be quận, quán, cơ quan)."""
     if len(typed) != len(key):
         return False
-    for k, (word, folded) in zip(key, typed, strict=True):
-        if k == fold(k):  # a word without marks ("thi") is not one typed with them ("thì"),
-            if word.replace("đ", "d") != k:  # but an abbreviation may be typed with "đ" ("gpkđ")
-                return False
-        elif word == folded:  # typed without marks
-            if len(key) == 1 or fold(k) != folded:
-                return False
-        elif spelling(word) != spelling(k):  # "uỷ" and "ủy" are one spelling
-            return False
-    return True
+    if len(key) == 1 and typed[0][0] == typed[0][1] != key[0]:
+        return False
+    return all(_same_word(k, w, f) for k, (w, f) in zip(key, typed, strict=True))
 
 
 @lru_cache(maxsize=1)
@@ -136,11 +141,10 @@ def _frames() -> dict[str, list[tuple[str, ...]]]:
 
 
 def _is_frame(phrase: tuple[str, ...], words: list[tuple[str, str]]) -> bool:
-    """Whether (typed, folded) words are a frame phrase: each folds like its word, and one
-    typed with marks is spelt like it."""
+    """Whether (typed, folded) words are a frame phrase, word by word as `_same_word` says (a
+    one-word phrase too: "gi" typed without marks is "gì")."""
     return len(words) == len(phrase) and all(
-        folded == fold(p) and (typed == folded or spelling(typed) == spelling(p))
-        for p, (typed, folded) in zip(phrase, words, strict=True)
+        _same_word(p, w, f) for p, (w, f) in zip(phrase, words, strict=True)
     )
 
 
@@ -240,7 +244,7 @@ def _expand(words: list[tuple[str, str]]) -> list[Syllable]:
     out: list[Syllable] = []
     i = 0
     table = synonyms()
-    spans = frame_spans(words)  # "cho hoi thoi han" asks about a deadline, not a stink
+    spans = cache(partial(frame_spans, words))  # "cho hoi thoi han" is no stink, "hôi thối"
     while i < len(words):
         for typed, replacement in table.get(words[i][1], ()):
             window = words[i : i + len(typed)]
@@ -359,13 +363,17 @@ def frame_spans(words: list[tuple[str, str]]) -> list[tuple[int, int]]:
 
 
 def crosses(
-    key: Phrase, window: list[tuple[str, str]], start: int, spans: list[tuple[int, int]]
+    key: Phrase,
+    window: list[tuple[str, str]],
+    start: int,
+    spans: Callable[[], list[tuple[int, int]]],
 ) -> bool:
     """Whether a phrase read from words typed without marks crosses a frame phrase's edge
-    (`frame_spans`), holding it only in part: "con bao nhieu" is "còn bao nhiêu", not "cơn bão"."""
+    (`spans`, read only then: `frame_spans`), holding it only in part: "con bao nhieu" is "còn
+    bao nhiêu", not "cơn bão"."""
     unmarked = any(typed == folded != k for k, (typed, folded) in zip(key, window, strict=True))
     end = start + len(key)
-    return unmarked and any(a < start < b or a < end < b for a, b in spans)
+    return unmarked and any(a < start < b or a < end < b for a, b in spans())
 
 
 def clauses(text: str) -> list[str]:

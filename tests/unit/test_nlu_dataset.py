@@ -20,10 +20,15 @@ LONG = 15
 NOT_TYPED = {"rate"}
 
 
-def _messages() -> list[dict[str, Any]]:
+def _messages(path: Path = MESSAGES) -> list[dict[str, Any]]:
     """The labelled messages, as written in the file."""
-    with MESSAGES.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8") as f:
         return list(yaml.safe_load(f)["messages"])
+
+
+def _key(text: object) -> str:
+    """A message as compared for duplicates: lower case, spaces collapsed."""
+    return " ".join(str(text).lower().split())
 
 
 def _typed_intents() -> set[str]:
@@ -79,7 +84,7 @@ def test_at_least_half_of_each_split_is_long(messages: list[dict[str, Any]], spl
 
 def test_no_message_is_written_twice(messages: list[dict[str, Any]]) -> None:
     """A duplicate would count twice, or sit in both parts and leak the test into tuning."""
-    counts = Counter(" ".join(str(m["text"]).lower().split()) for m in messages)
+    counts = Counter(_key(m["text"]) for m in messages)
     twice = [text for text, n in counts.items() if n > 1]
     assert not twice, f"duplicate messages: {twice}"
 
@@ -88,25 +93,16 @@ THIRD = ROOT / "tests" / "data" / "nlu" / "third.yaml"
 OLDER = (MESSAGES, ROOT / "tests" / "data" / "nlu" / "holdout.yaml")
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        return list(yaml.safe_load(f)["messages"])
-
-
-def _key(text: object) -> str:
-    return " ".join(str(text).lower().split())
-
-
 def test_the_third_set_is_well_formed_labelled_and_new() -> None:
     """The third blind set: every row text/intent/split third, labels the domain declares
     (all but greetings, whose every message was worded like a training example), long messages
     weighing as much as short ones, no message twice nor from an older set (those were
     dropped: they are not unseen)."""
-    third = _read(THIRD)
+    third = _messages(THIRD)
     assert len(third) >= 250
     assert all(set(m) == {"text", "intent", "split"} and m["split"] == "third" for m in third)
     assert {m["intent"] for m in third} == _typed_intents() - {"greet"}
     assert 2 * sum(len(str(m["text"]).split()) >= LONG for m in third) >= len(third)
     keys = [_key(m["text"]) for m in third]
     assert len(set(keys)) == len(keys)
-    assert set(keys) & {_key(m["text"]) for path in OLDER for m in _read(path)} == set()
+    assert set(keys) & {_key(m["text"]) for path in OLDER for m in _messages(path)} == set()
