@@ -27,6 +27,9 @@ NEXT_STEPS = [
     {"title": "Gửi yêu cầu giải trình", "payload": "/request_explanation"},
     {"title": "Gặp cán bộ", "payload": "/request_human"},
 ]
+# Under a choice of explanations: none fits, so the bot has no answer (the gap is logged and
+# the next steps offered, as for a question nothing answers).
+NONE_OF_THESE = {"title": "Không phải các nội dung trên", "payload": "/deny"}
 _QUESTION_WORDS = re.compile(
     r"\b(gi|sao|nao|dau|bao nhieu|bao lau|may|khong|ko|chua|ai|the nao|nhu the nao|co phai|"
     r"what|how|where|when|why|which)\b"
@@ -134,8 +137,9 @@ class ActionAnswerQuestion(Action):
             else:
                 dispatcher.utter_message(
                     text="Có phải anh/chị muốn hỏi một trong những nội dung sau? "
-                    "Anh/chị chọn mục phù hợp nhé.",
-                    buttons=choices,
+                    "Anh/chị chọn mục phù hợp nhé; nếu không có mục nào đúng, "
+                    f"bấm “{NONE_OF_THESE['title']}”.",
+                    buttons=[*choices, NONE_OF_THESE],
                 )
             return [SlotSet("last_question", question), SlotSet("last_answer", None)]
         doc = result.hits[0].doc
@@ -157,17 +161,33 @@ class ActionAnswerFeedback(Action):
         if tracker.get_slot("handoff_asked"):  # a typed yes/no to the offer of a person
             return await ActionRequestHuman().run(dispatcher, tracker, domain)
         question = tracker.get_slot("last_question")
+        answered = tracker.get_slot("last_answer")
         if intent_of(tracker) == "affirm":
             dispatcher.utter_message(text="Cảm ơn anh/chị đã phản hồi!")
             return []
-        if question:
+        # an answer rated unhelpful, or a choice none of whose items fits (a "no" to the bot's
+        # "I don't know" logs nothing more: that question is in the list already)
+        reason = "unhelpful" if answered else "unanswered" if offered_choices(tracker) else ""
+        if question and reason:
             place = await home_locality(database(), await contact_id(tracker))
-            await log_gap(
-                database(), str(question), "unhelpful", tracker.get_slot("last_answer"), place
-            )
+            await log_gap(database(), str(question), reason, answered, place)
         dispatcher.utter_message(
-            text="Xin lỗi vì câu trả lời chưa đúng ý. Anh/chị có thể gửi yêu cầu giải trình "
-            "để cơ quan trả lời chính thức, hoặc gặp cán bộ.",
+            text=(
+                "Xin lỗi vì câu trả lời chưa đúng ý."
+                if answered
+                else "Xin lỗi, tôi chưa tìm được nội dung đúng câu hỏi của anh/chị."
+            )
+            + " Anh/chị có thể gửi yêu cầu giải trình để cơ quan trả lời chính thức, "
+            "hoặc gặp cán bộ.",
             buttons=NEXT_STEPS,
         )
         return []
+
+
+def offered_choices(tracker: Tracker) -> bool:
+    """Whether the bot's last message was a choice of explanations."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot":
+            buttons = (event.get("data") or {}).get("buttons") or []
+            return any(b.get("title") == NONE_OF_THESE["title"] for b in buttons)
+    return False

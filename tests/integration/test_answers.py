@@ -176,12 +176,39 @@ async def test_unsure_question_offers_choices_and_a_pressed_one_is_answered(
     data = await chat.say("bỏ cấp huyện từ khi nào")
     assert said(data).startswith("Có phải anh/chị muốn hỏi"), said(data)
     choices = buttons(data)
+    assert choices.pop("Không phải các nội dung trên", None) == "/deny", choices
     assert 2 <= len(choices) <= 3, choices
     assert all(p.startswith('/ask_question{"explanation_slug":') for p in choices.values())
     title = next(t for t in choices if t.startswith("Chính quyền địa phương hai cấp"))
     picked = await press(chat, data, title)
     assert said(picked).startswith(title), said(picked)
     assert "Từ ngày 1/7/2025" in said(picked), "the excerpt answers the question asked"
+
+
+async def test_choices_none_of_which_fits_lead_to_next_steps_and_the_gaps_list(
+    gateway: RunningGateway,
+) -> None:
+    chat = await gateway.chat()
+    question = "bỏ cấp huyện từ khi nào"
+    data = await chat.say(question)
+    assert said(data).startswith("Có phải anh/chị muốn hỏi"), said(data)
+    data = await press(chat, data, "Không phải các nội dung trên")
+    assert said(data).startswith("Xin lỗi, tôi chưa tìm được nội dung"), said(data)
+    assert set(buttons(data)) == {"Gửi yêu cầu giải trình", "Gặp cán bộ"}, buttons(data)
+    # a "no" typed after the bot's own "I don't know" does not log that question twice
+    refused = await chat.say("Mức đóng BHYT hộ gia đình năm nay là bao nhiêu?")
+    assert "chưa có câu trả lời" in said(refused), said(refused)
+    assert "Xin lỗi, tôi chưa tìm được" in said(await chat.say("không phải"))
+    token = await create_user(gateway.app[DB], "officer-choices", "officer", "ubnd-phuong-demo")
+    async with gateway.http.get(
+        f"{gateway.base_url}/api/v1/gaps", headers={"Authorization": f"Bearer {token}"}
+    ) as resp:
+        groups: list[dict[str, Any]] = (await resp.json())["groups"]
+    logged = {g["examples"][0]: (g["count"], g["unanswered"], g["unhelpful"]) for g in groups}
+    assert logged == {
+        question: (1, 1, 0),
+        "Mức đóng BHYT hộ gia đình năm nay là bao nhiêu?": (1, 1, 0),
+    }, groups
 
 
 async def test_question_nothing_answers_is_refused_with_next_steps(
