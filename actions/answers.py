@@ -30,6 +30,7 @@ NEXT_STEPS = [
 # Under a choice of explanations: none fits, so the bot has no answer (the gap is logged and
 # the next steps offered, as for a question nothing answers).
 NONE_OF_THESE = {"title": "Không phải các nội dung trên", "payload": "/deny"}
+_CHOICE = '/ask_question{"explanation_slug":'  # a choice button's payload, before the slug
 _QUESTION_WORDS = re.compile(
     r"\b(gi|sao|nao|dau|bao nhieu|bao lau|may|khong|ko|chua|ai|the nao|nhu the nao|co phai|"
     r"what|how|where|when|why|which)\b"
@@ -124,7 +125,7 @@ class ActionAnswerQuestion(Action):
             choices = [
                 {
                     "title": hit.doc.title,
-                    "payload": f'/ask_question{{"explanation_slug":"{hit.doc.slug}"}}',
+                    "payload": f'{_CHOICE}"{hit.doc.slug}"}}',
                 }
                 for hit in result.hits
             ]
@@ -189,5 +190,5 @@ def offered_choices(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "bot":
             buttons = (event.get("data") or {}).get("buttons") or []
-            return any(b.get("title") == NONE_OF_THESE["title"] for b in buttons)
+            return any(str(b.get("payload")).startswith(_CHOICE) for b in buttons)
     return False

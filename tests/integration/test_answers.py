@@ -195,6 +195,10 @@ async def test_choices_none_of_which_fits_lead_to_next_steps_and_the_gaps_list(
     data = await press(chat, data, "Không phải các nội dung trên")
     assert said(data).startswith("Xin lỗi, tôi chưa tìm được nội dung"), said(data)
     assert set(buttons(data)) == {"Gửi yêu cầu giải trình", "Gặp cán bộ"}, buttons(data)
+    # a lone near match, offered with the next steps, and a typed "no" to it
+    lone = await chat.say("ảnh chụp hiện trường gửi thế nào")
+    assert said(lone).startswith("Có phải anh/chị muốn hỏi về nội dung dưới đây"), said(lone)
+    assert "Xin lỗi, tôi chưa tìm được" in said(await chat.say("không phải"))
     # a "no" typed after the bot's own "I don't know" does not log that question twice
     refused = await chat.say("Mức đóng BHYT hộ gia đình năm nay là bao nhiêu?")
     assert "chưa có câu trả lời" in said(refused), said(refused)
@@ -207,6 +211,7 @@ async def test_choices_none_of_which_fits_lead_to_next_steps_and_the_gaps_list(
     logged = {g["examples"][0]: (g["count"], g["unanswered"], g["unhelpful"]) for g in groups}
     assert logged == {
         question: (1, 1, 0),
+        "ảnh chụp hiện trường gửi thế nào": (1, 1, 0),
         "Mức đóng BHYT hộ gia đình năm nay là bao nhiêu?": (1, 1, 0),
     }, groups
 
