@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -47,17 +48,26 @@ def misunderstood_before(tracker: Tracker, domain: DomainDict) -> bool:
     said = {
         str(r.get("text")) for r in (domain.get("responses") or {}).get("utter_not_understood", [])
     }
+    return any(
+        (event.get("metadata") or {}).get("utter_action") == "utter_not_understood"
+        or event.get("text") in said
+        for event in previous_replies(tracker)
+    )
+
+
+def previous_replies(tracker: Tracker) -> list[dict[str, Any]]:
+    """The bot's messages in answer to the citizen's previous message (those between it and
+    the latest one), latest first."""
+    replies: list[dict[str, Any]] = []
     users = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
             if users == 2:
-                return False
+                break
         elif event.get("event") == "bot" and users == 1:
-            metadata = event.get("metadata") or {}
-            if metadata.get("utter_action") == "utter_not_understood" or event.get("text") in said:
-                return True
-    return False
+            replies.append(event)
+    return replies
 
 
 def render(doc: Doc, question: str) -> str:
@@ -186,9 +196,9 @@ class ActionAnswerFeedback(Action):
 
 
 def offered_choices(tracker: Tracker) -> bool:
-    """Whether the bot's last message was a choice of explanations."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "bot":
-            buttons = (event.get("data") or {}).get("buttons") or []
-            return any(str(b.get("payload")).startswith(_CHOICE) for b in buttons)
-    return False
+    """Whether the bot answered the citizen's previous message with a choice of explanations."""
+    return any(
+        str(button.get("payload")).startswith(_CHOICE)
+        for event in previous_replies(tracker)
+        for button in (event.get("data") or {}).get("buttons") or []
+    )

@@ -123,11 +123,9 @@ def same_words(key: Phrase, typed: list[tuple[str, str]]) -> bool:
     """Whether the typed words are the key (`_same_word`: "cơ quan" is not "quận", "điểm thì"
     is not "điểm thi"); words typed without marks never match a one-word key with marks ("quan"
     alone could be quận, quán, cơ quan)."""
-    if len(typed) != len(key):
+    if len(key) == 1 and typed and typed[0][0] == typed[0][1] != key[0]:
         return False
-    if len(key) == 1 and typed[0][0] == typed[0][1] != key[0]:
-        return False
-    return all(_same_word(k, w, f) for k, (w, f) in zip(key, typed, strict=True))
+    return _same_phrase(key, typed)
 
 
 @lru_cache(maxsize=1)
@@ -140,9 +138,9 @@ def _frames() -> dict[str, list[tuple[str, ...]]]:
     return table
 
 
-def _is_frame(phrase: tuple[str, ...], words: list[tuple[str, str]]) -> bool:
-    """Whether (typed, folded) words are a frame phrase, word by word as `_same_word` says (a
-    one-word phrase too: "gi" typed without marks is "gì")."""
+def _same_phrase(phrase: tuple[str, ...], words: list[tuple[str, str]]) -> bool:
+    """Whether (typed, folded) words are the phrase, word by word as `_same_word` says (for a
+    frame phrase, a one-word one too: "gi" typed without marks is "gì")."""
     return len(words) == len(phrase) and all(
         _same_word(p, w, f) for p, (w, f) in zip(phrase, words, strict=True)
     )
@@ -303,7 +301,7 @@ def _unframed(clause: list[Syllable]) -> list[list[Syllable]]:
     while i < len(clause):
         for phrase in () if clause[i].added else table.get(clause[i].text, ()):
             window = clause[i : i + len(phrase)]
-            if not any(s.added for s in window) and _is_frame(
+            if not any(s.added for s in window) and _same_phrase(
                 phrase, [(s.typed, s.text) for s in window]
             ):
                 runs.append([])
@@ -358,7 +356,7 @@ def frame_spans(words: list[tuple[str, str]]) -> list[tuple[int, int]]:
         (i, i + len(p))
         for i, (_, folded) in enumerate(words)
         for p in table.get(folded, ())
-        if len(p) > 1 and _is_frame(p, words[i : i + len(p)])
+        if len(p) > 1 and _same_phrase(p, words[i : i + len(p)])
     ]
 
 
